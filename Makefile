@@ -1,0 +1,42 @@
+# The README's two commands: `make run` and `make test`. Each creates/refreshes .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EXTRAS ?= worker,portal,dev
+# Reinstall whenever the pinned dependency files change.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
+# Tests and local runs default to the shared models beside the checkout (CI sets this too).
+IPCAI_MODEL_DIR ?= $(abspath ../shared/models)
+export IPCAI_MODEL_DIR
+
+.PHONY: run test lint format install bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[$(EXTRAS)]'
+	@if [ -f client/pyproject.toml ]; then $(BIN)/pip install -q -c constraints.txt -e ./client; fi
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+test: $(STAMP)
+	scripts/ensure-services.sh
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+run: $(STAMP)
+	scripts/run-local.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) var
