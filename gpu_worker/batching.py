@@ -1,0 +1,170 @@
+"""Dynamic batching: coalesce concurrent requests into batches for a pool of inference lanes.
+
+Modelled on Ray Serve's @batch and Triton's dynamic batcher: a lane that becomes free takes
+everything waiting, up to max_batch; if fewer are waiting it holds the first one at most
+max_wait so a batch can form. While all lanes are busy, requests queue and later batches grow
+by themselves. The queue is bounded: beyond max_queue the caller gets 503 + Retry-After at
+once, instead of a latency that grows without limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from gpu_worker.errors import WorkerError, overloaded
+
+Lane = TypeVar("Lane")
+RunBatch = Callable[[Any, list[Any]], list[Any]]
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    size: int
+    queue_s: float  # enqueue → dispatch
+    run_s: float  # the batch's run on its lane
+
+
+@dataclass
+class _Pending:
+    item: Any
+    future: asyncio.Future
+    enqueued: float
+
+
+class DynamicBatcher(Generic[Lane]):
+    def __init__(
+        self,
+        lanes: Sequence[Lane],
+        run_batch: RunBatch,
+        executor: Executor,
+        max_batch: int,
+        max_wait_s: float,
+        max_queue: int,
+        on_batch: Callable[[BatchInfo], None] | None = None,
+    ) -> None:
+        self._lanes = list(lanes)
+        self._run_batch = run_batch
+        self._executor = executor
+        self.max_batch = max(1, max_batch)
+        self.max_wait_s = max_wait_s
+        self.max_queue = max_queue
+        self._on_batch = on_batch
+        self._queue: deque[_Pending] = deque()
+        self._free: asyncio.Queue[Lane] = asyncio.Queue()
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._runner: asyncio.Task | None = None
+        self._busy = 0
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._queue)
+
+    @property
+    def busy_lanes(self) -> int:
+        return self._busy
+
+    def start(self) -> None:
+        for lane in self._lanes:
+            self._free.put_nowait(lane)
+        self._runner = asyncio.get_running_loop().create_task(self._dispatch_forever())
+
+    async def submit(self, item: Any) -> tuple[Any, BatchInfo]:
+        """Queue one item and wait for its result; 503 at once when the queue is full."""
+        if self._closing:
+            raise WorkerError(
+                503, "shutting_down", "the worker is shutting down", {"Retry-After": "1"}
+            )
+        if len(self._queue) >= self.max_queue:
+            raise overloaded(
+                f"{len(self._queue)} requests are already waiting (IPCAI_MAX_QUEUE="
+                f"{self.max_queue}); retry shortly"
+            )
+        future = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(item, future, time.perf_counter()))
+        self._wakeup.set()
+        return await future
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Refuse new work, let queued and running batches finish, then stop."""
+        self._closing = True
+        deadline = time.monotonic() + timeout
+        while (self._queue or self._busy) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        if self._runner:
+            self._runner.cancel()
+        for pending in self._queue:
+            if not pending.future.done():
+                pending.future.set_exception(
+                    WorkerError(503, "shutting_down", "the worker is shutting down")
+                )
+
+    async def _dispatch_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            lane = await self._free.get()
+            batch = await self._collect()
+            dispatched = time.perf_counter()
+            self._busy += 1
+            job = loop.run_in_executor(
+                self._executor, self._timed_run, lane, [p.item for p in batch]
+            )
+            job.add_done_callback(
+                lambda done, lane=lane, batch=batch, start=dispatched: self._deliver(
+                    done, lane, batch, start
+                )
+            )
+
+    async def _collect(self) -> list[_Pending]:
+        while True:
+            while not self._queue:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            if self.max_batch > 1 and self.max_wait_s > 0:
+                deadline = self._queue[0].enqueued + self.max_wait_s
+                while len(self._queue) < self.max_batch:
+                    remaining = deadline - time.perf_counter()
+                    if remaining <= 0:
+                        break
+                    self._wakeup.clear()
+                    try:
+                        await asyncio.wait_for(self._wakeup.wait(), remaining)
+                    except TimeoutError:
+                        break
+            batch: list[_Pending] = []
+            while self._queue and len(batch) < self.max_batch:
+                pending = self._queue.popleft()
+                if not pending.future.done():  # skip callers that went away
+                    batch.append(pending)
+            if batch:
+                return batch
+
+    def _timed_run(self, lane: Lane, items: list[Any]) -> tuple[list[Any], float]:
+        start = time.perf_counter()
+        results = self._run_batch(lane, items)
+        return results, time.perf_counter() - start
+
+    def _deliver(
+        self, done: asyncio.Future, lane: Lane, batch: list[_Pending], start: float
+    ) -> None:
+        self._busy -= 1
+        self._free.put_nowait(lane)
+        error = done.exception()
+        if error is None:
+            results, run_s = done.result()
+            if self._on_batch:
+                self._on_batch(BatchInfo(len(batch), 0.0, run_s))
+        for index, pending in enumerate(batch):
+            if pending.future.done():
+                continue
+            if error is not None:
+                pending.future.set_exception(error)
+            else:
+                info = BatchInfo(len(batch), start - pending.enqueued, run_s)
+                pending.future.set_result((results[index], info))

@@ -1,0 +1,133 @@
+"""Worker settings, read once from the environment (12-factor) with safe local defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the worker cannot use."""
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (respects taskset / container cpusets)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Everything the worker is configured by; see README's worker section for each variable."""
+
+    model_dir: Path = Path("/opt/ml/model")  # SageMaker's model location
+    model: str = "yolox_nano"
+    backend: str = "auto"  # onnxruntime | tensorrt | auto
+    host: str = "0.0.0.0"
+    port: int = 8080
+    # Parallel inference lanes (one model instance each). 0 = one per CPU on the CPU backend,
+    # where one single-threaded session per core beat one session on all cores by 1.4-1.6x
+    # (shared/models/README.md); 1 on a GPU, where batching is the lever instead.
+    lanes: int = 0
+    threads_per_lane: int = 1
+    max_batch: int = 8  # capped by what the model's batch dimension allows
+    max_wait_ms: float = 2.0  # how long a free lane waits to fill a batch
+    # Requests waiting for a lane. Beyond this the worker answers 503 + Retry-After rather
+    # than queueing without bound; 256 holds 80 concurrent cameras with room to spare.
+    max_queue: int = 256
+    decode_threads: int = 0  # 0 = one per CPU
+    max_body_bytes: int = 20 * 1024 * 1024  # a 4K JPEG as base64 JSON is ~3-6 MB
+    max_pixels: int = 40_000_000  # 8K UHD is 33.2 MP; checked from the header before decoding
+    default_min_confidence: float = 0.3
+    nms_iou: float = 0.45
+    max_detections: int = 100
+    jpeg_dct_scaling: bool = True  # decode large JPEGs at 1/2, 1/4 or 1/8 scale in the DCT
+    jpeg_fast: bool = True  # libjpeg-turbo's fast IDCT and upsampling (see BENCHMARKS.md)
+    engine_cache_dir: Path = field(
+        default_factory=lambda: Path.home() / ".cache" / "ipcai" / "engines"
+    )
+    log_level: str = "INFO"
+    graceful_timeout_s: int = 30
+
+    @property
+    def effective_decode_threads(self) -> int:
+        return self.decode_threads or available_cpus()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
+        env = os.environ if env is None else env
+        d = cls()
+        backend = env.get("IPCAI_BACKEND", d.backend).strip().lower()
+        if backend not in {"onnxruntime", "tensorrt", "auto"}:
+            raise SettingsError(
+                f"IPCAI_BACKEND={backend!r}: expected onnxruntime, tensorrt or auto"
+            )
+        return cls(
+            model_dir=Path(env.get("IPCAI_MODEL_DIR", str(d.model_dir))),
+            model=env.get("IPCAI_MODEL", d.model),
+            backend=backend,
+            host=env.get("HOST", d.host),
+            port=_int(env, "PORT", d.port, minimum=1),
+            lanes=_int(env, "IPCAI_LANES", d.lanes, minimum=0),
+            threads_per_lane=_int(env, "IPCAI_THREADS_PER_LANE", d.threads_per_lane, minimum=1),
+            max_batch=_int(env, "IPCAI_MAX_BATCH", d.max_batch, minimum=1),
+            max_wait_ms=_float(env, "IPCAI_MAX_WAIT_MS", d.max_wait_ms, minimum=0.0),
+            max_queue=_int(env, "IPCAI_MAX_QUEUE", d.max_queue, minimum=1),
+            decode_threads=_int(env, "IPCAI_DECODE_THREADS", d.decode_threads, minimum=0),
+            max_body_bytes=_int(env, "IPCAI_MAX_BODY_BYTES", d.max_body_bytes, minimum=1),
+            max_pixels=_int(env, "IPCAI_MAX_PIXELS", d.max_pixels, minimum=1),
+            default_min_confidence=_float(
+                env, "IPCAI_MIN_CONFIDENCE", d.default_min_confidence, minimum=0.0
+            ),
+            nms_iou=_float(env, "IPCAI_NMS_IOU", d.nms_iou, minimum=0.0),
+            max_detections=_int(env, "IPCAI_MAX_DETECTIONS", d.max_detections, minimum=1),
+            jpeg_dct_scaling=_bool(env, "IPCAI_JPEG_DCT_SCALING", d.jpeg_dct_scaling),
+            jpeg_fast=_bool(env, "IPCAI_JPEG_FAST", d.jpeg_fast),
+            engine_cache_dir=Path(env.get("IPCAI_ENGINE_CACHE_DIR", str(d.engine_cache_dir))),
+            log_level=env.get("LOG_LEVEL", d.log_level).upper(),
+            graceful_timeout_s=_int(env, "IPCAI_GRACEFUL_TIMEOUT_S", d.graceful_timeout_s),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int | None = None) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected an integer") from None
+    if minimum is not None and value < minimum:
+        raise SettingsError(f"{name}={raw!r}: must be >= {minimum}")
+    return value
+
+
+def _float(
+    env: Mapping[str, str], name: str, default: float, minimum: float | None = None
+) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a number") from None
+    if minimum is not None and value < minimum:
+        raise SettingsError(f"{name}={raw!r}: must be >= {minimum}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name}={raw!r}: expected true or false")

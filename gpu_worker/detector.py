@@ -1,0 +1,168 @@
+"""The detection pipeline around one model: bytes → pixels → model input → batch → boxes.
+
+The server runs its steps on different threads (decode pool, inference lanes); the eval and
+benchmark scripts call `detect` to run them all in line. Both use the same code, so what the
+accuracy table measures is what the server serves.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gpu_worker.app_types import class_ids_for
+from gpu_worker.backends import Backend, BackendOptions, backend_class, resolve_backend_name
+from gpu_worker.config import WorkerSettings, available_cpus
+from gpu_worker.families import Detections, Family, Prepared, create_family
+from gpu_worker.images import DecodedImage, decode_image, read_header
+from gpu_worker.manifest import ModelSpec, get_spec, verified_model_path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PreparedImage:
+    decoded: DecodedImage
+    prepared: Prepared
+
+
+@dataclass
+class DetectionResult:
+    width: int
+    height: int
+    channels: int
+    boxes: np.ndarray  # (n, 4) x1, y1, x2, y2 in original-image pixels
+    scores: np.ndarray
+    labels: list[str]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_seed_json(self) -> dict:
+        """The AWS sample's response shape, which existing integrations parse."""
+        return {
+            "width": self.width,
+            "height": self.height,
+            "channels": self.channels,
+            "bbox_coords": [[round(v) for v in box] for box in self.boxes.tolist()],
+            "bbox_scores": [[round(float(s), 4)] for s in self.scores.tolist()],
+            "class_names": [[label] for label in self.labels],
+        }
+
+
+class Detector:
+    """One model, its family adapter and N loaded backend instances (lanes)."""
+
+    def __init__(
+        self, settings: WorkerSettings, spec: ModelSpec, family: Family, lanes: Sequence[Backend]
+    ) -> None:
+        self.settings = settings
+        self.spec = spec
+        self.family = family
+        self.lanes = list(lanes)
+        self.backend_name = self.lanes[0].name
+        self.device = self.lanes[0].device
+        self.max_batch = min(settings.max_batch, self.lanes[0].max_batch_size)
+
+    @classmethod
+    def load(cls, settings: WorkerSettings) -> Detector:
+        """Verify the model file, load it on every lane and warm each lane up."""
+        spec = get_spec(settings.model, settings.model_dir)
+        path = verified_model_path(spec, settings.model_dir)
+        family = create_family(
+            spec, nms_iou=settings.nms_iou, max_detections=settings.max_detections
+        )
+        backend_name = resolve_backend_name(settings.backend)
+        options = BackendOptions(
+            threads=settings.threads_per_lane,
+            max_batch=settings.max_batch,
+            engine_cache_dir=settings.engine_cache_dir,
+            model_sha256=spec.sha256,
+        )
+        first = backend_class(backend_name)(options)
+        first.load(path)
+        lane_count = settings.lanes or (available_cpus() if first.device == "cpu" else 2)
+        lanes = [first]
+        for _ in range(lane_count - 1):
+            lane = backend_class(backend_name)(options)
+            lane.load(path)
+            lanes.append(lane)
+        detector = cls(settings, spec, family, lanes)
+        started = time.perf_counter()
+        sample = family.preprocess(np.full((480, 640, 3), 114, np.uint8)).inputs
+        for lane in lanes:
+            lane.warm_up(sample)
+        log.info(
+            "model ready",
+            extra={
+                "fields": {
+                    "model": spec.name,
+                    "family": spec.family,
+                    "backend": backend_name,
+                    "device": detector.device,
+                    "lanes": len(lanes),
+                    "max_batch": detector.max_batch,
+                    "warmup_ms": round((time.perf_counter() - started) * 1000, 1),
+                }
+            },
+        )
+        return detector
+
+    def prepare(self, data: bytes) -> PreparedImage:
+        """Decode (DCT-scaled for large JPEGs) and build the model input: CPU work that runs
+        on the decode pool, off the event loop."""
+        header = read_header(data, self.settings.max_pixels)
+        min_size = None
+        if self.settings.jpeg_dct_scaling:
+            min_size = self.family.min_decode_size(header.width, header.height)
+        decoded = decode_image(data, header, min_size=min_size, fast=self.settings.jpeg_fast)
+        return PreparedImage(decoded, self.family.preprocess(decoded.pixels))
+
+    def run_batch(self, lane: Backend, items: list[PreparedImage]) -> list[dict[str, np.ndarray]]:
+        """Stack the items' inputs, run them in one call, split the outputs per item."""
+        names = items[0].prepared.inputs.keys()
+        if len(items) == 1:
+            batch = items[0].prepared.inputs
+        else:
+            batch = {n: np.concatenate([i.prepared.inputs[n] for i in items]) for n in names}
+        outputs = lane.infer(batch)
+        return [{k: v[i : i + 1] for k, v in outputs.items()} for i in range(len(items))]
+
+    def finish(
+        self,
+        item: PreparedImage,
+        outputs: dict[str, np.ndarray],
+        application_type: str | None,
+        min_confidence: float,
+    ) -> DetectionResult:
+        """Decode the model output for this request's classes and threshold, then map boxes
+        to original-image pixels (undoing DCT scaling) and clip them to the image."""
+        class_ids = (
+            None
+            if application_type is None
+            else class_ids_for(application_type, self.spec.class_names)
+        )
+        found: Detections = self.family.decode(outputs, item.prepared, min_confidence, class_ids)
+        header = item.decoded.header
+        sx, sy = item.decoded.scale_to_original
+        boxes = found.boxes.astype(np.float32, copy=True)
+        boxes[:, 0::2] = np.clip(boxes[:, 0::2] * sx, 0, header.width)
+        boxes[:, 1::2] = np.clip(boxes[:, 1::2] * sy, 0, header.height)
+        labels = [self.spec.class_names[int(c)] for c in found.class_ids]
+        return DetectionResult(
+            header.width, header.height, header.channels, boxes, found.scores, labels
+        )
+
+    def detect(
+        self, data: bytes, application_type: str | None = None, min_confidence: float = 0.3
+    ) -> DetectionResult:
+        """All steps in line on the first lane (eval, benchmarks, tests)."""
+        item = self.prepare(data)
+        outputs = self.run_batch(self.lanes[0], [item])[0]
+        return self.finish(item, outputs, application_type, min_confidence)
+
+    def close(self) -> None:
+        for lane in self.lanes:
+            lane.close()

@@ -1,0 +1,65 @@
+"""YOLOX (Megvii): BGR 0-255 letterboxed input, grid-decoded (cx, cy, log w, log h) output.
+
+Output [1, A, 85] per anchor point over strides 8/16/32: box, objectness, 80 class scores
+(already sigmoid). The official tiny/s/m/l/x exports share this layout, so one file serves all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from gpu_worker.families.base import (
+    Detections,
+    Family,
+    Prepared,
+    batched_nms,
+    letterbox_bgr,
+    select_candidates,
+    to_nchw,
+)
+
+STRIDES = (8, 16, 32)
+
+
+class YoloxFamily(Family):
+    letterbox = True
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        grids, strides = [], []
+        for stride in STRIDES:
+            cols, rows = self.input_width // stride, self.input_height // stride
+            xs, ys = np.meshgrid(np.arange(cols), np.arange(rows))
+            grids.append(np.stack([xs, ys], axis=-1).reshape(-1, 2))
+            strides.append(np.full((rows * cols, 1), stride))
+        self._grid = np.concatenate(grids).astype(np.float32)
+        self._stride = np.concatenate(strides).astype(np.float32)
+
+    def preprocess(self, image: np.ndarray) -> Prepared:
+        canvas, ratio = letterbox_bgr(image, self.input_width, self.input_height)
+        return Prepared({"images": to_nchw(canvas)}, scale_x=1 / ratio, scale_y=1 / ratio)
+
+    def decode(
+        self,
+        outputs: dict[str, np.ndarray],
+        prepared: Prepared,
+        min_confidence: float,
+        class_ids: Sequence[int] | None,
+    ) -> Detections:
+        raw = next(iter(outputs.values()))[0]  # (A, 85)
+        scores = raw[:, 4:5] * raw[:, 5:]
+        rows, classes, values = select_candidates(scores, min_confidence, class_ids)
+        if len(rows) == 0:
+            return Detections.empty()
+        grid, stride, box = self._grid[rows], self._stride[rows], raw[rows, :4]
+        centre = (box[:, :2] + grid) * stride
+        half = np.exp(box[:, 2:4]) * stride / 2
+        boxes = np.concatenate([centre - half, centre + half], axis=1)
+        boxes[:, 0::2] *= prepared.scale_x
+        boxes[:, 1::2] *= prepared.scale_y
+        return batched_nms(boxes, values, classes, self.nms_iou, self.max_detections)
+
+
+FAMILY = YoloxFamily

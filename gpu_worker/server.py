@@ -1,0 +1,236 @@
+"""The HTTP server: SageMaker's container contract (`GET /ping`, `POST /invocations`) plus
+`GET /metrics`.
+
+The event loop only moves bytes. Decoding and pre/post-processing run on a thread pool (one
+thread per CPU: libjpeg-turbo, OpenCV and numpy release the GIL), inference runs on the lanes
+of the dynamic batcher (ONNX Runtime and TensorRT release it too), so one process uses every
+core and can batch across concurrent requests, which N separate processes could not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gpu_worker.app_types import DEFAULT_APPLICATION_TYPE
+from gpu_worker.batching import BatchInfo, DynamicBatcher
+from gpu_worker.config import WorkerSettings
+from gpu_worker.detector import Detector
+from gpu_worker.errors import WorkerError, too_large
+from gpu_worker.metrics import CONTENT_TYPE, WorkerMetrics
+from gpu_worker.payload import parse_invocation
+
+log = logging.getLogger("gpu_worker.server")
+access_log = logging.getLogger("gpu_worker.access")
+CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
+
+
+def json_response(body: dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
+
+
+def error_response(error: WorkerError) -> Response:
+    return json_response(error.to_body(), error.status, error.headers)
+
+
+class WorkerState:
+    """What the routes share: the detector once loaded, the pools, the batcher, metrics."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self.metrics = WorkerMetrics()
+        self.detector: Detector | None = None
+        self.batcher: DynamicBatcher | None = None
+        self.load_error: str | None = None
+        self.cpu_pool = ThreadPoolExecutor(settings.effective_decode_threads, "decode")
+        self.lane_pool: ThreadPoolExecutor | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.batcher is not None
+
+    async def load(self) -> None:
+        """Load and warm the model off the event loop, so /ping answers 503 meanwhile."""
+        loop = asyncio.get_running_loop()
+        try:
+            detector = await loop.run_in_executor(None, Detector.load, self.settings)
+        except Exception as exc:
+            self.load_error = str(exc)
+            log.exception("model failed to load")
+            raise
+        self.detector = detector
+        self.lane_pool = ThreadPoolExecutor(len(detector.lanes), "lane")
+        batcher = DynamicBatcher(
+            detector.lanes,
+            detector.run_batch,
+            self.lane_pool,
+            max_batch=detector.max_batch,
+            max_wait_s=self.settings.max_wait_ms / 1000,
+            max_queue=self.settings.max_queue,
+            on_batch=lambda info: self.metrics.batch_size.observe(info.size),
+        )
+        batcher.start()
+        self.metrics.model_info.labels(
+            detector.spec.name,
+            detector.spec.family,
+            detector.backend_name,
+            detector.device,
+            str(len(detector.lanes)),
+            str(detector.max_batch),
+        ).set(1)
+        self.metrics.ready.set(1)
+        self.batcher = batcher
+
+    async def close(self) -> None:
+        if self.batcher:
+            await self.batcher.close(self.settings.graceful_timeout_s)
+        if self.lane_pool:
+            self.lane_pool.shutdown(wait=True)
+        self.cpu_pool.shutdown(wait=True)
+        if self.detector:
+            self.detector.close()
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing anything over `limit` bytes before reading it all."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _body_too_large(int(declared), limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _body_too_large(size, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _body_too_large(size: int, limit: int) -> WorkerError:
+    return too_large(
+        "body_too_large",
+        f"the body has {size} bytes or more; the limit is {limit} (IPCAI_MAX_BODY_BYTES)",
+    )
+
+
+def create_app(settings: WorkerSettings) -> Starlette:
+    state = WorkerState(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        loading = asyncio.create_task(state.load())
+        app.state.loading = loading
+        try:
+            yield
+        finally:
+            if not loading.done():
+                loading.cancel()
+            await state.close()
+
+    async def ping(request: Request) -> Response:
+        if state.ready:
+            detector = state.detector
+            return json_response(
+                {"status": "ok", "model": detector.spec.name, "backend": detector.backend_name}
+            )
+        if state.load_error:
+            return error_response(WorkerError(503, "model_failed", state.load_error))
+        return error_response(
+            WorkerError(503, "not_ready", "the model is loading", {"Retry-After": "5"})
+        )
+
+    async def metrics(request: Request) -> Response:
+        if state.batcher:
+            state.metrics.queue_depth.set(state.batcher.queue_depth)
+            state.metrics.busy_lanes.set(state.batcher.busy_lanes)
+        return Response(state.metrics.render(), media_type=CONTENT_TYPE)
+
+    async def invocations(request: Request) -> Response:
+        started = time.perf_counter()
+        fields: dict = {"method": request.method, "path": request.url.path}
+        application_type = "unknown"
+        try:
+            if not state.ready:
+                raise WorkerError(503, "not_ready", "the model is loading", {"Retry-After": "5"})
+            body = await read_body(request, settings.max_body_bytes)
+            fields["bytes_in"] = len(body)
+            invocation = parse_invocation(
+                request.headers.get("content-type"),
+                body,
+                request.headers.get(CUSTOM_ATTRIBUTES),
+                DEFAULT_APPLICATION_TYPE,
+                settings.default_min_confidence,
+            )
+            application_type = invocation.application_type
+            result_body = await _detect(state, invocation, fields)
+            response = json_response(result_body)
+        except WorkerError as error:
+            fields["error"] = error.code
+            response = error_response(error)
+        except ClientDisconnect:
+            fields["error"] = "client_disconnected"
+            response = Response(status_code=499)
+        except Exception:
+            log.exception("invocation failed")
+            fields["error"] = "internal_error"
+            response = error_response(
+                WorkerError(500, "internal_error", "inference failed; see the worker's log")
+            )
+        elapsed = time.perf_counter() - started
+        state.metrics.requests.labels(application_type, str(response.status_code)).inc()
+        state.metrics.request_seconds.observe(elapsed)
+        fields.update(
+            status=response.status_code,
+            application_type=application_type,
+            latency_ms=round(elapsed * 1000, 2),
+        )
+        access_log.info("request", extra={"fields": fields})
+        return response
+
+    routes = [
+        Route("/ping", ping, methods=["GET"]),
+        Route("/invocations", invocations, methods=["POST"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.worker = state
+    return app
+
+
+async def _detect(state: WorkerState, invocation, fields: dict) -> dict:
+    loop = asyncio.get_running_loop()
+    detector = state.detector
+    t0 = time.perf_counter()
+    item = await loop.run_in_executor(state.cpu_pool, detector.prepare, invocation.image)
+    t1 = time.perf_counter()
+    outputs, info = await state.batcher.submit(item)
+    info: BatchInfo
+    t2 = time.perf_counter()
+    result = await loop.run_in_executor(
+        state.cpu_pool,
+        detector.finish,
+        item,
+        outputs,
+        invocation.application_type,
+        invocation.min_confidence,
+    )
+    t3 = time.perf_counter()
+    stages = {"decode": t1 - t0, "queue": info.queue_s, "infer": info.run_s, "postprocess": t3 - t2}
+    state.metrics.observe_stages(**stages)
+    timings = {name: round(value * 1000, 2) for name, value in stages.items()}
+    timings["total"] = round((t3 - t0) * 1000, 2)
+    fields.update(objects=len(result.labels), batch=info.size, timings_ms=timings)
+    return {
+        **result.to_seed_json(),
+        "application_type": invocation.application_type,
+        "model": detector.spec.name,
+        "timings_ms": timings,
+    }
