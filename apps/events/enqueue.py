@@ -1,0 +1,185 @@
+"""Hand a request event to the archive without slowing or failing the request.
+
+The detection flow calls ``archive_request_event`` once, after the response is built. The event
+is published to Celery; if the broker cannot take it (down, unreachable, out of memory), the
+message goes to the durable spool and a background thread in this process replays the spool
+once the broker answers again.
+
+While the broker is known to be down, new events go straight to the spool without trying the
+broker (a short circuit breaker): a dead or black-holed Redis then costs each request one local
+file write instead of a connect timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from apps.events import layout
+from apps.events.records import RequestEvent
+from apps.events.spool import ReplayResult, Spool
+from apps.tenants.grants import KeyGrant
+
+logger = logging.getLogger(__name__)
+
+
+def archive_request_event(
+    *,
+    grant: KeyGrant,
+    application_type: str,
+    image: bytes,
+    response: dict[str, Any],
+    request_id: object = None,
+    model: str = "",
+    timings: dict[str, Any] | None = None,
+    received_at: datetime | None = None,
+) -> str | None:
+    """Queue the event for archiving when the key's tenant saves events for this service.
+
+    Returns the new event id, or None when the service does not archive. Never raises for
+    broker trouble: the event is spooled instead. Bytes that are not an image we recognise are
+    not archived as an image; the JSON record is still stored.
+    """
+    service = grant.services.get(application_type)
+    if service is None or not service.save_request_events:
+        return None
+    image_type = layout.sniff_image_type(image)
+    event = RequestEvent(
+        event_id=layout.new_event_id(),
+        tenant_id=grant.tenant_id,
+        tenant_slug=grant.tenant_slug,
+        application_type=application_type,
+        received_at=received_at or datetime.now(UTC),
+        response=response,
+        request_id="" if request_id is None else str(request_id),
+        api_key_id=grant.key_id,
+        model=model or "",
+        timings=timings or {},
+        image=image if image_type else None,
+        image_type=image_type,
+    )
+    publish_or_spool(event.to_message())
+    return event.event_id
+
+
+def publish_or_spool(message: dict[str, Any]) -> str:
+    """Publish the archive task, or spool the message; returns "queued" or "spooled"."""
+    if not _breaker.is_open():
+        try:
+            _publish(message)
+        except Exception as exc:
+            # Whatever the broker error (refused, timeout, OOM), the event must survive it.
+            _breaker.trip()
+            logger.warning("archive broker unavailable, spooling events: %s", exc)
+        else:
+            _replayer.start_if_pending()
+            return "queued"
+    get_spool().put(message["event_id"], json.dumps(message).encode())
+    _replayer.start()
+    return "spooled"
+
+
+def replay_spool() -> ReplayResult:
+    """Publish every spooled message the broker accepts now (used by all replay triggers)."""
+    result = get_spool().replay(lambda payload: _publish(json.loads(payload)))
+    if result.error is None:
+        _breaker.close()
+    return result
+
+
+def _publish(message: dict[str, Any]) -> None:
+    from apps.events.tasks import archive_event
+
+    # retry=False: Celery's default publish retries would hold the request for seconds when
+    # the broker is down; the spool is our retry.
+    archive_event.apply_async(args=[message], retry=False)
+
+
+@cache
+def _spool_for(path: str) -> Spool:
+    return Spool(Path(path))
+
+
+def get_spool() -> Spool:
+    return _spool_for(str(settings.IPCAI_EVENT_SPOOL_DIR))
+
+
+class _BrokerBreaker:
+    """Remembers a failed publish for a few seconds so requests skip the broker meanwhile."""
+
+    def __init__(self) -> None:
+        self._open_until = 0.0
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self._open_until
+
+    def trip(self) -> None:
+        self._open_until = time.monotonic() + settings.IPCAI_EVENT_BROKER_RETRY_S
+
+    def close(self) -> None:
+        self._open_until = 0.0
+
+
+class _SpoolReplayer:
+    """One daemon thread per process that replays the spool until it is empty."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._checked_pid = 0
+        self._work_waiting = False
+
+    def start_if_pending(self) -> None:
+        """Once per process (so: at startup, on the first event), replay what an earlier run
+        of this host left in the spool."""
+        if self._checked_pid == os.getpid():
+            return
+        self._checked_pid = os.getpid()
+        if get_spool().has_pending():
+            self.start()
+
+    def start(self) -> None:
+        with self._lock:
+            self._work_waiting = True
+            # After a fork (gunicorn preload) the parent's thread does not exist in the child.
+            if self._thread and self._thread.is_alive() and self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._thread = threading.Thread(
+                target=self._run, name="archive-spool-replay", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        idle = threading.Event()
+        while True:
+            with self._lock:
+                self._work_waiting = False
+            try:
+                result = replay_spool()
+                drained = result.error is None and result.remaining == 0
+            except Exception:
+                logger.exception("archive spool replay failed")
+                drained = False
+            if drained:
+                with self._lock:
+                    # An event spooled while we replayed must not wait for the next trigger.
+                    if not self._work_waiting:
+                        self._thread = None
+                        return
+                continue
+            idle.wait(settings.IPCAI_EVENT_SPOOL_REPLAY_S)
+
+
+_breaker = _BrokerBreaker()
+_replayer = _SpoolReplayer()
