@@ -1,0 +1,163 @@
+"""The tenant's own API keys and usage, through `/api/v1/keys` and `/api/v1/usage`.
+
+The service scopes both to the tenant of the key making the call: a key sees and revokes only
+its own tenant's keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ipcai.client import Client
+
+KEYS_PATH = "/api/v1/keys"
+USAGE_PATH = "/api/v1/usage"
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    """An API key as listed: never the secret, only what identifies it."""
+
+    id: str
+    prefix: str
+    name: str
+    created_at: str | None
+    last_used_at: str | None
+    expires_at: str | None
+    revoked_at: str | None
+    active: bool
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ApiKeyInfo:
+        return cls(
+            id=str(data["id"]),
+            prefix=str(data.get("prefix", "")),
+            name=str(data.get("name") or ""),
+            created_at=data.get("created_at"),
+            last_used_at=data.get("last_used_at"),
+            expires_at=data.get("expires_at"),
+            revoked_at=data.get("revoked_at"),
+            active=bool(data.get("active", data.get("revoked_at") is None)),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class UsageDay:
+    """Requests of one service on one day (UTC)."""
+
+    date: str
+    service: str
+    requests: int
+    successes: int
+    errors: int
+    objects: int
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> UsageDay:
+        return cls(
+            date=str(data["date"]),
+            service=str(data.get("application_type") or data.get("service") or ""),
+            requests=int(data.get("requests", 0)),
+            successes=int(data.get("successes", 0)),
+            errors=int(data.get("errors", 0)),
+            objects=int(data.get("objects", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Daily usage over a period, plus this month's quota position."""
+
+    days: tuple[UsageDay, ...]
+    monthly_quota: int | None
+    used_this_month: int | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Usage:
+        quota = data.get("quota") or {}
+        return cls(
+            days=tuple(UsageDay.from_json(d) for d in data.get("days", ())),
+            monthly_quota=quota.get("monthly_request_quota"),
+            used_this_month=quota.get("used_this_month"),
+            raw=dict(data),
+        )
+
+
+def list_keys(client: Client) -> list[ApiKeyInfo]:
+    return [ApiKeyInfo.from_json(k) for k in client.get_json(KEYS_PATH)["keys"]]
+
+
+def create_key(
+    client: Client, *, name: str = "", expires_in_days: int | None = None
+) -> tuple[ApiKeyInfo, str]:
+    """A new key of the caller's tenant, and its secret (returned this once only)."""
+    payload: dict[str, Any] = {"name": name}
+    if expires_in_days is not None:
+        payload["expires_in_days"] = expires_in_days
+    data = client.send_json("POST", KEYS_PATH, payload)
+    return ApiKeyInfo.from_json(data["key"]), str(data["secret"])
+
+
+def revoke_key(client: Client, key_id: str) -> ApiKeyInfo:
+    """Revoke one of the tenant's keys, by public id or by its `ipcai_<id>` prefix."""
+    key_id = key_id.removeprefix("ipcai_").split("_", 1)[0]
+    data = client.send_json("POST", f"{KEYS_PATH}/{key_id}/revoke")
+    return ApiKeyInfo.from_json(data["key"])
+
+
+def get_usage(client: Client, *, days: int = 30, service: str | None = None) -> Usage:
+    params: dict[str, Any] = {"days": days}
+    if service:
+        params["application_type"] = service
+    return Usage.from_json(client.get_json(USAGE_PATH, params=params))
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def format_keys(keys: Sequence[ApiKeyInfo]) -> str:
+    rows = [("id", "name", "created", "last used", "expires", "state")]
+    for key in keys:
+        state = "active" if key.active else ("revoked" if key.revoked_at else "expired")
+        rows.append(
+            (
+                key.id,
+                key.name or "-",
+                (key.created_at or "-")[:16],
+                (key.last_used_at or "never")[:16],
+                (key.expires_at or "never")[:16],
+                state,
+            )
+        )
+    return _table(rows)
+
+
+def format_usage(usage: Usage) -> str:
+    rows = [("date", "service", "requests", "ok", "errors", "objects")]
+    for day in usage.days:
+        rows.append(
+            (
+                day.date,
+                day.service,
+                str(day.requests),
+                str(day.successes),
+                str(day.errors),
+                str(day.objects),
+            )
+        )
+    total = sum(d.requests for d in usage.days)
+    lines = [_table(rows), f"{total} requests in {len({d.date for d in usage.days})} active days"]
+    if usage.used_this_month is not None:
+        quota = "unlimited" if usage.monthly_quota is None else str(usage.monthly_quota)
+        lines.append(f"this month: {usage.used_this_month} of {quota}")
+    return "\n".join(lines)

@@ -1,0 +1,323 @@
+"""The `ipcai` command line: detect, watch, keys, usage.
+
+Machine-readable results go to stdout (JSON / JSON lines), everything meant for a person
+(progress bar, summary table, warnings) goes to stderr, so `ipcai detect ... | jq` and
+`ipcai watch ... >> detections.jsonl` stay clean.
+
+Exit status: 0 success, 1 some work failed or the service refused, 2 bad arguments or
+configuration, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from tqdm import tqdm
+
+from ipcai import __version__
+from ipcai.account import format_keys, format_usage
+from ipcai.batch import ImageOutcome, InputError, detect_many, expand_inputs, summary_table
+from ipcai.client import DEFAULT_TIMEOUT, ENV_API_KEY, ENV_URL, AsyncClient, Client
+from ipcai.errors import ConfigurationError, IpcaiError
+from ipcai.retry import RetryPolicy
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_SERVICE = "persons-detection"
+
+logger = logging.getLogger("ipcai")
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def _confidence(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _connection_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("connection")
+    group.add_argument("--url", help=f"service base URL (default: ${ENV_URL} or local portal)")
+    group.add_argument(
+        "--api-key",
+        help=f"API key (default: ${ENV_API_KEY}; prefer the variable: arguments are visible "
+        "to other users of the machine)",
+    )
+    group.add_argument(
+        "--timeout", type=_positive_float, default=DEFAULT_TIMEOUT, help="seconds per request"
+    )
+    group.add_argument(
+        "--retries", type=int, default=3, help="retries on 429 / 503 / network errors"
+    )
+    group.add_argument("-v", "--verbose", action="store_true", help="log retries and reconnects")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ipcai", description="Detect persons, pets and vehicles with the IPC AI service."
+    )
+    parser.add_argument("--version", action="version", version=f"ipcai {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = _connection_options()
+
+    detect = commands.add_parser(
+        "detect",
+        parents=[common],
+        help="detect objects in images, folders or globs",
+        description="Prints one JSON line per image (in input order) and a summary table.",
+    )
+    detect.add_argument("images", nargs="+", metavar="IMAGE", help="file, folder or glob")
+    detect.add_argument("--service", default=DEFAULT_SERVICE, help="application type")
+    detect.add_argument("--min-confidence", type=_confidence, help="score threshold 0..1")
+    detect.add_argument("--out", type=Path, metavar="DIR", help="write annotated images here")
+    detect.add_argument(
+        "-j", "--concurrency", type=_positive_int, default=4, help="requests in flight"
+    )
+    detect.add_argument("-r", "--recursive", action="store_true", help="descend into folders")
+    detect.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: only when stderr is a terminal)",
+    )
+    detect.add_argument("--no-summary", action="store_true", help="no summary table")
+    detect.set_defaults(handler=cmd_detect)
+
+    watch = commands.add_parser(
+        "watch",
+        parents=[common],
+        help="send frames of a camera stream or video file, print detections as JSON lines",
+        description="SOURCE: rtsp://..., http://... (MJPEG, HLS...), a video file, or a "
+        "device number. Runs until the file ends, --max-frames, or Ctrl-C / SIGTERM.",
+    )
+    watch.add_argument("source", metavar="SOURCE")
+    watch.add_argument("--service", default=DEFAULT_SERVICE, help="application type")
+    watch.add_argument(
+        "--fps", type=_positive_float, default=2.0, help="most frames sent per second"
+    )
+    watch.add_argument("--motion", action="store_true", help="send only frames with motion")
+    watch.add_argument(
+        "--motion-threshold",
+        type=_confidence,
+        default=0.01,
+        help="fraction of pixels that must change (default 0.01)",
+    )
+    watch.add_argument("--min-confidence", type=_confidence, help="score threshold 0..1")
+    watch.add_argument(
+        "--output", type=Path, metavar="FILE", help="append JSON lines here instead of stdout"
+    )
+    watch.add_argument("--max-frames", type=_positive_int, help="stop after N answered frames")
+    watch.add_argument("--loop", action="store_true", help="replay a video file forever")
+    watch.add_argument(
+        "--max-backoff",
+        type=_positive_float,
+        default=30.0,
+        help="longest wait between reconnect attempts, seconds",
+    )
+    watch.set_defaults(handler=cmd_watch)
+
+    keys = commands.add_parser(
+        "keys",
+        parents=[common],
+        help="list, create or revoke the tenant's API keys",
+        description="ipcai keys [list] | ipcai keys create --name NAME | ipcai keys revoke ID",
+    )
+    keys.add_argument("action", nargs="?", choices=("list", "create", "revoke"), default="list")
+    keys.add_argument("key_id", nargs="?", metavar="KEY_ID", help="for revoke: id or prefix")
+    keys.add_argument("--name", default="", help="for create: what the key is for")
+    keys.add_argument(
+        "--expires-in-days", type=_positive_int, help="for create: key stops working after N days"
+    )
+    keys.add_argument("--json", action="store_true", help="JSON instead of a table")
+    keys.set_defaults(handler=cmd_keys)
+
+    usage = commands.add_parser("usage", parents=[common], help="requests per day and service")
+    usage.add_argument("--days", type=_positive_int, default=30, help="last N days (default 30)")
+    usage.add_argument("--service", help="only this application type")
+    usage.add_argument("--json", action="store_true", help="JSON instead of a table")
+    usage.set_defaults(handler=cmd_usage)
+    return parser
+
+
+def _retry_policy(args: argparse.Namespace) -> RetryPolicy:
+    return RetryPolicy(max_retries=max(0, args.retries))
+
+
+def _write_line(stream: IO[str], record: dict[str, Any]) -> None:
+    stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+    stream.flush()  # a reader (jq, a log shipper, a test) sees each result as it happens
+
+
+def cmd_detect(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    paths = expand_inputs(args.images, recursive=args.recursive)
+    if not paths:
+        raise InputError("no images found")
+    show_progress = stderr.isatty() if args.progress is None else args.progress
+    progress = tqdm(
+        total=len(paths), unit="img", file=stderr, disable=not show_progress, leave=False
+    )
+
+    def done(outcome: ImageOutcome) -> None:
+        _write_line(stdout, outcome.to_json())
+        progress.update(1)
+
+    async def run() -> list[ImageOutcome]:
+        async with AsyncClient(
+            args.api_key,
+            args.url,
+            timeout=args.timeout,
+            retry=_retry_policy(args),
+            max_connections=args.concurrency,
+        ) as client:
+            return await detect_many(
+                client,
+                paths,
+                args.service,
+                min_confidence=args.min_confidence,
+                concurrency=args.concurrency,
+                out_dir=args.out,
+                on_done=done,
+            )
+
+    try:
+        outcomes = asyncio.run(run())
+    finally:
+        progress.close()
+    if not args.no_summary:
+        print(summary_table(outcomes), file=stderr)
+    return EXIT_OK if all(o.ok for o in outcomes) else EXIT_FAILED
+
+
+def cmd_watch(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from ipcai.watch import WatchOptions, run_watch  # needs OpenCV: import only when used
+
+    options = WatchOptions(
+        service=args.service,
+        fps=args.fps,
+        min_confidence=args.min_confidence,
+        motion=args.motion,
+        motion_threshold=args.motion_threshold,
+        max_frames=args.max_frames,
+        loop=args.loop,
+        max_backoff=args.max_backoff,
+    )
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    # The watch loop does its own waiting between failures; one quick retry covers a stale
+    # keep-alive connection.
+    retry = RetryPolicy(max_retries=min(1, max(0, args.retries)), max_retry_after=0)
+    with Client(args.api_key, args.url, timeout=args.timeout, retry=retry) as client:
+        if args.output:
+            with args.output.open("a", encoding="utf-8") as output:
+                stats = run_watch(
+                    client, args.source, options, lambda r: _write_line(output, r), stop
+                )
+        else:
+            stats = run_watch(client, args.source, options, lambda r: _write_line(stdout, r), stop)
+    print(
+        f"{stats.frames_read} frames read, {stats.frames_sent} answered, "
+        f"{stats.frames_without_motion} without motion, {stats.failures} failed attempts",
+        file=stderr,
+    )
+    return EXIT_OK
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    """SIGTERM (systemd, docker stop) and SIGINT end the watch after the current frame."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+
+
+def cmd_keys(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from ipcai.account import create_key, list_keys, revoke_key
+
+    with Client(args.api_key, args.url, timeout=args.timeout, retry=_retry_policy(args)) as client:
+        if args.action == "create":
+            key, secret = create_key(client, name=args.name, expires_in_days=args.expires_in_days)
+            print(
+                "The new key is shown only this once; store it now (e.g. in IPCAI_API_KEY):",
+                file=stderr,
+            )
+            print(secret, file=stdout)
+            return EXIT_OK
+        if args.action == "revoke":
+            if not args.key_id:
+                raise ConfigurationError("keys revoke needs the KEY_ID shown by `ipcai keys`")
+            key = revoke_key(client, args.key_id)
+            print(f"revoked {key.prefix} ({key.name or 'unnamed'})", file=stderr)
+            return EXIT_OK
+        keys = list_keys(client)
+    if args.json:
+        _write_line(stdout, {"keys": [k.raw for k in keys]})
+    else:
+        print(format_keys(keys), file=stdout)
+    return EXIT_OK
+
+
+def cmd_usage(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from ipcai.account import get_usage
+
+    with Client(args.api_key, args.url, timeout=args.timeout, retry=_retry_policy(args)) as client:
+        usage = get_usage(client, days=args.days, service=args.service)
+    if args.json:
+        _write_line(stdout, usage.raw)
+    else:
+        print(format_usage(usage), file=stdout)
+    return EXIT_OK
+
+
+def main(
+    argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stderr: IO[str] | None = None
+) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    args = build_parser().parse_args(argv)
+    handler = logging.StreamHandler(stderr)
+    handler.setFormatter(logging.Formatter("ipcai: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if args.verbose else logging.WARNING)
+    command: Callable[[argparse.Namespace, IO[str], IO[str]], int] = args.handler
+    try:
+        return command(args, stdout, stderr)
+    except (ConfigurationError, InputError) as exc:
+        print(f"ipcai: {exc}", file=stderr)
+        return EXIT_USAGE
+    except IpcaiError as exc:
+        print(f"ipcai: {exc}", file=stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `ipcai detect ... | head`
+        return EXIT_OK
+    finally:
+        logger.removeHandler(handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
