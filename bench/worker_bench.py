@@ -1,0 +1,199 @@
+"""Worker throughput: the bare model run its fastest way vs the HTTP server, in one run.
+
+    .venv/bin/python bench/worker_bench.py [--model yolox_nano] [--requests 1000] [--concurrency 80]
+
+1. Bare model: one single-threaded ONNX Runtime session per core, side by side on threads, on
+   the seed's persons.jpg (already preprocessed), for a fixed time → inferences/s. This is the
+   fastest way to run these models on this CPU (shared/models/README.md).
+2. Server: `python -m gpu_worker` on a free port, then ApacheBench (`ab`, Debian's
+   apache2-utils) with the seed's load-test body (`shared/images/post_data.txt`, its
+   `image_base64_enc` field renamed to the worker's `image_bytes`) and with the raw JPEG.
+Prints a Markdown table for docs/BENCHMARKS.md. Speed is only ever measured here, never in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from gpu_worker.backends.onnxruntime import OnnxRuntimeBackend  # noqa: E402
+from gpu_worker.backends.base import BackendOptions  # noqa: E402
+from gpu_worker.config import WorkerSettings, available_cpus  # noqa: E402
+from gpu_worker.families import create_family  # noqa: E402
+from gpu_worker.images import decode_image, read_header  # noqa: E402
+from gpu_worker.manifest import get_spec, verified_model_path  # noqa: E402
+from tests.support.processes import ServerProcess, free_port, http_ok  # noqa: E402
+
+SHARED = REPO.parent / "shared"
+
+
+@dataclass
+class AbResult:
+    label: str
+    rps: float
+    p50: int
+    p95: int
+    p99: int
+    max_ms: int
+    failed: int
+    non_2xx: int
+
+    def row(self, bare: float) -> str:
+        return (
+            f"| {self.label} | {self.rps:.1f} | {self.p50} | {self.p95} | {self.p99} | "
+            f"{self.max_ms} | {self.failed + self.non_2xx} | {self.rps / bare:.2f} |"
+        )
+
+
+def bare_model_rps(
+    model: str, model_dir: Path, seconds: float, sessions: int, threads: int
+) -> float:
+    """Inferences/s of `sessions` sessions with `threads` intra-op threads each, in parallel."""
+    spec = get_spec(model, model_dir)
+    path = verified_model_path(spec, model_dir)
+    family = create_family(spec)
+    data = (SHARED / "images" / "persons.jpg").read_bytes()
+    header = read_header(data, 10**9)
+    sample = family.preprocess(decode_image(data, header).pixels).inputs
+    lanes = []
+    for _ in range(sessions):
+        lane = OnnxRuntimeBackend(BackendOptions(threads=threads))
+        lane.load(path)
+        lane.warm_up(sample)
+        lanes.append(lane)
+    counts = [0] * sessions
+    stop = time.perf_counter() + seconds
+
+    def run(index: int) -> None:
+        while time.perf_counter() < stop:
+            lanes[index].infer(sample)
+            counts[index] += 1
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(sessions)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def run_ab(
+    label: str, url: str, body: Path, content_type: str, n: int, c: int, headers=()
+) -> AbResult:
+    argv = ["ab", "-q", "-k", "-n", str(n), "-c", str(c), "-p", str(body), "-T", content_type]
+    for header in headers:
+        argv += ["-H", header]
+    out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
+
+    def number(pattern: str, default: float = 0.0) -> float:
+        match = re.search(pattern, out, re.MULTILINE)
+        return float(match.group(1)) if match else default
+
+    return AbResult(
+        label=label,
+        rps=number(r"^Requests per second:\s+([\d.]+)"),
+        p50=int(number(r"^\s+50%\s+(\d+)")),
+        p95=int(number(r"^\s+95%\s+(\d+)")),
+        p99=int(number(r"^\s+99%\s+(\d+)")),
+        max_ms=int(number(r"^\s+100%\s+(\d+)")),
+        failed=int(number(r"^Failed requests:\s+(\d+)")),
+        non_2xx=int(number(r"^Non-2xx responses:\s+(\d+)")),
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="yolox_nano")
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=80)
+    parser.add_argument("--bare-seconds", type=float, default=15.0)
+    args = parser.parse_args()
+    if not shutil.which("ab"):
+        sys.exit("ab not found: apt-get install apache2-utils")
+    settings = WorkerSettings.from_env()
+    model_dir = settings.model_dir if "IPCAI_MODEL_DIR" in os.environ else SHARED / "models"
+    cpus = available_cpus()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        json_body = Path(tmp) / "post_worker.json"
+        json_body.write_text(
+            (SHARED / "images" / "post_data.txt")
+            .read_text()
+            .replace("image_base64_enc", "image_bytes")
+        )
+        port = free_port()
+        server = ServerProcess(
+            argv=[sys.executable, "-m", "gpu_worker"],
+            env={
+                "PORT": str(port),
+                "HOST": "127.0.0.1",
+                "IPCAI_MODEL_DIR": str(model_dir),
+                "IPCAI_MODEL": args.model,
+                "IPCAI_BACKEND": "onnxruntime",
+                "LOG_LEVEL": "WARNING",
+            },
+            log_path=Path(tmp) / "worker.log",
+        ).start()
+        try:
+            base = f"http://127.0.0.1:{port}"
+            server.wait_until(lambda: http_ok(f"{base}/ping"), timeout=120)
+            url = f"{base}/invocations"
+            # Warm the server's pools, then measure; bare model before and after brackets drift.
+            run_ab("warm-up", url, json_body, "application/json", 100, 8)
+            bare_before = bare_model_rps(args.model, model_dir, args.bare_seconds, cpus, 1)
+            results = [
+                run_ab(
+                    "server, seed JSON body (base64)",
+                    url,
+                    json_body,
+                    "application/json",
+                    args.requests,
+                    args.concurrency,
+                ),
+                run_ab(
+                    "server, raw image/jpeg body",
+                    url,
+                    SHARED / "images" / "persons.jpg",
+                    "image/jpeg",
+                    args.requests,
+                    args.concurrency,
+                ),
+            ]
+            bare_after = bare_model_rps(args.model, model_dir, args.bare_seconds, cpus, 1)
+            bare_one_session = bare_model_rps(args.model, model_dir, args.bare_seconds, 1, cpus)
+        finally:
+            server.stop()
+    bare = (bare_before + bare_after) / 2
+    print(
+        f"\n{time.strftime('%Y-%m-%d')} · {platform.node()} · {cpus} CPUs · "
+        f"{platform.processor() or platform.machine()} · model {args.model} · "
+        f"ab -k -c {args.concurrency} -n {args.requests}\n"
+    )
+    print(
+        f"Bare model, {cpus} sessions x 1 thread: {bare_before:.1f} before, "
+        f"{bare_after:.1f} after the server runs (mean {bare:.1f} inferences/s); "
+        f"1 session x {cpus} threads: {bare_one_session:.1f}\n"
+    )
+    print("| load | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | server / bare |")
+    print("|---|---|---|---|---|---|---|---|")
+    for result in results:
+        print(result.row(bare))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
