@@ -1,0 +1,1 @@
+"""Django apps of the portal, each named for what it owns."""

@@ -1,0 +1,1 @@
+"""The public detection API, the inference client, usage metering and reports."""

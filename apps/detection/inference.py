@@ -1,0 +1,235 @@
+"""Inference clients: the worker over HTTP, or a SageMaker endpoint carrying the same body.
+
+Both send the raw image bytes (no base64 round trip) with the options in SageMaker's
+`X-Amzn-SageMaker-Custom-Attributes` form, and return the worker's JSON answer. Worker trouble
+becomes InferenceError with the status the API client should see.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cache
+from typing import Protocol
+
+import orjson
+import urllib3
+from django.conf import settings
+from django.core.signals import setting_changed
+from urllib3.exceptions import (
+    EmptyPoolError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+
+logger = logging.getLogger(__name__)
+
+# Worker statuses passed through to the API client: the image was the problem, not the worker.
+CLIENT_ERROR_STATUSES = {400, 413, 415}
+
+
+class InferenceError(Exception):
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+
+class InferenceClient(Protocol):
+    def detect(
+        self, image: bytes, content_type: str, application_type: str, min_confidence: float
+    ) -> dict:
+        """The worker's response for one image (seed-compatible fields, original pixels)."""
+        ...
+
+
+def custom_attributes(application_type: str, min_confidence: float) -> str:
+    return f"application_type={application_type},min_confidence={min_confidence:g}"
+
+
+def _worker_error(status: int, body: bytes, retry_after: str | None) -> InferenceError:
+    try:
+        error = orjson.loads(body)["error"]
+        code, message = str(error["code"]), str(error["message"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        code, message = "worker_error", f"the inference worker answered {status}"
+    if status in CLIENT_ERROR_STATUSES:
+        return InferenceError(status, code, message)
+    if status == 503:
+        return InferenceError(
+            503,
+            "worker_overloaded",
+            "The inference worker is busy; retry shortly.",
+            retry_after=_seconds(retry_after),
+        )
+    logger.error("worker answered %s: %s", status, body[:500])
+    return InferenceError(502, "worker_error", "The inference worker failed to process the image.")
+
+
+def _seconds(value: str | None) -> int:
+    try:
+        return max(1, int(float(value or 1)))
+    except ValueError:
+        return 1
+
+
+def _parse_success(body: bytes) -> dict:
+    try:
+        result = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        result = None
+    if not isinstance(result, dict) or "bbox_coords" not in result:
+        logger.error("worker returned an unreadable answer: %r", body[:500])
+        raise InferenceError(502, "worker_error", "The inference worker sent an unreadable answer.")
+    return result
+
+
+class HttpInferenceClient:
+    """POST /invocations on the worker over pooled keep-alive connections.
+
+    One retry on a connection error (a keep-alive connection the worker closed, a restart) or a
+    503 from the worker; nothing else is retried, since a 4xx will not change.
+    """
+
+    def __init__(
+        self, base_url: str, *, connect_timeout: float, read_timeout: float, pool_size: int
+    ) -> None:
+        self.pool = urllib3.connection_from_url(
+            base_url,
+            maxsize=pool_size,
+            block=True,  # beyond pool_size, wait for a connection rather than open more
+            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+            retries=False,
+        )
+        self.pool_timeout = read_timeout
+
+    def detect(
+        self, image: bytes, content_type: str, application_type: str, min_confidence: float
+    ) -> dict:
+        headers = {
+            "Content-Type": content_type,
+            "Accept": "application/json",
+            "X-Amzn-SageMaker-Custom-Attributes": custom_attributes(
+                application_type, min_confidence
+            ),
+        }
+        for attempt in (1, 2):
+            try:
+                response = self.pool.urlopen(
+                    "POST",
+                    "/invocations",
+                    body=image,
+                    headers=headers,
+                    retries=False,
+                    pool_timeout=self.pool_timeout,
+                )
+            except ReadTimeoutError:
+                raise InferenceError(
+                    502, "worker_timeout", "The inference worker did not answer in time."
+                ) from None
+            except EmptyPoolError:
+                raise InferenceError(
+                    503, "worker_overloaded", "Too many requests in flight; retry shortly.", 1
+                ) from None
+            except (NewConnectionError, ProtocolError, HTTPError) as exc:
+                if attempt == 1:
+                    continue
+                logger.warning("worker unreachable: %s", exc)
+                raise InferenceError(
+                    503, "worker_unavailable", "The inference worker is unavailable.", 5
+                ) from None
+            if response.status == 200:
+                return _parse_success(response.data)
+            if response.status == 503 and attempt == 1:
+                continue
+            raise _worker_error(response.status, response.data, response.headers.get("Retry-After"))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class SageMakerInferenceClient:
+    """boto3 `invoke_endpoint` with the same body and CustomAttributes as the HTTP client."""
+
+    def __init__(self, endpoint_name: str, *, client=None, read_timeout: float = 30.0) -> None:
+        if client is None:
+            import boto3
+            from botocore.config import Config
+
+            client = boto3.client(
+                "sagemaker-runtime",
+                config=Config(
+                    read_timeout=read_timeout,
+                    connect_timeout=settings.IPCAI_WORKER_CONNECT_TIMEOUT_S,
+                    max_pool_connections=settings.IPCAI_WORKER_POOL_SIZE,
+                    retries={"total_max_attempts": 1},  # one retry of our own, as over HTTP
+                ),
+            )
+        self.client = client
+        self.endpoint_name = endpoint_name
+
+    def detect(
+        self, image: bytes, content_type: str, application_type: str, min_confidence: float
+    ) -> dict:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        for attempt in (1, 2):
+            try:
+                response = self.client.invoke_endpoint(
+                    EndpointName=self.endpoint_name,
+                    Body=image,
+                    ContentType=content_type,
+                    Accept="application/json",
+                    CustomAttributes=custom_attributes(application_type, min_confidence),
+                )
+                return _parse_success(response["Body"].read())
+            except ClientError as exc:
+                error = _sagemaker_error(exc)
+            except BotoCoreError as exc:  # connection trouble, timeouts
+                logger.warning("SageMaker runtime unreachable: %s", exc)
+                error = InferenceError(
+                    503, "worker_unavailable", "The inference endpoint is unavailable.", 5
+                )
+            if error.status != 503 or attempt == 2:
+                raise error
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _sagemaker_error(exc) -> InferenceError:
+    response = exc.response
+    code = response.get("Error", {}).get("Code", "")
+    if code == "ModelError":  # the container answered non-2xx; its own status and body
+        status = int(response.get("OriginalStatusCode", 502))
+        body = response.get("OriginalMessage", "").encode()
+        return _worker_error(status, body, None)
+    if code in {"ServiceUnavailable", "ThrottlingException", "ModelNotReadyException"}:
+        return InferenceError(503, "worker_overloaded", "The inference endpoint is busy.", 1)
+    logger.error("SageMaker invoke_endpoint failed: %s", exc)
+    return InferenceError(502, "worker_error", "The inference endpoint failed.")
+
+
+@cache
+def get_inference_client() -> InferenceClient:
+    """The configured client, one per process (its connection pool is shared by threads)."""
+    if settings.IPCAI_INFERENCE_CLIENT == "sagemaker":
+        return SageMakerInferenceClient(
+            settings.IPCAI_SAGEMAKER_ENDPOINT, read_timeout=settings.IPCAI_WORKER_READ_TIMEOUT_S
+        )
+    return HttpInferenceClient(
+        settings.IPCAI_WORKER_URL,
+        connect_timeout=settings.IPCAI_WORKER_CONNECT_TIMEOUT_S,
+        read_timeout=settings.IPCAI_WORKER_READ_TIMEOUT_S,
+        pool_size=settings.IPCAI_WORKER_POOL_SIZE,
+    )
+
+
+def _reset(setting: str, **_: object) -> None:
+    if setting.startswith("IPCAI_WORKER") or setting in {
+        "IPCAI_SAGEMAKER_ENDPOINT",
+        "IPCAI_INFERENCE_CLIENT",
+    }:
+        get_inference_client.cache_clear()
+
+
+setting_changed.connect(_reset)

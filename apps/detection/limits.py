@@ -1,0 +1,91 @@
+"""Per-key rate limit and per-tenant monthly quota, counted atomically in Redis.
+
+One Lua script per request: it counts the key's fixed rate window and, only when that passes,
+the tenant's month, so a rate-limited request never uses up quota. Counting in Redis keeps every
+gunicorn process and host in agreement without touching the database.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from functools import cache
+
+from django.conf import settings
+from redis.commands.core import Script
+
+from apps.detection.errors import ApiError
+from apps.tenants.grants import KeyGrant
+from portal.redis import get_redis, redis_key
+
+_COUNT = """
+local rate = redis.call('INCR', KEYS[1])
+if rate == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if rate > tonumber(ARGV[1]) then return {1, rate} end
+local used = redis.call('INCR', KEYS[2])
+if used == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+local quota = tonumber(ARGV[3])
+if quota > 0 and used > quota then
+  redis.call('DECR', KEYS[2])
+  return {2, used - 1}
+end
+return {0, used}
+"""
+RATE_LIMITED, QUOTA_EXCEEDED = 1, 2
+MONTH_KEY_TTL_S = 40 * 86400  # outlives the month it counts
+
+
+@cache
+def _script() -> Script:
+    return get_redis().register_script(_COUNT)
+
+
+def month_key(tenant_id: int, now: datetime) -> str:
+    return redis_key("quota", tenant_id, now.strftime("%Y%m"))
+
+
+def requests_this_month(tenant_id: int) -> int:
+    """Requests counted against the tenant's quota so far this (UTC) month."""
+    return int(get_redis().get(month_key(tenant_id, datetime.now(UTC))) or 0)
+
+
+def count_request(grant: KeyGrant) -> None:
+    """Count one request; raise 429 (with Retry-After) over the rate limit or monthly quota."""
+    now = time.time()
+    window = settings.IPCAI_RATE_LIMIT_WINDOW_S
+    window_start = int(now // window) * window
+    utc_now = datetime.fromtimestamp(now, tz=UTC)
+    verdict, _count = _script()(
+        keys=[redis_key("rate", grant.key_id, window_start), month_key(grant.tenant_id, utc_now)],
+        args=[
+            settings.IPCAI_RATE_LIMIT_REQUESTS,
+            window,
+            grant.monthly_request_quota or 0,
+            MONTH_KEY_TTL_S,
+        ],
+        client=get_redis(),
+    )
+    if verdict == RATE_LIMITED:
+        retry_after = max(1, int(window_start + window - now + 0.999))
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"Over the rate limit of {settings.IPCAI_RATE_LIMIT_REQUESTS} requests per "
+            f"{window} s for this API key; retry in {retry_after} s.",
+            {"Retry-After": str(retry_after)},
+        )
+    if verdict == QUOTA_EXCEEDED:
+        retry_after = _seconds_to_next_month(utc_now)
+        raise ApiError(
+            429,
+            "quota_exceeded",
+            f"The monthly quota of {grant.monthly_request_quota} requests for tenant "
+            f"{grant.tenant_slug!r} is used up; it resets at the start of next month (UTC).",
+            {"Retry-After": str(retry_after)},
+        )
+
+
+def _seconds_to_next_month(now: datetime) -> int:
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    start = datetime(year, month, 1, tzinfo=UTC)
+    return max(1, int((start - now).total_seconds()))

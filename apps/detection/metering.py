@@ -1,0 +1,155 @@
+"""Usage metering: one event per API request, queued in Redis, stored in batches.
+
+The request path does one pipelined Redis round trip (RPUSH the event, HSET the key's last use);
+a periodic Celery task (and `manage.py drain_usage`) moves events into the database with
+bulk_create and adds them to the daily roll-ups. So a busy camera costs no database write.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from apps.detection.models import DailyUsage, UsageEvent
+from apps.tenants.models import ApiKey, Tenant
+from apps.tenants.services import record_keys_last_used
+from portal.redis import get_redis, redis_key
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What one request cost; the fields of UsageEvent, as queued."""
+
+    request_id: str
+    timestamp: float
+    endpoint: str
+    status_code: int
+    latency_ms: float
+    tenant_id: int | None = None
+    api_key_id: int | None = None
+    application_type: str = ""
+    error_code: str = ""
+    objects: int = 0
+    image_bytes: int = 0
+
+
+def queue_key() -> str:
+    return redis_key("usage", "queue")
+
+
+def last_used_key() -> str:
+    return redis_key("usage", "last_used")
+
+
+def record_usage(usage: Usage) -> None:
+    """Queue the event (and the key's last use) in one Redis round trip."""
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.rpush(queue_key(), orjson.dumps(usage))
+    if usage.api_key_id is not None:
+        pipe.hset(last_used_key(), str(usage.api_key_id), usage.timestamp)
+    pipe.execute()
+
+
+def drain_usage(batch_size: int | None = None) -> int:
+    """Move queued events into the database; returns how many were stored."""
+    batch_size = batch_size or settings.IPCAI_USAGE_DRAIN_BATCH
+    r = get_redis()
+    stored = 0
+    while True:
+        # LRANGE+LTRIM in one MULTI: concurrent drains take disjoint batches.
+        pipe = r.pipeline(transaction=True)
+        pipe.lrange(queue_key(), 0, batch_size - 1)
+        pipe.ltrim(queue_key(), batch_size, -1)
+        raw_events, _ = pipe.execute()
+        if not raw_events:
+            break
+        try:
+            stored += store_events([orjson.loads(raw) for raw in raw_events])
+        except Exception:
+            # Put the batch back at the head, in order, so nothing is lost; the next drain retries.
+            r.lpush(queue_key(), *reversed(raw_events))
+            raise
+        if len(raw_events) < batch_size:
+            break
+    _flush_last_used()
+    return stored
+
+
+@transaction.atomic
+def store_events(events: list[dict]) -> int:
+    """bulk_create the events and add them to the daily roll-ups, in one transaction."""
+    # Tenants or keys deleted since the request would violate foreign keys: drop those links.
+    tenant_ids = set(
+        Tenant.objects.filter(
+            pk__in={e["tenant_id"] for e in events if e["tenant_id"]}
+        ).values_list("pk", flat=True)
+    )
+    key_ids = set(
+        ApiKey.objects.filter(
+            pk__in={e["api_key_id"] for e in events if e["api_key_id"]}
+        ).values_list("pk", flat=True)
+    )
+    rows = []
+    rollups: dict[tuple, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for e in events:
+        tenant_id = e["tenant_id"] if e["tenant_id"] in tenant_ids else None
+        if e["tenant_id"] and tenant_id is None:
+            continue  # the tenant is gone, and its usage with it
+        created_at = datetime.fromtimestamp(e["timestamp"], tz=UTC)
+        rows.append(
+            UsageEvent(
+                created_at=created_at,
+                request_id=e["request_id"],
+                tenant_id=tenant_id,
+                api_key_id=e["api_key_id"] if e["api_key_id"] in key_ids else None,
+                application_type=e["application_type"],
+                endpoint=e["endpoint"],
+                status_code=e["status_code"],
+                error_code=e["error_code"],
+                latency_ms=e["latency_ms"],
+                objects_found=e["objects"],
+                image_bytes=e["image_bytes"],
+            )
+        )
+        if tenant_id is not None:
+            totals = rollups[(tenant_id, e["application_type"], created_at.date())]
+            totals["requests"] += 1
+            totals["errors"] += e["status_code"] >= 400
+            totals["objects_found"] += e["objects"]
+            totals["image_bytes"] += e["image_bytes"]
+            totals["latency_ms_total"] += e["latency_ms"]
+    UsageEvent.objects.bulk_create(rows, batch_size=500)
+    for (tenant_id, application_type, day), totals in rollups.items():
+        DailyUsage.objects.get_or_create(
+            tenant_id=tenant_id, application_type=application_type, day=day
+        )
+        DailyUsage.objects.filter(
+            tenant_id=tenant_id, application_type=application_type, day=day
+        ).update(
+            requests=F("requests") + int(totals["requests"]),
+            errors=F("errors") + int(totals["errors"]),
+            objects_found=F("objects_found") + int(totals["objects_found"]),
+            image_bytes=F("image_bytes") + int(totals["image_bytes"]),
+            latency_ms_total=F("latency_ms_total") + totals["latency_ms_total"],
+        )
+    return len(rows)
+
+
+def _flush_last_used() -> None:
+    pipe = get_redis().pipeline(transaction=True)
+    pipe.hgetall(last_used_key())
+    pipe.delete(last_used_key())
+    last_used, _ = pipe.execute()
+    if last_used:
+        record_keys_last_used(
+            {int(k): datetime.fromtimestamp(float(v), tz=UTC) for k, v in last_used.items()}
+        )

@@ -1,0 +1,71 @@
+"""Usage events (one per API request) and their daily roll-ups per tenant and service.
+
+Rows are written in batches by the usage drain (apps/detection/metering.py), never on the
+request path.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from apps.tenants.models import ApiKey, Tenant
+
+
+class UsageEvent(models.Model):
+    class Endpoint(models.TextChoices):
+        SEED = "seed", "POST /inference"
+        NATIVE = "native", "POST /api/v1/detect/{application_type}"
+        DEEPSTACK = "deepstack", "POST /v1/vision/detection"
+
+    created_at = models.DateTimeField(db_index=True)
+    request_id = models.CharField(max_length=32)
+    # Null for requests that presented no valid key: they belong to no tenant.
+    tenant = models.ForeignKey(
+        Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="usage_events"
+    )
+    api_key = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="usage_events"
+    )
+    application_type = models.CharField(max_length=32, blank=True)
+    endpoint = models.CharField(max_length=16, choices=Endpoint.choices)
+    status_code = models.PositiveSmallIntegerField()
+    error_code = models.CharField(max_length=64, blank=True)
+    latency_ms = models.FloatField()
+    objects_found = models.PositiveIntegerField(default=0)
+    image_bytes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tenant", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.tenant_id} {self.status_code}"
+
+
+class DailyUsage(models.Model):
+    """Per tenant, service and UTC day: the numbers reports and quotas are read from."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="daily_usage")
+    application_type = models.CharField(max_length=32, blank=True)
+    day = models.DateField()
+    requests = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    objects_found = models.PositiveBigIntegerField(default=0)
+    image_bytes = models.PositiveBigIntegerField(default=0)
+    latency_ms_total = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["-day", "tenant", "application_type"]
+        verbose_name_plural = "daily usage"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "application_type", "day"], name="unique_daily_usage"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} {self.application_type} {self.day}: {self.requests}"
+
+    @property
+    def mean_latency_ms(self) -> float:
+        return self.latency_ms_total / self.requests if self.requests else 0.0

@@ -1,0 +1,72 @@
+"""The three response styles, built from the worker's seed-compatible answer."""
+
+from __future__ import annotations
+
+from apps.detection.services import DetectionCall
+
+SEED_FIELDS = ("width", "height", "channels", "bbox_coords", "bbox_scores", "class_names")
+
+
+def timings(call: DetectionCall, result: dict) -> dict:
+    return {**result.get("timings_ms", {}), "portal_total": round(call.elapsed_ms(), 2)}
+
+
+def seed_response(call: DetectionCall, result: dict) -> dict:
+    """The seed's fields unchanged, plus our request id, service, model and timings."""
+    body = {name: result[name] for name in SEED_FIELDS}
+    body.update(
+        request_id=call.request_id,
+        application_type=result.get("application_type", call.application_types[-1]),
+        model=result.get("model", ""),
+        timings_ms=timings(call, result),
+    )
+    return body
+
+
+def native_response(call: DetectionCall, result: dict) -> dict:
+    return {
+        "request_id": call.request_id,
+        "application_type": result.get("application_type", call.application_types[-1]),
+        "model": result.get("model", ""),
+        "width": result["width"],
+        "height": result["height"],
+        "channels": result["channels"],
+        "detections": [
+            {"label": names[0], "score": scores[0], "box": box}
+            for box, scores, names in zip(
+                result["bbox_coords"], result["bbox_scores"], result["class_names"], strict=True
+            )
+        ],
+        "timings_ms": timings(call, result),
+    }
+
+
+def deepstack_predictions(results: list[dict], allowed_labels: frozenset[str]) -> list[dict]:
+    """DeepStack's prediction objects (integer pixel boxes), only for labels the tenant has."""
+    predictions = []
+    for result in results:
+        for (x1, y1, x2, y2), scores, names in zip(
+            result["bbox_coords"], result["bbox_scores"], result["class_names"], strict=True
+        ):
+            if names[0] not in allowed_labels:
+                continue
+            predictions.append(
+                {
+                    "label": names[0],
+                    "confidence": scores[0],
+                    "x_min": round(x1),
+                    "y_min": round(y1),
+                    "x_max": round(x2),
+                    "y_max": round(y2),
+                }
+            )
+    predictions.sort(key=lambda p: p["confidence"], reverse=True)
+    return predictions
+
+
+def deepstack_success(predictions: list[dict]) -> dict:
+    return {"success": True, "predictions": predictions}
+
+
+def deepstack_error(message: str) -> dict:
+    return {"success": False, "error": message}

@@ -1,0 +1,135 @@
+"""Request and response shapes of the detection API, for the OpenAPI schema and docs page.
+
+Requests are parsed by apps/detection/payloads.py (orjson, header-only image checks) for speed;
+these serializers describe the same fields so the published schema matches what is accepted.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from apps.tenants.application_types import ApplicationType
+
+MIN_CONFIDENCE_HELP = (
+    "Only return objects scoring at least this (0 to 1). Default: the threshold configured for "
+    "the service in the dashboard (0.3 unless changed)."
+)
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine-readable code, e.g. `invalid_api_key`.")
+    message = serializers.CharField(help_text="What went wrong and what to do about it.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+class SeedRequestSerializer(serializers.Serializer):
+    timestamp = serializers.CharField(required=False, help_text="Client timestamp (ignored).")
+    request_id = serializers.IntegerField(required=False, help_text="Client request id (ignored).")
+    image_base64_enc = serializers.CharField(help_text="The JPEG or PNG image, base64-encoded.")
+    application_type = serializers.ChoiceField(
+        choices=ApplicationType.choices,
+        required=False,
+        help_text="Which service to run. Default: the tenant's default service.",
+    )
+    min_confidence = serializers.FloatField(
+        required=False, min_value=0, max_value=1, help_text=MIN_CONFIDENCE_HELP
+    )
+
+
+class TimingsSerializer(serializers.Serializer):
+    decode = serializers.FloatField(required=False)
+    queue = serializers.FloatField(required=False)
+    infer = serializers.FloatField(required=False)
+    postprocess = serializers.FloatField(required=False)
+    total = serializers.FloatField(required=False, help_text="Time spent in the worker.")
+    portal_total = serializers.FloatField(help_text="Time from arrival to answer in the portal.")
+
+
+class SeedResponseSerializer(serializers.Serializer):
+    width = serializers.IntegerField(help_text="Image width in pixels.")
+    height = serializers.IntegerField(help_text="Image height in pixels.")
+    channels = serializers.IntegerField(help_text="Colour channels of the image.")
+    bbox_coords = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4),
+        help_text="One `[x1, y1, x2, y2]` per object, in pixels of the original image.",
+    )
+    bbox_scores = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=1, max_length=1),
+        help_text="One `[score]` per object, same order as bbox_coords.",
+    )
+    class_names = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField(), min_length=1, max_length=1),
+        help_text='One `["label"]` per object, same order as bbox_coords.',
+    )
+    request_id = serializers.CharField(help_text="Our id for this request (also X-Request-Id).")
+    application_type = serializers.ChoiceField(choices=ApplicationType.choices)
+    model = serializers.CharField(help_text="The detector that served the request.")
+    timings_ms = TimingsSerializer()
+
+
+class NativeJsonRequestSerializer(serializers.Serializer):
+    image_base64 = serializers.CharField(help_text="The JPEG or PNG image, base64-encoded.")
+    min_confidence = serializers.FloatField(
+        required=False, min_value=0, max_value=1, help_text=MIN_CONFIDENCE_HELP
+    )
+
+
+class NativeMultipartRequestSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="The JPEG or PNG image file.")
+    min_confidence = serializers.FloatField(
+        required=False, min_value=0, max_value=1, help_text=MIN_CONFIDENCE_HELP
+    )
+
+
+class DetectionSerializer(serializers.Serializer):
+    label = serializers.CharField(help_text="COCO class name, e.g. `person`, `dog`, `car`.")
+    score = serializers.FloatField(help_text="Confidence from 0 to 1.")
+    box = serializers.ListField(
+        child=serializers.FloatField(),
+        min_length=4,
+        max_length=4,
+        help_text="`[x1, y1, x2, y2]` in pixels of the original image.",
+    )
+
+
+class NativeResponseSerializer(serializers.Serializer):
+    request_id = serializers.CharField()
+    application_type = serializers.ChoiceField(choices=ApplicationType.choices)
+    model = serializers.CharField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    channels = serializers.IntegerField()
+    detections = DetectionSerializer(many=True)
+    timings_ms = TimingsSerializer()
+
+
+class DeepStackRequestSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="The JPEG or PNG image file.")
+    min_confidence = serializers.FloatField(
+        required=False, min_value=0, max_value=1, help_text=MIN_CONFIDENCE_HELP
+    )
+    api_key = serializers.CharField(
+        required=False, help_text="Your API key, when the camera software cannot send a header."
+    )
+
+
+class DeepStackPredictionSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    confidence = serializers.FloatField()
+    x_min = serializers.IntegerField()
+    y_min = serializers.IntegerField()
+    x_max = serializers.IntegerField()
+    y_max = serializers.IntegerField()
+
+
+class DeepStackResponseSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    predictions = DeepStackPredictionSerializer(many=True)
+
+
+class DeepStackErrorSerializer(serializers.Serializer):
+    success = serializers.BooleanField(help_text="Always false on errors.")
+    error = serializers.CharField(help_text="What went wrong.")

@@ -1,0 +1,96 @@
+"""The detection flow, shared by the three endpoints: run inference, then the side effects.
+
+Views parse their request style and format their response style; everything between (choosing
+the threshold, calling the worker, mapping worker trouble to API errors) and everything after
+(usage metering, request-event archiving) happens here, in one place.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from apps.detection.errors import ApiError
+from apps.detection.images import CheckedImage
+from apps.detection.inference import InferenceError, get_inference_client
+from apps.detection.metering import Usage, record_usage
+from apps.tenants.grants import KeyGrant
+
+
+@dataclass
+class DetectionCall:
+    """One API request's bookkeeping, from arrival to its post-response side effects."""
+
+    endpoint: str
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    timestamp: float = field(default_factory=time.time)
+    started: float = field(default_factory=time.perf_counter)
+    grant: KeyGrant | None = None
+    application_types: list[str] = field(default_factory=list)
+    image: CheckedImage | None = None
+    results: list[dict] = field(default_factory=list)  # the worker's answers, one per type
+    parsed_body: dict | None = None  # the JSON body, parsed once per request
+    error_code: str = ""  # set when the request ends in an error
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000.0
+
+    @property
+    def objects(self) -> int:
+        return sum(len(result.get("bbox_coords", ())) for result in self.results)
+
+
+def detect(
+    call: DetectionCall,
+    grant: KeyGrant,
+    image: CheckedImage,
+    application_type: str,
+    min_confidence: float | None,
+) -> dict:
+    """The worker's answer for one image and service, at the request's threshold or else the
+    tenant's configured one for that service."""
+    call.grant = grant
+    call.image = image
+    if application_type not in call.application_types:
+        call.application_types.append(application_type)
+    service = grant.service(application_type)
+    if service is None:  # the permission already checked; a race with a disable lands here
+        raise ApiError(
+            403, "service_not_enabled", f"The {application_type} service is not enabled."
+        )
+    threshold = service.min_confidence if min_confidence is None else min_confidence
+    try:
+        result = get_inference_client().detect(
+            image.data, image.content_type, application_type, threshold
+        )
+    except InferenceError as exc:
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        raise ApiError(exc.status, exc.code, exc.message, headers) from None
+    call.results.append(result)
+    return result
+
+
+def finish_request(call: DetectionCall, status_code: int, error_code: str = "") -> None:
+    """Post-response side effects of every detection request, success or failure.
+
+    This is the one place they happen: the usage event always; request-event archiving when
+    the tenant's service saves request events (issue 4 adds its call here).
+    """
+    grant = call.grant
+    record_usage(
+        Usage(
+            request_id=call.request_id,
+            timestamp=call.timestamp,
+            endpoint=call.endpoint,
+            status_code=status_code,
+            latency_ms=round(call.elapsed_ms(), 3),
+            tenant_id=grant.tenant_id if grant else None,
+            api_key_id=grant.key_id if grant else None,
+            application_type=",".join(call.application_types),
+            error_code=error_code,
+            objects=call.objects,
+            image_bytes=len(call.image.data) if call.image else 0,
+        )
+    )
+    # --- request-event archiving (issue 4) hooks in here ---

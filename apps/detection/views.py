@@ -1,0 +1,289 @@
+"""The three detection endpoints. Thin: parse the request style, call services.detect, format.
+
+Authentication, the service check and rate/quota limits are the shared DRF classes in
+access.py; the post-response side effects run in services.finish_request for every request.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.detection import payloads
+from apps.detection.access import ApiKeyAuthentication, KeyRateAndQuota, ServiceEnabled
+from apps.detection.errors import ApiError
+from apps.detection.images import check_image, decode_base64_image
+from apps.detection.responses import (
+    deepstack_error,
+    deepstack_predictions,
+    deepstack_success,
+    native_response,
+    seed_response,
+)
+from apps.detection.serializers import (
+    DeepStackErrorSerializer,
+    DeepStackRequestSerializer,
+    DeepStackResponseSerializer,
+    ErrorSerializer,
+    NativeJsonRequestSerializer,
+    NativeMultipartRequestSerializer,
+    NativeResponseSerializer,
+    SeedRequestSerializer,
+    SeedResponseSerializer,
+)
+from apps.detection.services import DetectionCall, detect, finish_request
+from apps.tenants.application_types import APPLICATION_LABELS, ApplicationType
+from apps.tenants.grants import KeyGrant
+from portal.redis import get_redis
+
+ERROR_STATUSES = {
+    400: "The body is not what this endpoint takes: invalid JSON or base64, no image, not a "
+    "JPEG/PNG, an unknown application type or a min_confidence outside 0..1.",
+    401: "No API key, or a key that is unknown, revoked or expired.",
+    403: "The tenant is inactive, or the service is not enabled for it.",
+    413: "The body or image is too large (bytes, or pixels read from the image header).",
+    415: "Unsupported Content-Type or image format.",
+    429: "Over the per-key rate limit or the tenant's monthly quota; see Retry-After.",
+    502: "The inference worker failed or did not answer in time.",
+    503: "The inference worker is overloaded or unavailable; see Retry-After.",
+}
+
+
+def error_responses(serializer) -> dict[int, OpenApiResponse]:
+    return {
+        status: OpenApiResponse(serializer, description=text)
+        for status, text in ERROR_STATUSES.items()
+    }
+
+
+class DetectionView(APIView):
+    """Shared plumbing: per-request bookkeeping, body-size check, side effects on every exit."""
+
+    endpoint: str
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [ServiceEnabled]
+    throttle_classes = [KeyRateAndQuota]
+    parser_classes = [MultiPartParser, FormParser]  # JSON and raw bodies are read directly
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        request.detection = DetectionCall(endpoint=self.endpoint)
+        payloads.check_content_length(request)
+        super().initial(request, *args, **kwargs)
+
+    def requested_application_types(self, request: Request, grant: KeyGrant) -> list[str]:
+        """The services this request needs enabled (read by the ServiceEnabled permission)."""
+        raise NotImplementedError
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        error = response.data.get("error") if isinstance(response.data, dict) else None
+        if isinstance(error, dict):
+            self.request.detection.error_code = str(error.get("code", ""))
+        return response
+
+    def perform_authentication(self, request: Request) -> None:
+        super().perform_authentication(request)
+        if isinstance(request.auth, KeyGrant):  # attribute even 4xx answers to the tenant
+            request.detection.grant = request.auth
+
+    def finalize_response(self, request: Request, response: Response, *args, **kwargs) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        call: DetectionCall | None = getattr(request, "detection", None)
+        if call is not None:
+            response["X-Request-Id"] = call.request_id
+            finish_request(call, response.status_code, call.error_code)
+        return response
+
+
+@extend_schema(
+    operation_id="inference",
+    summary="Detect objects (seed-compatible)",
+    description="The original service's request and response, unchanged: a base64 image in "
+    "JSON. Runs the tenant's default service unless the body names `application_type`.",
+    request={"application/json": SeedRequestSerializer},
+    responses={200: SeedResponseSerializer, **error_responses(ErrorSerializer)},
+    tags=["detection"],
+)
+class SeedInferenceView(DetectionView):
+    endpoint = "seed"
+
+    def requested_application_types(self, request: Request, grant: KeyGrant) -> list[str]:
+        body = self._body(request)
+        requested = body.get("application_type")
+        return [
+            payloads.application_type(requested) if requested else grant.default_application_type
+        ]
+
+    def post(self, request: Request) -> Response:
+        body = self._body(request)
+        image = check_image(decode_base64_image(body.get("image_base64_enc"), "image_base64_enc"))
+        (application_type,) = self.requested_application_types(request, request.auth)
+        result = detect(
+            request.detection,
+            request.auth,
+            image,
+            application_type,
+            payloads.min_confidence(body.get("min_confidence")),
+        )
+        return Response(seed_response(request.detection, result))
+
+    @staticmethod
+    def _body(request: Request) -> dict:
+        call = request.detection
+        if call.parsed_body is None:
+            call.parsed_body = payloads.json_object(request)
+        return call.parsed_body
+
+
+@extend_schema(
+    operation_id="detect",
+    summary="Detect objects (native API)",
+    description="Send the image as a raw `image/jpeg` or `image/png` body (fastest), as the "
+    "multipart file field `image`, or base64 in JSON (`image_base64`).",
+    parameters=[
+        OpenApiParameter(
+            "application_type",
+            str,
+            OpenApiParameter.PATH,
+            enum=ApplicationType.values,
+            description="Which service to run.",
+        ),
+        OpenApiParameter(
+            "min_confidence",
+            float,
+            OpenApiParameter.QUERY,
+            required=False,
+            description="Only return objects scoring at least this (0 to 1); overrides the "
+            "service's configured threshold.",
+        ),
+    ],
+    request={
+        "image/jpeg": OpenApiTypes.BINARY,
+        "image/png": OpenApiTypes.BINARY,
+        "multipart/form-data": NativeMultipartRequestSerializer,
+        "application/json": NativeJsonRequestSerializer,
+    },
+    responses={
+        200: NativeResponseSerializer,
+        404: OpenApiResponse(ErrorSerializer, description="Unknown application type."),
+        **error_responses(ErrorSerializer),
+    },
+    tags=["detection"],
+)
+class NativeDetectView(DetectionView):
+    endpoint = "native"
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        application_type = kwargs["application_type"]
+        if application_type not in ApplicationType.values:
+            request.detection = DetectionCall(endpoint=self.endpoint)
+            raise ApiError(
+                404,
+                "unknown_application_type",
+                f"No service {application_type!r}; valid: {', '.join(ApplicationType.values)}.",
+            )
+        super().initial(request, *args, **kwargs)
+
+    def requested_application_types(self, request: Request, grant: KeyGrant) -> list[str]:
+        return [self.kwargs["application_type"]]
+
+    def post(self, request: Request, application_type: str) -> Response:
+        image_bytes, body_threshold = self._image_and_threshold(request)
+        threshold = payloads.min_confidence(request.query_params.get("min_confidence"))
+        result = detect(
+            request.detection,
+            request.auth,
+            check_image(image_bytes),
+            application_type,
+            body_threshold if threshold is None else threshold,
+        )
+        return Response(native_response(request.detection, result))
+
+    @staticmethod
+    def _image_and_threshold(request: Request) -> tuple[bytes, float | None]:
+        content_type = payloads.media_type(request)
+        if content_type in payloads.RAW_IMAGE_TYPES:
+            return payloads.read_body(request), None
+        if content_type in payloads.MULTIPART_TYPES:
+            threshold = payloads.min_confidence(request.data.get("min_confidence"))
+            return payloads.uploaded_file(request), threshold
+        if content_type == "application/json":
+            body = payloads.json_object(request)
+            image = decode_base64_image(body.get("image_base64"), "image_base64")
+            return image, payloads.min_confidence(body.get("min_confidence"))
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"Content-Type {content_type or '(none)'!r} is not supported; send image/jpeg, "
+            "image/png, multipart/form-data or application/json.",
+        )
+
+
+@extend_schema(
+    operation_id="deepstack_detection",
+    summary="Detect objects (DeepStack-compatible)",
+    description="DeepStack's object detection API, so camera software that speaks DeepStack "
+    "or CodeProject.AI (Blue Iris, Home Assistant, Agent DVR, Frigate) works unchanged. "
+    "Returns the labels of every service enabled for the tenant. Errors keep their HTTP status "
+    'and use DeepStack\'s body: `{"success": false, "error": "..."}`.',
+    request={"multipart/form-data": DeepStackRequestSerializer},
+    responses={200: DeepStackResponseSerializer, **error_responses(DeepStackErrorSerializer)},
+    tags=["detection"],
+)
+class DeepStackDetectionView(DetectionView):
+    endpoint = "deepstack"
+
+    def requested_application_types(self, request: Request, grant: KeyGrant) -> list[str]:
+        enabled = grant.enabled_services()
+        if not enabled:
+            raise ApiError(
+                403,
+                "service_not_enabled",
+                f"No detection service is enabled for tenant {grant.tenant_slug!r}; a tenant "
+                "owner can enable one in the dashboard (Services).",
+            )
+        return enabled
+
+    def post(self, request: Request) -> Response:
+        if payloads.media_type(request) not in payloads.MULTIPART_TYPES:
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                "Send the image as the multipart/form-data file field 'image'.",
+            )
+        image = check_image(payloads.uploaded_file(request))
+        threshold = payloads.min_confidence(request.data.get("min_confidence"))
+        grant = request.auth
+        results = [
+            detect(request.detection, grant, image, application_type, threshold)
+            for application_type in self.requested_application_types(request, grant)
+        ]
+        allowed = frozenset().union(*(APPLICATION_LABELS[t] for t in grant.enabled_services()))
+        return Response(deepstack_success(deepstack_predictions(results, allowed)))
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        error = response.data.get("error") if isinstance(response.data, dict) else None
+        if isinstance(error, dict):
+            response.data = deepstack_error(error.get("message", "error"))
+        return response
+
+
+@extend_schema(exclude=True)
+class HealthView(APIView):
+    """Liveness for load balancers and `make run`: the database and Redis answer."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        get_redis().ping()
+        return Response({"status": "ok"})

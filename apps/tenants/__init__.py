@@ -1,0 +1,1 @@
+"""Tenants, their members, API keys and per-tenant detection services."""

@@ -1,0 +1,169 @@
+"""Every state change of tenants, keys and services, as plain functions.
+
+The management commands, the admin and the dashboard call these; each runs in one transaction
+and leaves the API-key cache coherent (see signals.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from apps.tenants.application_types import ApplicationType, is_application_type, valid_types_text
+from apps.tenants.keys import generate_key, hash_key
+from apps.tenants.models import ApiKey, Membership, Tenant, TenantService
+
+
+@transaction.atomic
+def create_tenant(
+    slug: str,
+    *,
+    name: str = "",
+    services: Iterable[str] = (ApplicationType.PERSONS,),
+    default_application_type: str | None = None,
+    monthly_request_quota: int | None = None,
+    owner: AbstractBaseUser | None = None,
+) -> Tenant:
+    """A new active tenant with the given services enabled (the first is the default)."""
+    services = list(dict.fromkeys(services))
+    _check_types(services)
+    if slugify(slug) != slug or not slug:
+        raise ValueError(f"invalid slug {slug!r}: use lowercase letters, digits and hyphens")
+    default = default_application_type or (services[0] if services else ApplicationType.PERSONS)
+    _check_types([default])
+    tenant = Tenant.objects.create(
+        slug=slug,
+        name=name or slug,
+        default_application_type=default,
+        monthly_request_quota=monthly_request_quota,
+    )
+    for application_type in services:
+        enable_service(tenant, application_type)
+    if owner is not None:
+        add_member(tenant, owner, Membership.Role.OWNER)
+    return tenant
+
+
+def add_member(tenant: Tenant, user: AbstractBaseUser, role: str) -> Membership:
+    membership, _ = Membership.objects.update_or_create(
+        tenant=tenant, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+def issue_api_key(
+    tenant: Tenant,
+    *,
+    name: str = "",
+    created_by: AbstractBaseUser | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """A new key for the tenant, and the full key string: show it once, it is not stored."""
+    public_id, raw_key = generate_key()
+    key = ApiKey.objects.create(
+        tenant=tenant,
+        name=name,
+        public_id=public_id,
+        secret_hash=hash_key(raw_key),
+        created_by=created_by,
+        expires_at=expires_at,
+    )
+    return key, raw_key
+
+
+def revoke_api_key(key: ApiKey) -> ApiKey:
+    """Revoke a key; its next request gets 401 (the cached grant is dropped on save)."""
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+@transaction.atomic
+def enable_service(
+    tenant: Tenant,
+    application_type: str,
+    *,
+    min_confidence: float | None = None,
+    save_request_events: bool | None = None,
+    retention_days: int | None = None,
+) -> TenantService:
+    """Enable (or re-enable) a service, optionally changing its settings."""
+    _check_types([application_type])
+    service, _ = TenantService.objects.get_or_create(
+        tenant=tenant, application_type=application_type
+    )
+    service.enabled = True
+    return update_service(
+        service,
+        min_confidence=min_confidence,
+        save_request_events=save_request_events,
+        retention_days=retention_days,
+    )
+
+
+def disable_service(tenant: Tenant, application_type: str) -> None:
+    for service in TenantService.objects.filter(tenant=tenant, application_type=application_type):
+        service.enabled = False
+        service.save(update_fields=["enabled"])
+
+
+def update_service(
+    service: TenantService,
+    *,
+    min_confidence: float | None = None,
+    save_request_events: bool | None = None,
+    retention_days: int | None = None,
+) -> TenantService:
+    if min_confidence is not None:
+        if not 0.0 <= min_confidence <= 1.0:
+            raise ValueError("min_confidence must be between 0 and 1")
+        service.min_confidence = min_confidence
+    if save_request_events is not None:
+        service.save_request_events = save_request_events
+    if retention_days is not None:
+        service.retention_days = retention_days
+    service.full_clean()
+    service.save()
+    return service
+
+
+def set_tenant_active(tenant: Tenant, active: bool) -> Tenant:
+    tenant.active = active
+    tenant.save(update_fields=["active"])
+    return tenant
+
+
+def set_monthly_quota(tenant: Tenant, quota: int | None) -> Tenant:
+    tenant.monthly_request_quota = quota
+    tenant.save(update_fields=["monthly_request_quota"])
+    return tenant
+
+
+def set_default_application_type(tenant: Tenant, application_type: str) -> Tenant:
+    _check_types([application_type])
+    tenant.default_application_type = application_type
+    tenant.save(update_fields=["default_application_type"])
+    return tenant
+
+
+def record_keys_last_used(last_used: dict[int, datetime]) -> int:
+    """Store when keys were last used (batched by the usage drain, never per request)."""
+    updated = 0
+    for key_id, when in last_used.items():
+        # A plain update: no save() signal, so the cached grant stays warm.
+        updated += ApiKey.objects.filter(pk=key_id).update(last_used_at=when)
+    return updated
+
+
+def _check_types(application_types: Iterable[str]) -> None:
+    for application_type in application_types:
+        if not is_application_type(application_type):
+            raise ValueError(
+                f"unknown application type {application_type!r}; valid: {valid_types_text()}"
+            )

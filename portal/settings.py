@@ -1,0 +1,193 @@
+"""Portal settings, all from the environment (django-environ) with safe local defaults.
+
+The defaults run the embedded single-machine setup (SQLite, local Redis, worker on
+localhost:8080); production sets DATABASE_URL, REDIS_URL, IPCAI_WORKER_URL or
+IPCAI_SAGEMAKER_ENDPOINT, DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS (see README).
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+_LOCAL_SECRET = "insecure-local-only-secret-set-DJANGO_SECRET_KEY-in-production"
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=_LOCAL_SECRET)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "apps.tenants",
+    "apps.detection",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+WSGI_APPLICATION = "portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite on one machine, PostgreSQL (DATABASE_URL) in production -------------
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the Celery drain write while gunicorn threads read; IMMEDIATE avoids
+    # "database is locked" upgrades from read to write transactions.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=VAR_DIR / "static")
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Serve app static files (admin, API docs) straight from the apps when collectstatic has not run.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+
+# --- Production hardening, switched on by the environment behind TLS ----------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Redis: rate limits, quota counters, API-key cache, usage queue; Celery's broker -------
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Every portal key in Redis starts with this, so several deployments (or test runs) can share
+# one Redis without touching each other's counters and queues.
+IPCAI_REDIS_PREFIX = env("IPCAI_REDIS_PREFIX", default="ipcai:")
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = TIME_ZONE
+IPCAI_USAGE_DRAIN_INTERVAL_S = env.float("IPCAI_USAGE_DRAIN_INTERVAL_S", default=10.0)
+CELERY_BEAT_SCHEDULE = {
+    "drain-usage-events": {
+        "task": "apps.detection.tasks.drain_usage_events",
+        "schedule": IPCAI_USAGE_DRAIN_INTERVAL_S,
+    },
+}
+
+# --- Inference: the worker over HTTP, or a SageMaker endpoint carrying the same body --------
+IPCAI_WORKER_URL = env("IPCAI_WORKER_URL", default="http://127.0.0.1:8080")
+IPCAI_SAGEMAKER_ENDPOINT = env("IPCAI_SAGEMAKER_ENDPOINT", default="")
+IPCAI_INFERENCE_CLIENT = env(
+    "IPCAI_INFERENCE_CLIENT", default="sagemaker" if IPCAI_SAGEMAKER_ENDPOINT else "http"
+)
+IPCAI_WORKER_CONNECT_TIMEOUT_S = env.float("IPCAI_WORKER_CONNECT_TIMEOUT_S", default=2.0)
+# Inference itself is tens of ms; 30 s only covers a worker queue under heavy load.
+IPCAI_WORKER_READ_TIMEOUT_S = env.float("IPCAI_WORKER_READ_TIMEOUT_S", default=30.0)
+# Keep-alive connections per portal process; requests beyond it wait for a free connection,
+# which caps what one process can queue on the worker.
+IPCAI_WORKER_POOL_SIZE = env.int("IPCAI_WORKER_POOL_SIZE", default=32)
+
+# --- Uploads: bounded before anything is decoded --------------------------------------------
+IPCAI_MAX_IMAGE_BYTES = env.int("IPCAI_MAX_IMAGE_BYTES", default=10 * 1024 * 1024)
+# Same ceiling as the worker (8K UHD is 33.2 MP); read from the image header, never decoded.
+IPCAI_MAX_IMAGE_PIXELS = env.int("IPCAI_MAX_IMAGE_PIXELS", default=40_000_000)
+# A base64 JSON body is 4/3 of the image plus a little JSON around it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = IPCAI_MAX_IMAGE_BYTES * 4 // 3 + 64 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = IPCAI_MAX_IMAGE_BYTES
+
+# --- API keys, rate limits, quotas -------------------------------------------------------
+# Keyed hash for API keys: a database dump alone does not allow checking guessed keys.
+# Changing it invalidates every issued key.
+IPCAI_API_KEY_HASH_KEY = env("IPCAI_API_KEY_HASH_KEY", default=SECRET_KEY)
+IPCAI_KEY_CACHE_TTL_S = env.int("IPCAI_KEY_CACHE_TTL_S", default=300)
+# Per API key, fixed window. 6000/min (100/s) keeps a runaway camera from starving others
+# while staying above what one 2-core worker serves.
+IPCAI_RATE_LIMIT_REQUESTS = env.int("IPCAI_RATE_LIMIT_REQUESTS", default=6000)
+IPCAI_RATE_LIMIT_WINDOW_S = env.int("IPCAI_RATE_LIMIT_WINDOW_S", default=60)
+IPCAI_USAGE_DRAIN_BATCH = env.int("IPCAI_USAGE_DRAIN_BATCH", default=2000)
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.detection.errors.json_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "IPC AI SaaS detection API",
+    "DESCRIPTION": (
+        "AI detection (persons, pets, vehicles) for IP cameras. Authenticate every request "
+        "with your API key in the `x-api-key` header. Three request styles share one "
+        "detector: the seed-compatible `POST /inference`, the native "
+        "`POST /api/v1/detect/{application_type}`, and the DeepStack-compatible "
+        "`POST /v1/vision/detection` for camera software that speaks DeepStack. Errors are "
+        '`{"error": {"code": "...", "message": "..."}}` (DeepStack: '
+        '`{"success": false, "error": "..."}`).'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # 4xx are the client's business and already in the usage events; keep logs for real trouble.
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

@@ -1,0 +1,16 @@
+"""URL map: detection API, its OpenAPI schema and docs page, and the operator admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+
+urlpatterns = [
+    path("", include("apps.detection.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "apps.detection.errors.json_bad_request"
+handler404 = "apps.detection.errors.json_not_found"
+handler500 = "apps.detection.errors.json_server_error"
