@@ -57,6 +57,7 @@ def store_event(message: dict[str, Any], storage: ArchiveStorage | None = None) 
                     "application_type": event.application_type,
                     "api_key_id": event.api_key_id,
                     "request_id": event.request_id[:128],
+                    "portal_request_id": event.portal_request_id[:32],
                     "received_at": event.received_at,
                     "model": event.model[:64],
                     "detection_count": event.detection_count,

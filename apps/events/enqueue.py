@@ -1,9 +1,9 @@
 """Hand a request event to the archive without slowing or failing the request.
 
-The detection flow calls ``archive_request_event`` once, after the response is built. The event
-is published to Celery; if the broker cannot take it (down, unreachable, out of memory), the
-message goes to the durable spool and a background thread in this process replays the spool
-once the broker answers again.
+The detection flow calls ``archive_detection_call`` once, among its post-response side effects
+(apps/detection/services.py ``finish_request``). The event is published to Celery; if the broker
+cannot take it (down, unreachable, out of memory), the message goes to the durable spool and a
+background thread in this process replays the spool once the broker answers again.
 
 While the broker is known to be down, new events go straight to the spool without trying the
 broker (a short circuit breaker): a dead or black-holed Redis then costs each request one local
@@ -20,16 +20,49 @@ import time
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 from apps.events import layout
 from apps.events.records import RequestEvent
 from apps.events.spool import ReplayResult, Spool
-from apps.tenants.grants import KeyGrant
+
+if TYPE_CHECKING:
+    from apps.detection.services import DetectionCall
+    from apps.tenants.grants import KeyGrant
 
 logger = logging.getLogger(__name__)
+
+
+def archive_detection_call(call: DetectionCall, status_code: int) -> list[str]:
+    """The detection flow's one hook: archive a successful request, one event per service.
+
+    Failed requests (bad image, no key, worker trouble) are never archived: there is no
+    verified image and no response worth keeping. Returns the new event ids.
+    """
+    grant, image = call.grant, call.image
+    if status_code != 200 or grant is None or image is None:
+        return []
+    body = call.parsed_body if isinstance(call.parsed_body, dict) else {}
+    camera_request_id = body.get("request_id")  # the seed body's own id, if the camera sent one
+    received_at = datetime.fromtimestamp(call.timestamp, UTC)
+    event_ids = []
+    for application_type, result in zip(call.application_types, call.results, strict=False):
+        event_id = archive_request_event(
+            grant=grant,
+            application_type=application_type,
+            image=image.data,
+            response=result,
+            request_id=camera_request_id,
+            portal_request_id=call.request_id,
+            model=result.get("model", ""),
+            timings=result.get("timings_ms"),
+            received_at=received_at,
+        )
+        if event_id:
+            event_ids.append(event_id)
+    return event_ids
 
 
 def archive_request_event(
@@ -39,6 +72,7 @@ def archive_request_event(
     image: bytes,
     response: dict[str, Any],
     request_id: object = None,
+    portal_request_id: str = "",
     model: str = "",
     timings: dict[str, Any] | None = None,
     received_at: datetime | None = None,
@@ -60,7 +94,8 @@ def archive_request_event(
         application_type=application_type,
         received_at=received_at or datetime.now(UTC),
         response=response,
-        request_id="" if request_id is None else str(request_id),
+        request_id="" if request_id is None else str(request_id)[:128],
+        portal_request_id=portal_request_id,
         api_key_id=grant.key_id,
         model=model or "",
         timings=timings or {},

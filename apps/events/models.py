@@ -23,7 +23,10 @@ class ArchivedEvent(models.Model):
     application_type = models.CharField(max_length=32, choices=ApplicationType.choices)
     # Kept as an id, not a foreign key: deleting a key must not delete or rewrite its history.
     api_key_id = models.BigIntegerField(null=True, blank=True)
+    # The camera's own request_id (seed body), and the portal's id of the request, which is
+    # also the usage event's request_id.
     request_id = models.CharField(max_length=128, blank=True)
+    portal_request_id = models.CharField(max_length=32, blank=True)
     received_at = models.DateTimeField()
     stored_at = models.DateTimeField(auto_now_add=True)
     model = models.CharField(max_length=64, blank=True)

@@ -33,6 +33,7 @@ class RequestEvent:
     received_at: datetime
     response: dict[str, Any]
     request_id: str = ""
+    portal_request_id: str = ""
     api_key_id: int | None = None
     model: str = ""
     timings: dict[str, Any] = field(default_factory=dict)
@@ -74,6 +75,7 @@ class RequestEvent:
             "application_type": self.application_type,
             "received_at": self.received_at.astimezone(UTC).isoformat(),
             "request_id": self.request_id,
+            "portal_request_id": self.portal_request_id,
             "api_key_id": self.api_key_id,
             "model": self.model,
             "timings": self.timings,
@@ -101,6 +103,7 @@ class RequestEvent:
             received_at=datetime.fromisoformat(message["received_at"]),
             response=message["response"],
             request_id=message.get("request_id") or "",
+            portal_request_id=message.get("portal_request_id") or "",
             api_key_id=message.get("api_key_id"),
             model=message.get("model") or "",
             timings=message.get("timings") or {},
@@ -115,6 +118,7 @@ class RequestEvent:
             "tenant": self.tenant_slug,
             "application_type": self.application_type,
             "request_id": self.request_id,
+            "portal_request_id": self.portal_request_id,
             "api_key_id": self.api_key_id,
             "received_at": self.received_at.astimezone(UTC).isoformat(),
             "model": self.model,
