@@ -1,4 +1,4 @@
-"""URL map: detection API, its OpenAPI schema and docs page, and the operator admin."""
+"""URL map: detection API, tenant keys/usage API, OpenAPI schema and docs page, operator admin."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 urlpatterns = [
     path("", include("apps.detection.urls")),
+    path("api/v1/", include("apps.tenants.api_urls")),  # the tenant's own keys and usage
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
