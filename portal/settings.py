@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "apps.tenants",
     "apps.detection",
+    "apps.events",
 ]
 
 MIDDLEWARE = [
@@ -122,7 +123,44 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.detection.tasks.drain_usage_events",
         "schedule": IPCAI_USAGE_DRAIN_INTERVAL_S,
     },
+    # Request-event archive (apps/events): replay events spooled while the broker was down
+    # (safety net beside each portal process's own replay), and apply retention.
+    "replay-archive-spool": {"task": "events.replay_spool", "schedule": 60.0},
+    "purge-expired-events": {"task": "events.purge_expired", "schedule": 3600.0},
 }
+# A dead broker must not stall requests: publishing gives up fast and the archive spools the
+# event instead (apps/events/enqueue.py). visibility_timeout is how long Redis keeps a message
+# a worker took but never acknowledged (worker or connection lost) before redelivering it; it
+# must exceed the longest archive retry backoff. Restore sweeps run every few seconds so such
+# messages come back soon after the timeout.
+IPCAI_BROKER_VISIBILITY_TIMEOUT_S = env.int("IPCAI_BROKER_VISIBILITY_TIMEOUT_S", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": env.float("IPCAI_BROKER_CONNECT_TIMEOUT_S", default=1.0),
+    "socket_timeout": env.float("IPCAI_BROKER_SOCKET_TIMEOUT_S", default=5.0),
+    "visibility_timeout": IPCAI_BROKER_VISIBILITY_TIMEOUT_S,
+    "unacked_restore_interval": max(1, min(10, IPCAI_BROKER_VISIBILITY_TIMEOUT_S // 5)),
+    "unacked_restore_throttle": 1,
+}
+# Late-acknowledged tasks (the archive's) should not pile up unstarted in one worker.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+# --- Request-event archive: image + response JSON per request, S3 or a local folder -------
+IPCAI_ARCHIVE_URL = env("IPCAI_ARCHIVE_URL", default=f"file://{VAR_DIR / 'archive'}")
+IPCAI_ARCHIVE_REGION = env("IPCAI_ARCHIVE_REGION", default="")  # else boto3's region chain
+AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", default="")  # S3-compatible stores (MinIO, ...)
+# Server-side encryption: "AES256" (SSE-S3), "aws:kms" (+ key id), or "none" for stores
+# without SSE support.
+_ARCHIVE_SSE = env("IPCAI_ARCHIVE_SSE", default="AES256")
+IPCAI_ARCHIVE_SSE = "" if _ARCHIVE_SSE.lower() == "none" else _ARCHIVE_SSE
+IPCAI_ARCHIVE_KMS_KEY_ID = env("IPCAI_ARCHIVE_KMS_KEY_ID", default="")
+# Where events wait on disk while the broker is unreachable (one folder per portal host).
+IPCAI_EVENT_SPOOL_DIR = env.path("IPCAI_EVENT_SPOOL_DIR", default=VAR_DIR / "spool" / "events")
+# After a failed publish, skip the broker this long (straight to the spool) before trying again.
+IPCAI_EVENT_BROKER_RETRY_S = env.float("IPCAI_EVENT_BROKER_RETRY_S", default=5.0)
+IPCAI_EVENT_SPOOL_REPLAY_S = env.float("IPCAI_EVENT_SPOOL_REPLAY_S", default=5.0)
+# Storage errors retry 1, 2, 4 ... s (full jitter), capped; below the visibility timeout.
+IPCAI_ARCHIVE_RETRY_BACKOFF_S = env.int("IPCAI_ARCHIVE_RETRY_BACKOFF_S", default=1)
+IPCAI_ARCHIVE_RETRY_BACKOFF_MAX_S = env.int("IPCAI_ARCHIVE_RETRY_BACKOFF_MAX_S", default=300)
 
 # --- Inference: the worker over HTTP, or a SageMaker endpoint carrying the same body --------
 IPCAI_WORKER_URL = env("IPCAI_WORKER_URL", default="http://127.0.0.1:8080")
