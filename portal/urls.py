@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 urlpatterns = [
     path("", include("apps.detection.urls")),
     path("api/v1/", include("apps.tenants.api_urls")),  # the tenant's own keys and usage
+    path("", include("apps.events.urls")),  # archived request events of the key's tenant
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

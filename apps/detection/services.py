@@ -15,6 +15,7 @@ from apps.detection.errors import ApiError
 from apps.detection.images import CheckedImage
 from apps.detection.inference import InferenceError, get_inference_client
 from apps.detection.metering import Usage, record_usage
+from apps.events.enqueue import archive_detection_call
 from apps.tenants.grants import KeyGrant
 
 
@@ -75,7 +76,7 @@ def finish_request(call: DetectionCall, status_code: int, error_code: str = "") 
     """Post-response side effects of every detection request, success or failure.
 
     This is the one place they happen: the usage event always; request-event archiving when
-    the tenant's service saves request events (issue 4 adds its call here).
+    the tenant's service saves request events (apps/events: publish or spool, never blocking).
     """
     grant = call.grant
     record_usage(
@@ -93,4 +94,4 @@ def finish_request(call: DetectionCall, status_code: int, error_code: str = "") 
             image_bytes=len(call.image.data) if call.image else 0,
         )
     )
-    # --- request-event archiving (issue 4) hooks in here ---
+    archive_detection_call(call, status_code)

@@ -107,7 +107,7 @@ def archive_request_event(
 
 
 def publish_or_spool(message: dict[str, Any]) -> str:
-    """Publish the archive task, or spool the message; returns "queued" or "spooled"."""
+    """Publish the archive task, or spool the message; returns "queued", "spooled" or "lost"."""
     if not _breaker.is_open():
         try:
             _publish(message)
@@ -118,7 +118,13 @@ def publish_or_spool(message: dict[str, Any]) -> str:
         else:
             _replayer.start_if_pending()
             return "queued"
-    get_spool().put(message["event_id"], json.dumps(message).encode())
+    try:
+        get_spool().put(message["event_id"], json.dumps(message).encode())
+    except OSError:
+        # Broker down and the disk refuses too (full, read-only): the one case that loses an
+        # event. Log it loudly; the camera's request still succeeds.
+        logger.exception("archive event %s lost: broker and spool unavailable", message["event_id"])
+        return "lost"
     _replayer.start()
     return "spooled"
 
