@@ -28,6 +28,7 @@ class ApiKeyInfo:
     expires_at: str | None
     revoked_at: str | None
     active: bool
+    current: bool  # the key making this call
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -41,6 +42,7 @@ class ApiKeyInfo:
             expires_at=data.get("expires_at"),
             revoked_at=data.get("revoked_at"),
             active=bool(data.get("active", data.get("revoked_at") is None)),
+            current=bool(data.get("current", False)),
             raw=dict(data),
         )
 
@@ -55,6 +57,7 @@ class UsageDay:
     successes: int
     errors: int
     objects: int
+    mean_latency_ms: float | None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> UsageDay:
@@ -65,6 +68,7 @@ class UsageDay:
             successes=int(data.get("successes", 0)),
             errors=int(data.get("errors", 0)),
             objects=int(data.get("objects", 0)),
+            mean_latency_ms=data.get("mean_latency_ms"),
         )
 
 
@@ -131,7 +135,7 @@ def format_keys(keys: Sequence[ApiKeyInfo]) -> str:
         state = "active" if key.active else ("revoked" if key.revoked_at else "expired")
         rows.append(
             (
-                key.id,
+                f"{key.id} *" if key.current else key.id,
                 key.name or "-",
                 (key.created_at or "-")[:16],
                 (key.last_used_at or "never")[:16],
@@ -139,11 +143,11 @@ def format_keys(keys: Sequence[ApiKeyInfo]) -> str:
                 state,
             )
         )
-    return _table(rows)
+    return _table(rows) + "\n(* the key used for this call)"
 
 
 def format_usage(usage: Usage) -> str:
-    rows = [("date", "service", "requests", "ok", "errors", "objects")]
+    rows = [("date", "service", "requests", "ok", "errors", "objects", "mean latency")]
     for day in usage.days:
         rows.append(
             (
@@ -153,6 +157,7 @@ def format_usage(usage: Usage) -> str:
                 str(day.successes),
                 str(day.errors),
                 str(day.objects),
+                "-" if day.mean_latency_ms is None else f"{day.mean_latency_ms:.0f} ms",
             )
         )
     total = sum(d.requests for d in usage.days)

@@ -60,7 +60,7 @@ class DetectionResult:
     detections: tuple[Detection, ...]
     model: str | None = None
     request_id: str | None = None
-    timings: Mapping[str, float] = field(default_factory=dict)
+    timings: Mapping[str, float] = field(default_factory=dict)  # milliseconds, per stage
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -74,7 +74,7 @@ class DetectionResult:
             detections=tuple(Detection.from_json(d) for d in data.get("detections", ())),
             model=data.get("model"),
             request_id=None if data.get("request_id") is None else str(data["request_id"]),
-            timings=dict(data.get("timings") or {}),
+            timings=dict(data.get("timings_ms") or data.get("timings") or {}),
             raw=dict(data),
         )
 

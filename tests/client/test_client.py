@@ -41,7 +41,8 @@ def detection_body(service: str = "pets-detection", labels: tuple[str, ...] = ("
         "height": 480,
         "model": "yolox_nano",
         "request_id": "r-1",
-        "timings": {"total_ms": 12.5},
+        "channels": 3,
+        "timings_ms": {"inference": 8.0, "portal_total": 12.5},
         "detections": [
             {"label": label, "score": 0.9 - i * 0.1, "box": [10 + i, 20, 110 + i, 220]}
             for i, label in enumerate(labels)
