@@ -163,8 +163,10 @@ class DynamicBatcher(Generic[Lane]):
         for index, pending in enumerate(batch):
             if pending.future.done():
                 continue
-            if error is not None:
-                pending.future.set_exception(error)
+            # A run_batch may fail one item (say, a corrupt image) without failing the others.
+            outcome = error if error is not None else results[index]
+            if isinstance(outcome, BaseException):
+                pending.future.set_exception(outcome)
             else:
                 info = BatchInfo(len(batch), start - pending.enqueued, run_s)
-                pending.future.set_result((results[index], info))
+                pending.future.set_result((outcome, info))

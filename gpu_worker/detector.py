@@ -159,9 +159,41 @@ class Detector:
         self, data: bytes, application_type: str | None = None, min_confidence: float = 0.3
     ) -> DetectionResult:
         """All steps in line on the first lane (eval, benchmarks, tests)."""
+        return self.detect_on(self.lanes[0], data, application_type, min_confidence)
+
+    def detect_on(
+        self, lane: Backend, data: bytes, application_type: str | None, min_confidence: float
+    ) -> DetectionResult:
+        """Decode, infer and post-process one image on `lane`, timing each stage."""
+        t0 = time.perf_counter()
         item = self.prepare(data)
-        outputs = self.run_batch(self.lanes[0], [item])[0]
-        return self.finish(item, outputs, application_type, min_confidence)
+        t1 = time.perf_counter()
+        outputs = self.run_batch(lane, [item])[0]
+        t2 = time.perf_counter()
+        result = self.finish(item, outputs, application_type, min_confidence)
+        t3 = time.perf_counter()
+        result.timings_ms = {"decode": t1 - t0, "infer": t2 - t1, "postprocess": t3 - t2}
+        return result
+
+    @property
+    def runs_inline(self) -> bool:
+        """On a CPU with batch-1 models each lane does a request's whole pipeline: exactly one
+        busy thread per core, no hand-offs between pools, and the queue holds compressed
+        bytes rather than 2 MB float tensors. Batching devices (GPU) pipeline instead: the
+        CPU pool prepares the next images while the device runs the current batch."""
+        return self.device == "cpu" and self.max_batch == 1
+
+    def run_inline(
+        self, lane: Backend, jobs: list[tuple[bytes, str | None, float]]
+    ) -> list[DetectionResult | Exception]:
+        """run_batch for the inline mode: whole requests, one failure per item at most."""
+        results: list[DetectionResult | Exception] = []
+        for data, application_type, min_confidence in jobs:
+            try:
+                results.append(self.detect_on(lane, data, application_type, min_confidence))
+            except Exception as exc:  # delivered to that request alone
+                results.append(exc)
+        return results
 
     def close(self) -> None:
         for lane in self.lanes:

@@ -113,10 +113,13 @@ def decode_image(
     """Decode to BGR pixels once read_header has accepted the data. min_size (w, h) is the
     smallest size the model still benefits from: JPEGs at least twice as large are decoded at
     a reduced scale (None decodes at full size)."""
-    if header.format == "jpeg":
-        pixels = _decode_jpeg(data, header, min_size, fast)
-    else:
-        pixels = _decode_other(data)
+    try:
+        if header.format == "jpeg":
+            pixels = _decode_jpeg(data, header, min_size, fast)
+        else:
+            pixels = _decode_other(data)
+    except (cv2.error, ValueError, OSError, SyntaxError):
+        pixels = None  # a malformed image is the client's problem (400), never a 500
     if pixels is None or pixels.size == 0:
         raise bad_request("corrupt_image", f"the {header.format.upper()} data cannot be decoded")
     return DecodedImage(np.ascontiguousarray(pixels), header)

@@ -22,16 +22,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gpu_worker.app_types import DEFAULT_APPLICATION_TYPE
-from gpu_worker.batching import BatchInfo, DynamicBatcher
+from gpu_worker.batching import DynamicBatcher
 from gpu_worker.config import WorkerSettings
 from gpu_worker.detector import Detector
 from gpu_worker.errors import WorkerError, too_large
 from gpu_worker.metrics import CONTENT_TYPE, WorkerMetrics
-from gpu_worker.payload import parse_invocation
+from gpu_worker.payload import Invocation, parse_invocation
 
 log = logging.getLogger("gpu_worker.server")
 access_log = logging.getLogger("gpu_worker.access")
 CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
+STAGES = ("decode", "queue", "infer", "postprocess")
 
 
 def json_response(body: dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -71,7 +72,7 @@ class WorkerState:
         self.lane_pool = ThreadPoolExecutor(len(detector.lanes), "lane")
         batcher = DynamicBatcher(
             detector.lanes,
-            detector.run_batch,
+            detector.run_inline if detector.runs_inline else detector.run_batch,
             self.lane_pool,
             max_batch=detector.max_batch,
             max_wait_s=self.settings.max_wait_ms / 1000,
@@ -205,14 +206,40 @@ def create_app(settings: WorkerSettings) -> Starlette:
     return app
 
 
-async def _detect(state: WorkerState, invocation, fields: dict) -> dict:
+async def _detect(state: WorkerState, invocation: Invocation, fields: dict) -> dict:
+    detector = state.detector
+    if detector.runs_inline:
+        stages, total, batch, result = await _detect_inline(state, invocation)
+    else:
+        stages, total, batch, result = await _detect_pipelined(state, invocation)
+    state.metrics.observe_stages(**stages)
+    timings = {name: round(stages[name] * 1000, 2) for name in STAGES}
+    timings["total"] = round(total * 1000, 2)
+    fields.update(objects=len(result.labels), batch=batch, timings_ms=timings)
+    return {
+        **result.to_seed_json(),
+        "application_type": invocation.application_type,
+        "model": detector.spec.name,
+        "timings_ms": timings,
+    }
+
+
+async def _detect_inline(state: WorkerState, invocation: Invocation):
+    """The whole request runs on one lane (see Detector.runs_inline)."""
+    job = (invocation.image, invocation.application_type, invocation.min_confidence)
+    result, info = await state.batcher.submit(job)
+    stages = {**result.timings_ms, "queue": info.queue_s}
+    return stages, info.queue_s + info.run_s, info.size, result
+
+
+async def _detect_pipelined(state: WorkerState, invocation: Invocation):
+    """Decode on the CPU pool, infer in a batch on a lane, post-process on the CPU pool."""
     loop = asyncio.get_running_loop()
     detector = state.detector
     t0 = time.perf_counter()
     item = await loop.run_in_executor(state.cpu_pool, detector.prepare, invocation.image)
     t1 = time.perf_counter()
     outputs, info = await state.batcher.submit(item)
-    info: BatchInfo
     t2 = time.perf_counter()
     result = await loop.run_in_executor(
         state.cpu_pool,
@@ -224,13 +251,4 @@ async def _detect(state: WorkerState, invocation, fields: dict) -> dict:
     )
     t3 = time.perf_counter()
     stages = {"decode": t1 - t0, "queue": info.queue_s, "infer": info.run_s, "postprocess": t3 - t2}
-    state.metrics.observe_stages(**stages)
-    timings = {name: round(value * 1000, 2) for name, value in stages.items()}
-    timings["total"] = round((t3 - t0) * 1000, 2)
-    fields.update(objects=len(result.labels), batch=info.size, timings_ms=timings)
-    return {
-        **result.to_seed_json(),
-        "application_type": invocation.application_type,
-        "model": detector.spec.name,
-        "timings_ms": timings,
-    }
+    return stages, t3 - t0, info.size, result
