@@ -183,6 +183,15 @@ IPCAI_MAX_IMAGE_PIXELS = env.int("IPCAI_MAX_IMAGE_PIXELS", default=40_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IPCAI_MAX_IMAGE_BYTES * 4 // 3 + 64 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = IPCAI_MAX_IMAGE_BYTES
 
+# --- Deployment defaults for tenants (the AWS sample's stack parameters) -------------------
+# applicationType: the services this deployment offers; saveRequestEvents: whether a new
+# tenant service archives its requests. Set by infra/cloudformation/portal.yaml.
+IPCAI_OFFERED_SERVICES = env.list(
+    "IPCAI_OFFERED_SERVICES",
+    default=["persons-detection", "pets-detection", "vehicles-detection"],
+)
+IPCAI_DEFAULT_SAVE_REQUEST_EVENTS = env.bool("IPCAI_DEFAULT_SAVE_REQUEST_EVENTS", default=False)
+
 # --- API keys, rate limits, quotas -------------------------------------------------------
 # Keyed hash for API keys: a database dump alone does not allow checking guessed keys.
 # Changing it invalidates every issued key.
