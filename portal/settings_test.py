@@ -11,3 +11,5 @@ IPCAI_REDIS_PREFIX = env("IPCAI_REDIS_PREFIX", default=f"ipcai-test-{uuid.uuid4(
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
+# No collectstatic in tests: app static files are served by the finders.
+STATIC_ROOT = None

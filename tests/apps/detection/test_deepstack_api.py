@@ -1,0 +1,58 @@
+"""POST /v1/vision/detection: DeepStack's request and response, for camera software."""
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from apps.tenants.services import enable_service
+
+
+def deepstack(client, image: bytes, **fields):
+    return client.post(
+        "/v1/vision/detection", {"image": SimpleUploadedFile("frame.jpg", image), **fields}
+    )
+
+
+def test_key_as_form_field_returns_deepstack_predictions(inference, client, key_a, pets_jpg):
+    response = deepstack(client, pets_jpg, api_key=key_a.raw)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is True
+    assert [p["label"] for p in body["predictions"]] == ["dog"] * 3
+    for p in body["predictions"]:
+        assert set(p) == {"label", "confidence", "x_min", "y_min", "x_max", "y_max"}
+        assert all(isinstance(p[k], int) for k in ("x_min", "y_min", "x_max", "y_max"))
+        assert 0 <= p["x_min"] < p["x_max"] <= 650 and 0 <= p["y_min"] < p["y_max"] <= 868
+
+
+def test_key_in_the_header_works_too(inference, client, key_a, persons_jpg):
+    response = client.post(
+        "/v1/vision/detection", {"image": SimpleUploadedFile("f.jpg", persons_jpg)}, **key_a.headers
+    )
+    assert [p["label"] for p in response.json()["predictions"]] == ["person"] * 5
+
+
+def test_labels_are_limited_to_the_tenants_enabled_services(
+    inference, client, key_a, key_b, tenant_b, vehicles_jpg
+):
+    # Alpha has persons + pets: the buses and cars in the frame are not its business.
+    alpha = deepstack(client, vehicles_jpg, api_key=key_a.raw).json()["predictions"]
+    assert {p["label"] for p in alpha} <= {"person", "cat", "dog"}
+    enable_service(tenant_b, "vehicles-detection")
+    bravo = deepstack(client, vehicles_jpg, api_key=key_b.raw).json()["predictions"]
+    assert {"bus", "car"} <= {p["label"] for p in bravo}
+
+
+def test_min_confidence_form_field(inference, client, key_a, persons_jpg):
+    predictions = deepstack(client, persons_jpg, api_key=key_a.raw, min_confidence="0.85").json()[
+        "predictions"
+    ]
+    assert 0 < len(predictions) < 5
+    assert all(p["confidence"] >= 0.85 for p in predictions)
+
+
+def test_errors_use_deepstacks_shape(client, key_a):
+    response = deepstack(client, b"this is text named frame.jpg", api_key=key_a.raw)
+    assert response.status_code == 400
+    assert response.json() == {"success": False, "error": "The data is not a JPEG or PNG image."}
+    response = deepstack(client, b"", api_key="ipcai_000000000000_wrong")
+    assert response.status_code == 401
+    assert response.json()["success"] is False and "not valid" in response.json()["error"]
