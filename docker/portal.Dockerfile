@@ -36,10 +36,10 @@ RUN useradd --uid 1000 --home-dir /app --no-create-home portal \
 USER portal
 
 ENV DJANGO_DEBUG=false \
-    WEB_CONCURRENCY=2
+    HOST=0.0.0.0 \
+    PORT=8000
 EXPOSE 8000
 
-# gthread workers: a request mostly waits on the inference endpoint, threads keep the CPU busy
-# meanwhile. WEB_CONCURRENCY sets the worker processes. The load balancer is the only client
-# (security group), so its X-Forwarded-* headers are trusted.
-CMD ["gunicorn", "portal.wsgi", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--threads", "8", "--graceful-timeout", "30", "--forwarded-allow-ips", "*", "--access-logfile", "-"]
+# portal/gunicorn.conf.py: threaded workers (a request mostly waits on the inference endpoint),
+# sized by GUNICORN_WORKERS / GUNICORN_THREADS, bound to HOST:PORT.
+CMD ["gunicorn", "--config", "portal/gunicorn.conf.py", "portal.wsgi"]
