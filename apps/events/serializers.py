@@ -31,6 +31,8 @@ class EventImageSerializer(serializers.Serializer):
 
 
 class ArchivedEventSerializer(serializers.ModelSerializer):
+    # The same 32-hex-digit form as in the storage keys and the URLs.
+    id = serializers.CharField(source="id.hex", read_only=True)
     service = serializers.CharField(source="application_type")
     image = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
