@@ -29,8 +29,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from gpu_worker.backends.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from gpu_worker.backends.base import BackendOptions  # noqa: E402
+from gpu_worker.backends.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from gpu_worker.config import WorkerSettings, available_cpus  # noqa: E402
 from gpu_worker.families import create_family  # noqa: E402
 from gpu_worker.images import decode_image, read_header  # noqa: E402

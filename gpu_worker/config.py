@@ -46,7 +46,9 @@ class WorkerSettings:
     nms_iou: float = 0.45
     max_detections: int = 100
     jpeg_dct_scaling: bool = True  # decode large JPEGs at 1/2, 1/4 or 1/8 scale in the DCT
-    jpeg_fast: bool = True  # libjpeg-turbo's fast IDCT and upsampling (see BENCHMARKS.md)
+    # libjpeg-turbo's fast IDCT/upsampling: ~0.1 ms per frame here, not worth the measurable
+    # accuracy change it made on the eval set (docs/BENCHMARKS.md), so off by default.
+    jpeg_fast: bool = False
     engine_cache_dir: Path = field(
         default_factory=lambda: Path.home() / ".cache" / "ipcai" / "engines"
     )

@@ -60,7 +60,9 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process and self.process.poll() is not None:
-                raise RuntimeError(f"{self.argv} exited with {self.process.returncode}\n{self.log()}")
+                raise RuntimeError(
+                    f"{self.argv} exited with {self.process.returncode}\n{self.log()}"
+                )
             if ready():
                 return
             time.sleep(0.05)
