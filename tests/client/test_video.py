@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 from ipcai.video import FileSource, MotionDetector, SourceError, is_live, redact
 
-
-def write_video(path: Path, frames: list[np.ndarray], fps: float) -> Path:
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
-    assert writer.isOpened()
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
+from tests.client.videos import write_video
 
 
 def blank(width: int = 160, height: int = 120) -> np.ndarray:
