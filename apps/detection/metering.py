@@ -40,6 +40,9 @@ class Usage:
     error_code: str = ""
     objects: int = 0
     image_bytes: int = 0
+    # Objects found per service, aligned with the comma-separated application_type: a
+    # DeepStack request runs every enabled service and rolls up into each of them.
+    objects_per_service: tuple[int, ...] = ()
 
 
 def queue_key() -> str:
@@ -120,11 +123,16 @@ def store_events(events: list[dict]) -> int:
                 image_bytes=e["image_bytes"],
             )
         )
-        if tenant_id is not None:
-            totals = rollups[(tenant_id, e["application_type"], created_at.date())]
+        if tenant_id is None:
+            continue
+        services = e["application_type"].split(",")
+        per_service = list(e.get("objects_per_service") or [e["objects"]])
+        per_service += [0] * (len(services) - len(per_service))
+        for application_type, objects in zip(services, per_service, strict=False):
+            totals = rollups[(tenant_id, application_type, created_at.date())]
             totals["requests"] += 1
             totals["errors"] += e["status_code"] >= 400
-            totals["objects_found"] += e["objects"]
+            totals["objects_found"] += objects
             totals["image_bytes"] += e["image_bytes"]
             totals["latency_ms_total"] += e["latency_ms"]
     UsageEvent.objects.bulk_create(rows, batch_size=500)

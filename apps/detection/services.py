@@ -91,6 +91,7 @@ def finish_request(call: DetectionCall, status_code: int, error_code: str = "") 
             application_type=",".join(call.application_types),
             error_code=error_code,
             objects=call.objects,
+            objects_per_service=tuple(len(r.get("bbox_coords", ())) for r in call.results),
             image_bytes=len(call.image.data) if call.image else 0,
         )
     )

@@ -77,7 +77,13 @@ class DetectionView(APIView):
         super().initial(request, *args, **kwargs)
 
     def requested_application_types(self, request: Request, grant: KeyGrant) -> list[str]:
-        """The services this request needs enabled (read by the ServiceEnabled permission)."""
+        """The services this request needs enabled (read by the ServiceEnabled permission),
+        remembered so even a failed request is metered against its service."""
+        types = self.application_types_of(request, grant)
+        request.detection.application_types = list(types)
+        return types
+
+    def application_types_of(self, request: Request, grant: KeyGrant) -> list[str]:
         raise NotImplementedError
 
     def handle_exception(self, exc: Exception) -> Response:
@@ -113,7 +119,7 @@ class DetectionView(APIView):
 class SeedInferenceView(DetectionView):
     endpoint = "seed"
 
-    def requested_application_types(self, request: Request, grant: KeyGrant) -> list[str]:
+    def application_types_of(self, request: Request, grant: KeyGrant) -> list[str]:
         body = self._body(request)
         requested = body.get("application_type")
         return [
@@ -123,7 +129,7 @@ class SeedInferenceView(DetectionView):
     def post(self, request: Request) -> Response:
         body = self._body(request)
         image = check_image(decode_base64_image(body.get("image_base64_enc"), "image_base64_enc"))
-        (application_type,) = self.requested_application_types(request, request.auth)
+        (application_type,) = self.application_types_of(request, request.auth)
         result = detect(
             request.detection,
             request.auth,
@@ -190,7 +196,7 @@ class NativeDetectView(DetectionView):
             )
         super().initial(request, *args, **kwargs)
 
-    def requested_application_types(self, request: Request, grant: KeyGrant) -> list[str]:
+    def application_types_of(self, request: Request, grant: KeyGrant) -> list[str]:
         return [self.kwargs["application_type"]]
 
     def post(self, request: Request, application_type: str) -> Response:
@@ -239,7 +245,7 @@ class NativeDetectView(DetectionView):
 class DeepStackDetectionView(DetectionView):
     endpoint = "deepstack"
 
-    def requested_application_types(self, request: Request, grant: KeyGrant) -> list[str]:
+    def application_types_of(self, request: Request, grant: KeyGrant) -> list[str]:
         enabled = grant.enabled_services()
         if not enabled:
             raise ApiError(
@@ -262,7 +268,7 @@ class DeepStackDetectionView(DetectionView):
         grant = request.auth
         results = [
             detect(request.detection, grant, image, application_type, threshold)
-            for application_type in self.requested_application_types(request, grant)
+            for application_type in self.application_types_of(request, grant)
         ]
         allowed = frozenset().union(*(APPLICATION_LABELS[t] for t in grant.enabled_services()))
         return Response(deepstack_success(deepstack_predictions(results, allowed)))

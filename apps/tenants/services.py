@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -93,10 +94,15 @@ def enable_service(
     save_request_events: bool | None = None,
     retention_days: int | None = None,
 ) -> TenantService:
-    """Enable (or re-enable) a service, optionally changing its settings."""
+    """Enable (or re-enable) a service, optionally changing its settings. New services archive
+    request events per IPCAI_DEFAULT_SAVE_REQUEST_EVENTS; only IPCAI_OFFERED_SERVICES exist."""
     _check_types([application_type])
+    if application_type not in settings.IPCAI_OFFERED_SERVICES:
+        raise ValueError(f"{application_type} is not offered by this deployment")
     service, _ = TenantService.objects.get_or_create(
-        tenant=tenant, application_type=application_type
+        tenant=tenant,
+        application_type=application_type,
+        defaults={"save_request_events": settings.IPCAI_DEFAULT_SAVE_REQUEST_EVENTS},
     )
     service.enabled = True
     return update_service(

@@ -73,3 +73,14 @@ def test_min_confidence_outside_0_to_1_is_refused(tenant_a):
 def test_changing_one_tenant_leaves_the_other_alone(tenant_a, tenant_b):
     disable_service(tenant_a, ApplicationType.PERSONS)
     assert tenant_b.services.get(application_type=ApplicationType.PERSONS).enabled
+
+
+def test_only_services_the_deployment_offers_can_be_enabled(tenant_a, settings):
+    settings.IPCAI_OFFERED_SERVICES = ["persons-detection"]
+    with pytest.raises(ValueError, match="not offered"):
+        enable_service(tenant_a, ApplicationType.VEHICLES)
+
+
+def test_new_services_follow_the_deployments_archiving_default(tenant_a, settings):
+    settings.IPCAI_DEFAULT_SAVE_REQUEST_EVENTS = True
+    assert enable_service(tenant_a, ApplicationType.VEHICLES).save_request_events is True
