@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.client.mjpeg import MjpegCamera
 from tests.client.running_cli import StreamingRun, json_lines
 from tests.client.videos import read_image, write_video
 from tests.support.portal import running_portal
@@ -101,3 +102,34 @@ def test_watch_keeps_going_while_the_portal_is_stopped_and_started_again(
     assert all(r["counts"]["person"] >= 4 for r in records)
     assert any("the service answers again" in line for line in watch.stderr)
     assert any("answered" in line for line in watch.stderr[-2:])
+
+
+def test_a_live_stream_that_drops_is_reopened_with_backoff(ipcai, live_portal, api_key, images_dir):
+    camera = MjpegCamera((images_dir / "persons.jpg").read_bytes(), fps=10).start()
+    watch = StreamingRun(
+        ["watch", camera.url, "--fps", "5", "--max-backoff", "1", "-v"],
+        live_portal.base_url,
+        api_key,
+    )
+    try:
+        watch.wait_for(lambda: len(watch.stdout) >= 2, "detections from the stream")
+
+        camera.stop()
+        watch.wait_for(
+            lambda: any("reconnecting" in line for line in watch.stderr), "a reconnect notice"
+        )
+        answered_before = len(watch.stdout)
+
+        camera.start()  # the same port again
+        watch.wait_for(lambda: len(watch.stdout) >= answered_before + 2, "detections again")
+        assert watch.process.poll() is None
+    finally:
+        camera.stop()
+        exit_status = watch.stop()
+
+    assert exit_status == 0
+    records = watch.records()
+    frames = [r["frame"] for r in records]
+    assert frames == sorted(set(frames))  # newest frames only, never one twice
+    assert all("media_time" not in r for r in records)  # live: wall-clock time only
+    assert all(r["counts"]["person"] >= 4 for r in records)

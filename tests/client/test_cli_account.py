@@ -1,0 +1,62 @@
+"""`ipcai keys` and `ipcai usage` against a real portal: a tenant rotates its key and reads
+its own usage, nobody else's."""
+
+from __future__ import annotations
+
+from tests.client.running_cli import json_lines
+
+
+def test_a_key_is_rotated_from_the_command_line(ipcai, live_portal):
+    old_key = live_portal.create_tenant("key-rotation", services=["persons-detection"])
+    (listing,) = json_lines(ipcai("keys", "--json", key=old_key).stdout)
+    (old,) = listing["keys"]
+    assert old["current"] and old["active"]
+
+    created = ipcai("keys", "create", "--name", "cam-2", "--expires-in-days", "30", key=old_key)
+    assert created.returncode == 0, created.stderr
+    new_key = created.stdout.strip()
+    assert new_key.startswith("ipcai_")
+    assert "shown only this once" in created.stderr
+
+    table = ipcai("keys", key=new_key)
+    assert table.returncode == 0
+    rows = {line.split()[0]: line for line in table.stdout.splitlines()[1:-1]}
+    assert set(rows) == {old["id"], new_key.split("_")[1]}
+    assert "cam-2" in rows[new_key.split("_")[1]]
+    assert new_key not in table.stdout  # listings never show a secret
+
+    revoked = ipcai("keys", "revoke", old["prefix"], key=new_key)
+    assert revoked.returncode == 0, revoked.stderr
+    refused = ipcai("keys", key=old_key)
+    assert refused.returncode == 1
+    assert "revoked_api_key" in refused.stderr
+
+
+def test_revoking_another_tenants_key_is_refused(ipcai, live_portal, api_key):
+    other = live_portal.create_tenant("someone-else", services=["persons-detection"])
+    other_id = other.split("_")[1]
+
+    run = ipcai("keys", "revoke", other_id, key=api_key)
+
+    assert run.returncode == 1
+    assert "key_not_found" in run.stderr
+    assert ipcai("keys", key=other).returncode == 0  # still works
+
+
+def test_usage_shows_the_tenants_own_requests(ipcai, live_portal, images_dir):
+    key = live_portal.create_tenant("usage-counting", services=["pets-detection"])
+    images = [str(images_dir / "pets.jpg"), str(images_dir / "persons.jpg")]
+    assert ipcai("detect", *images, "--service", "pets-detection", key=key).returncode == 0
+    live_portal.drain_usage()
+
+    (usage,) = json_lines(ipcai("usage", "--json", key=key).stdout)
+    table = ipcai("usage", "--days", "7", key=key)
+
+    days = [
+        (d["application_type"], d["requests"], d["successes"], d["objects"]) for d in usage["days"]
+    ]
+    assert days == [("pets-detection", 2, 2, 3)]
+    assert usage["quota"]["used_this_month"] == 2
+    assert table.returncode == 0
+    assert table.stdout.splitlines()[1].split()[1:6] == ["pets-detection", "2", "2", "0", "3"]
+    assert "this month: 2 of unlimited" in table.stdout
