@@ -16,3 +16,10 @@ if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
     for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 redis-cli -p "$REDIS_PORT" ping >/dev/null
+
+# The dashboard's browser tests drive Debian's Chromium through Playwright (Playwright's own
+# browser download cannot run in a closed network).
+if [ ! -x /usr/bin/chromium ]; then
+    echo "chromium not found; installing Debian's chromium for the browser tests" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
