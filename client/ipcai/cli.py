@@ -177,9 +177,7 @@ def cmd_detect(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
     if not paths:
         raise InputError("no images found")
     show_progress = stderr.isatty() if args.progress is None else args.progress
-    progress = tqdm(
-        total=len(paths), unit="img", file=stderr, disable=not show_progress, leave=False
-    )
+    progress = tqdm(total=len(paths), unit="img", file=stderr, disable=not show_progress)
 
     def done(outcome: ImageOutcome) -> None:
         _write_line(stdout, outcome.to_json())

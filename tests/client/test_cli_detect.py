@@ -122,3 +122,11 @@ def test_no_key_and_missing_files_are_usage_errors(ipcai, images_dir, tmp_path):
     no_key = ipcai("detect", str(images_dir / "pets.jpg"), key=" ")
     assert no_key.returncode == 2
     assert "IPCAI_API_KEY" in no_key.stderr
+
+
+def test_the_progress_bar_can_be_forced_on_for_a_log_file(ipcai, images_dir):
+    run = ipcai("detect", str(images_dir), "--progress", "--no-summary", "-j", "3")
+
+    assert run.returncode == 0
+    assert len(json_lines(run.stdout)) == 3
+    assert "3/3" in run.stderr
