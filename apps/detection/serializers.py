@@ -25,7 +25,7 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
 
 
-class SeedRequestSerializer(serializers.Serializer):
+class SeedInferenceSerializer(serializers.Serializer):
     timestamp = serializers.CharField(required=False, help_text="Client timestamp (ignored).")
     request_id = serializers.IntegerField(required=False, help_text="Client request id (ignored).")
     image_base64_enc = serializers.CharField(help_text="The JPEG or PNG image, base64-encoded.")
@@ -70,14 +70,14 @@ class SeedResponseSerializer(serializers.Serializer):
     timings_ms = TimingsSerializer()
 
 
-class NativeJsonRequestSerializer(serializers.Serializer):
+class NativeJsonSerializer(serializers.Serializer):
     image_base64 = serializers.CharField(help_text="The JPEG or PNG image, base64-encoded.")
     min_confidence = serializers.FloatField(
         required=False, min_value=0, max_value=1, help_text=MIN_CONFIDENCE_HELP
     )
 
 
-class NativeMultipartRequestSerializer(serializers.Serializer):
+class NativeMultipartSerializer(serializers.Serializer):
     image = serializers.FileField(help_text="The JPEG or PNG image file.")
     min_confidence = serializers.FloatField(
         required=False, min_value=0, max_value=1, help_text=MIN_CONFIDENCE_HELP
@@ -106,7 +106,7 @@ class NativeResponseSerializer(serializers.Serializer):
     timings_ms = TimingsSerializer()
 
 
-class DeepStackRequestSerializer(serializers.Serializer):
+class DeepStackDetectionSerializer(serializers.Serializer):
     image = serializers.FileField(help_text="The JPEG or PNG image file.")
     min_confidence = serializers.FloatField(
         required=False, min_value=0, max_value=1, help_text=MIN_CONFIDENCE_HELP

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from django.db import connection
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -27,14 +32,14 @@ from apps.detection.responses import (
     seed_response,
 )
 from apps.detection.serializers import (
+    DeepStackDetectionSerializer,
     DeepStackErrorSerializer,
-    DeepStackRequestSerializer,
     DeepStackResponseSerializer,
     ErrorSerializer,
-    NativeJsonRequestSerializer,
-    NativeMultipartRequestSerializer,
+    NativeJsonSerializer,
+    NativeMultipartSerializer,
     NativeResponseSerializer,
-    SeedRequestSerializer,
+    SeedInferenceSerializer,
     SeedResponseSerializer,
 )
 from apps.detection.services import DetectionCall, detect, finish_request
@@ -107,14 +112,21 @@ class DetectionView(APIView):
         return response
 
 
-@extend_schema(
-    operation_id="inference",
-    summary="Detect objects (seed-compatible)",
-    description="The original service's request and response, unchanged: a base64 image in "
-    "JSON. Runs the tenant's default service unless the body names `application_type`.",
-    request={"application/json": SeedRequestSerializer},
-    responses={200: SeedResponseSerializer, **error_responses(ErrorSerializer)},
-    tags=["detection"],
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="inference",
+        summary="Detect objects (seed-compatible)",
+        description="The original service's request and response, unchanged: a base64 image in "
+        "JSON. Runs the tenant's default service unless the body names `application_type`.",
+        request={"application/json": SeedInferenceSerializer},
+        responses={
+            200: OpenApiResponse(
+                SeedResponseSerializer, description="The objects found, in the seed's format."
+            ),
+            **error_responses(ErrorSerializer),
+        },
+        tags=["detection"],
+    )
 )
 class SeedInferenceView(DetectionView):
     endpoint = "seed"
@@ -147,40 +159,44 @@ class SeedInferenceView(DetectionView):
         return call.parsed_body
 
 
-@extend_schema(
-    operation_id="detect",
-    summary="Detect objects (native API)",
-    description="Send the image as a raw `image/jpeg` or `image/png` body (fastest), as the "
-    "multipart file field `image`, or base64 in JSON (`image_base64`).",
-    parameters=[
-        OpenApiParameter(
-            "application_type",
-            str,
-            OpenApiParameter.PATH,
-            enum=ApplicationType.values,
-            description="Which service to run.",
-        ),
-        OpenApiParameter(
-            "min_confidence",
-            float,
-            OpenApiParameter.QUERY,
-            required=False,
-            description="Only return objects scoring at least this (0 to 1); overrides the "
-            "service's configured threshold.",
-        ),
-    ],
-    request={
-        "image/jpeg": OpenApiTypes.BINARY,
-        "image/png": OpenApiTypes.BINARY,
-        "multipart/form-data": NativeMultipartRequestSerializer,
-        "application/json": NativeJsonRequestSerializer,
-    },
-    responses={
-        200: NativeResponseSerializer,
-        404: OpenApiResponse(ErrorSerializer, description="Unknown application type."),
-        **error_responses(ErrorSerializer),
-    },
-    tags=["detection"],
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="detect",
+        summary="Detect objects (native API)",
+        description="Send the image as a raw `image/jpeg` or `image/png` body (fastest), as the "
+        "multipart file field `image`, or base64 in JSON (`image_base64`).",
+        parameters=[
+            OpenApiParameter(
+                "application_type",
+                str,
+                OpenApiParameter.PATH,
+                enum=ApplicationType.values,
+                description="Which service to run.",
+            ),
+            OpenApiParameter(
+                "min_confidence",
+                float,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="Only return objects scoring at least this (0 to 1); overrides the "
+                "service's configured threshold.",
+            ),
+        ],
+        request={
+            "image/jpeg": OpenApiTypes.BINARY,
+            "image/png": OpenApiTypes.BINARY,
+            "multipart/form-data": NativeMultipartSerializer,
+            "application/json": NativeJsonSerializer,
+        },
+        responses={
+            200: OpenApiResponse(
+                NativeResponseSerializer, description="The objects found, with labels and scores."
+            ),
+            404: OpenApiResponse(ErrorSerializer, description="Unknown application type."),
+            **error_responses(ErrorSerializer),
+        },
+        tags=["detection"],
+    )
 )
 class NativeDetectView(DetectionView):
     endpoint = "native"
@@ -231,16 +247,21 @@ class NativeDetectView(DetectionView):
         )
 
 
-@extend_schema(
-    operation_id="deepstack_detection",
-    summary="Detect objects (DeepStack-compatible)",
-    description="DeepStack's object detection API, so camera software that speaks DeepStack "
-    "or CodeProject.AI (Blue Iris, Home Assistant, Agent DVR, Frigate) works unchanged. "
-    "Returns the labels of every service enabled for the tenant. Errors keep their HTTP status "
-    'and use DeepStack\'s body: `{"success": false, "error": "..."}`.',
-    request={"multipart/form-data": DeepStackRequestSerializer},
-    responses={200: DeepStackResponseSerializer, **error_responses(DeepStackErrorSerializer)},
-    tags=["detection"],
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="deepstack_detection",
+        summary="Detect objects (DeepStack-compatible)",
+        description="DeepStack's object detection API, so camera software that speaks DeepStack "
+        "or CodeProject.AI (Blue Iris, Home Assistant, Agent DVR, Frigate) works unchanged. "
+        "Returns the labels of every service enabled for the tenant. Errors keep their HTTP status "
+        'and use DeepStack\'s body: `{"success": false, "error": "..."}`.',
+        request={"multipart/form-data": DeepStackDetectionSerializer},
+        responses={
+            200: OpenApiResponse(DeepStackResponseSerializer, description="DeepStack predictions."),
+            **error_responses(DeepStackErrorSerializer),
+        },
+        tags=["detection"],
+    )
 )
 class DeepStackDetectionView(DetectionView):
     endpoint = "deepstack"
