@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS ?= worker,portal,dev
-# Reinstall whenever the pinned dependency files change.
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha1sum | cut -c1-12)
+# Reinstall whenever the pinned dependency files change (Python, and npm for the dashboard's
+# browser libraries, served as static files from node_modules).
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt package-lock.json | sha1sum | cut -c1-12)
 # Tests and local runs default to the shared models beside the checkout (CI sets this too).
 IPCAI_MODEL_DIR ?= $(abspath ../shared/models)
 export IPCAI_MODEL_DIR
@@ -13,11 +14,12 @@ export IPCAI_MODEL_DIR
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt package-lock.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[$(EXTRAS)]'
 	@if [ -f client/pyproject.toml ]; then $(BIN)/pip install -q -c constraints.txt -e ./client; fi
+	npm ci --no-audit --no-fund --loglevel=error
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -39,4 +41,4 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules
