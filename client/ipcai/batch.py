@@ -150,8 +150,9 @@ async def detect_many(
         async with asyncio.TaskGroup() as group:
             for index, path in enumerate(paths):
                 group.create_task(one(index, path))
-    except* (AuthenticationError, PermissionDenied) as failures:
-        # The TaskGroup cancelled the other requests; raise the cause, not a group of it.
+    except BaseExceptionGroup as failures:
+        # The TaskGroup cancelled the other requests (a wrong key, a closed output pipe);
+        # raise the cause itself, which callers know how to handle, not a group of it.
         raise failures.exceptions[0] from None
     return outcomes
 
