@@ -1,0 +1,71 @@
+"""Settings come from the environment, with safe local defaults (checked in a fresh process,
+since settings are read once at import)."""
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.support.processes import REPO_ROOT
+
+PROBE = """
+import json
+from django.conf import settings
+from portal.celery import app
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "engine": db["ENGINE"], "name": str(db["NAME"]), "host": db.get("HOST", ""),
+    "debug": settings.DEBUG, "secret": settings.SECRET_KEY, "hosts": settings.ALLOWED_HOSTS,
+    "worker": settings.IPCAI_WORKER_URL, "client": settings.IPCAI_INFERENCE_CLIENT,
+    "broker": app.conf.broker_url, "beat": sorted(app.conf.beat_schedule),
+    "rate": settings.IPCAI_RATE_LIMIT_REQUESTS,
+}))
+"""
+
+
+def settings_with(**env: str) -> dict:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_", "IPCAI_", "REDIS_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup();" + PROBE],
+        cwd=REPO_ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "portal.settings", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def test_local_defaults_are_safe_and_self_contained():
+    s = settings_with()
+    assert s["engine"] == "django.db.backends.sqlite3" and s["name"].endswith("var/portal.sqlite3")
+    assert s["debug"] is False
+    assert s["hosts"] == ["127.0.0.1", "localhost", "[::1]"]
+    assert s["worker"] == "http://127.0.0.1:8080" and s["client"] == "http"
+    assert s["broker"].startswith("redis://127.0.0.1:6379")
+    assert "drain-usage-events" in s["beat"]
+
+
+def test_production_settings_come_from_the_environment():
+    s = settings_with(
+        DATABASE_URL="postgres://portal:pw@db.internal:5432/ipcai",
+        DJANGO_SECRET_KEY="from-secrets-manager",
+        DJANGO_ALLOWED_HOSTS="api.example.com,portal.example.com",
+        IPCAI_SAGEMAKER_ENDPOINT="ipcai-gpu",
+        REDIS_URL="redis://cache.internal:6379/1",
+        IPCAI_RATE_LIMIT_REQUESTS="120",
+    )
+    assert (s["engine"], s["host"], s["name"]) == (
+        "django.db.backends.postgresql",
+        "db.internal",
+        "ipcai",
+    )
+    assert s["secret"] == "from-secrets-manager"
+    assert s["hosts"] == ["api.example.com", "portal.example.com"]
+    assert s["client"] == "sagemaker"
+    assert s["broker"] == "redis://cache.internal:6379/1"
+    assert s["rate"] == 120
