@@ -12,8 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Sum
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +22,14 @@ from apps.detection.access import ApiKeyAuthentication
 from apps.detection.errors import ApiError
 from apps.detection.limits import requests_this_month
 from apps.detection.models import DailyUsage
+from apps.detection.serializers import ErrorSerializer
+from apps.tenants.api_serializers import (
+    KeyCreatedSerializer,
+    KeyCreateSerializer,
+    KeyListSerializer,
+    KeySerializer,
+    UsageSerializer,
+)
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.grants import KeyGrant
 from apps.tenants.models import ApiKey, Tenant
@@ -64,11 +71,14 @@ def key_json(key: ApiKey, current_key_id: int) -> dict:
     }
 
 
-class KeyCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    expires_in_days = serializers.IntegerField(
-        min_value=1, max_value=3650, required=False, allow_null=True, default=None
-    )
+def errors(*statuses: int) -> dict[int, OpenApiResponse]:
+    texts = {
+        400: "Invalid parameter or body.",
+        401: "No API key, or a key that is unknown, revoked or expired.",
+        403: "The tenant is inactive (or, for creation, has too many active keys).",
+        404: "No such key in this tenant (another tenant's key looks the same).",
+    }
+    return {s: OpenApiResponse(ErrorSerializer, description=texts[s]) for s in statuses}
 
 
 class TenantKeyView(APIView):
@@ -81,7 +91,11 @@ class TenantKeyView(APIView):
 
 @extend_schema(tags=["account"])
 class KeyListView(TenantKeyView):
-    @extend_schema(summary="List the tenant's API keys", operation_id="keys_list")
+    @extend_schema(
+        summary="List the tenant's API keys",
+        operation_id="keys_list",
+        responses={200: KeyListSerializer, **errors(401, 403)},
+    )
     def get(self, request: Request) -> Response:
         keys = self.tenant_keys().order_by("-created_at")
         return Response({"keys": [key_json(k, request.auth.key_id) for k in keys]})
@@ -90,6 +104,7 @@ class KeyListView(TenantKeyView):
         summary="Issue a new API key (its secret is in this answer only)",
         operation_id="keys_create",
         request=KeyCreateSerializer,
+        responses={201: KeyCreatedSerializer, **errors(400, 401, 403)},
     )
     def post(self, request: Request) -> Response:
         data = KeyCreateSerializer(data=request.data)
@@ -114,7 +129,12 @@ class KeyListView(TenantKeyView):
 
 @extend_schema(tags=["account"])
 class KeyRevokeView(TenantKeyView):
-    @extend_schema(summary="Revoke one of the tenant's API keys", operation_id="keys_revoke")
+    @extend_schema(
+        summary="Revoke one of the tenant's API keys",
+        operation_id="keys_revoke",
+        request=None,
+        responses={200: KeySerializer, **errors(401, 403, 404)},
+    )
     def post(self, request: Request, public_id: str) -> Response:
         key = self.tenant_keys().filter(public_id=public_id).first()
         if key is None:
@@ -131,6 +151,7 @@ class UsageView(TenantKeyView):
             OpenApiParameter("days", int, description=f"last N days, 1..{MAX_USAGE_DAYS}"),
             OpenApiParameter("application_type", str, enum=ApplicationType.values),
         ],
+        responses={200: UsageSerializer, **errors(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
         days = _days(request.query_params.get("days", "30"))

@@ -4,9 +4,13 @@ a 404 like an unknown one; secrets appear once, at creation."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import yaml
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from apps.detection.models import DailyUsage
@@ -152,3 +156,22 @@ def test_a_tenant_cannot_mint_keys_without_limit(client, key_a, monkeypatch):
     refused = client.post("/api/v1/keys", {}, format="json", **key_a.headers)
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "too_many_keys"
+
+
+def test_the_keys_and_usage_endpoints_are_documented_in_the_schema(tmp_path):
+    path = tmp_path / "schema.yaml"
+    problems = io.StringIO()
+    with contextlib.redirect_stderr(problems):
+        call_command("spectacular", "--file", str(path), "--validate")
+    assert "apps/tenants/api.py" not in problems.getvalue()  # no guessed or missing bodies
+    paths = yaml.safe_load(path.read_text())["paths"]
+    expected = {
+        ("/api/v1/keys", "get"): {"200", "401", "403"},
+        ("/api/v1/keys", "post"): {"201", "400", "401", "403"},
+        ("/api/v1/keys/{public_id}/revoke", "post"): {"200", "401", "403", "404"},
+        ("/api/v1/usage", "get"): {"200", "400", "401", "403"},
+    }
+    for (route, method), statuses in expected.items():
+        operation = paths[route][method]
+        assert set(operation["responses"]) == statuses, route
+        assert operation["security"] == [{"ApiKeyAuth": []}]

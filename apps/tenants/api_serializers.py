@@ -1,0 +1,89 @@
+"""Request and response shapes of the tenant keys/usage API, for validation and the schema."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from apps.tenants.application_types import ApplicationType
+
+
+class KeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="What the key is for, e.g. the camera's name.",
+    )
+    expires_in_days = serializers.IntegerField(
+        min_value=1,
+        max_value=3650,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The key stops working after this many days; omit for no expiry.",
+    )
+
+
+class ApiKeySerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="Public id: names the key, is not secret.")
+    prefix = serializers.CharField(help_text="The key's non-secret start, `ipcai_<id>`.")
+    name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(
+        allow_null=True, help_text="Updated in batches, so up to a minute behind."
+    )
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    active = serializers.BooleanField(help_text="Neither revoked nor expired.")
+    current = serializers.BooleanField(help_text="The key that made this request.")
+
+
+class KeyListSerializer(serializers.Serializer):
+    keys = ApiKeySerializer(many=True, help_text="Newest first.")
+
+
+class KeySerializer(serializers.Serializer):
+    key = ApiKeySerializer()
+
+
+class KeyCreatedSerializer(serializers.Serializer):
+    key = ApiKeySerializer()
+    secret = serializers.CharField(
+        help_text="The full API key. Shown in this answer only: it is stored hashed."
+    )
+
+
+class UsageDaySerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="UTC day.")
+    application_type = serializers.CharField()
+    requests = serializers.IntegerField()
+    successes = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    objects = serializers.IntegerField(help_text="Objects detected.")
+    mean_latency_ms = serializers.FloatField()
+
+
+class UsageTotalsSerializer(serializers.Serializer):
+    requests = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    objects = serializers.IntegerField()
+
+
+class QuotaSerializer(serializers.Serializer):
+    monthly_request_quota = serializers.IntegerField(allow_null=True, help_text="Null: no limit.")
+    used_this_month = serializers.IntegerField(help_text="Counted live, this UTC month.")
+
+
+class UsageSerializer(serializers.Serializer):
+    from_ = serializers.DateField()
+    to = serializers.DateField()
+    application_type = serializers.ChoiceField(choices=ApplicationType.choices, allow_null=True)
+    days = UsageDaySerializer(many=True, help_text="Recorded within about a minute.")
+    totals = UsageTotalsSerializer()
+    quota = QuotaSerializer()
+
+    def get_fields(self) -> dict:
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")  # `from` is a Python keyword
+        return fields
