@@ -25,7 +25,7 @@ USER worker
 WORKDIR /home/worker
 
 ENV IPCAI_MODEL_DIR=/opt/ml/model \
-    IPCAI_MODEL=yolox_nano \
+    IPCAI_MODEL=deimv2_femto \
     IPCAI_BACKEND=onnxruntime \
     PORT=8080
 EXPOSE 8080

@@ -46,7 +46,7 @@ USER worker
 WORKDIR /home/worker
 
 ENV IPCAI_MODEL_DIR=/opt/ml/model \
-    IPCAI_MODEL=yolox_nano \
+    IPCAI_MODEL=deimv2_femto \
     IPCAI_BACKEND=auto \
     IPCAI_ENGINE_CACHE_DIR=/home/worker/.cache/ipcai/engines \
     PORT=8080

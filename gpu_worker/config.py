@@ -25,7 +25,7 @@ class WorkerSettings:
     """Everything the worker is configured by; see README's worker section for each variable."""
 
     model_dir: Path = Path("/opt/ml/model")  # SageMaker's model location
-    model: str = "yolox_nano"
+    model: str = "deimv2_femto"  # chosen by measurement: docs/BENCHMARKS.md
     backend: str = "auto"  # onnxruntime | tensorrt | auto
     host: str = "0.0.0.0"
     port: int = 8080
@@ -34,7 +34,9 @@ class WorkerSettings:
     # (shared/models/README.md); 1 on a GPU, where batching is the lever instead.
     lanes: int = 0
     threads_per_lane: int = 1
-    max_batch: int = 8  # capped by what the model's batch dimension allows
+    # 0 = auto: 1 on a CPU, where batching does not pay (DEIMv2 on one thread: 28.6 / 26.6 /
+    # 20.3 / 22.4 images/s at batch 1 / 2 / 4 / 8), 8 on a GPU. Capped by the model's batch dim.
+    max_batch: int = 0
     max_wait_ms: float = 2.0  # how long a free lane waits to fill a batch
     # Requests waiting for a lane. Beyond this the worker answers 503 + Retry-After rather
     # than queueing without bound; 256 holds 80 concurrent cameras with room to spare.
@@ -42,7 +44,9 @@ class WorkerSettings:
     decode_threads: int = 0  # 0 = one per CPU
     max_body_bytes: int = 20 * 1024 * 1024  # a 4K JPEG as base64 JSON is ~3-6 MB
     max_pixels: int = 40_000_000  # 8K UHD is 33.2 MP; checked from the header before decoding
-    default_min_confidence: float = 0.3
+    # 0.5: below it the accurate models (DEIMv2, PicoDet) trade much precision for little
+    # recall, and DEIMv2 repeats boxes (precision/recall table in docs/BENCHMARKS.md).
+    default_min_confidence: float = 0.5
     nms_iou: float = 0.45
     max_detections: int = 100
     jpeg_dct_scaling: bool = True  # decode large JPEGs at 1/2, 1/4 or 1/8 scale in the DCT
@@ -76,7 +80,7 @@ class WorkerSettings:
             port=_int(env, "PORT", d.port, minimum=1),
             lanes=_int(env, "IPCAI_LANES", d.lanes, minimum=0),
             threads_per_lane=_int(env, "IPCAI_THREADS_PER_LANE", d.threads_per_lane, minimum=1),
-            max_batch=_int(env, "IPCAI_MAX_BATCH", d.max_batch, minimum=1),
+            max_batch=_int(env, "IPCAI_MAX_BATCH", d.max_batch, minimum=0),
             max_wait_ms=_float(env, "IPCAI_MAX_WAIT_MS", d.max_wait_ms, minimum=0.0),
             max_queue=_int(env, "IPCAI_MAX_QUEUE", d.max_queue, minimum=1),
             decode_threads=_int(env, "IPCAI_DECODE_THREADS", d.decode_threads, minimum=0),

@@ -22,6 +22,7 @@ from gpu_worker.images import DecodedImage, decode_image, read_header
 from gpu_worker.manifest import ModelSpec, get_spec, verified_model_path
 
 log = logging.getLogger(__name__)
+GPU_MAX_BATCH = 8  # IPCAI_MAX_BATCH=0 (auto) on a GPU
 
 
 @dataclass
@@ -64,7 +65,8 @@ class Detector:
         self.lanes = list(lanes)
         self.backend_name = self.lanes[0].name
         self.device = self.lanes[0].device
-        self.max_batch = min(settings.max_batch, self.lanes[0].max_batch_size)
+        wanted = settings.max_batch or (1 if self.device == "cpu" else GPU_MAX_BATCH)
+        self.max_batch = min(wanted, self.lanes[0].max_batch_size)
 
     @classmethod
     def load(cls, settings: WorkerSettings) -> Detector:
@@ -77,7 +79,7 @@ class Detector:
         backend_name = resolve_backend_name(settings.backend)
         options = BackendOptions(
             threads=settings.threads_per_lane,
-            max_batch=settings.max_batch,
+            max_batch=settings.max_batch or GPU_MAX_BATCH,
             engine_cache_dir=settings.engine_cache_dir,
             model_sha256=spec.sha256,
         )
@@ -156,7 +158,7 @@ class Detector:
         )
 
     def detect(
-        self, data: bytes, application_type: str | None = None, min_confidence: float = 0.3
+        self, data: bytes, application_type: str | None = None, min_confidence: float = 0.5
     ) -> DetectionResult:
         """All steps in line on the first lane (eval, benchmarks, tests)."""
         return self.detect_on(self.lanes[0], data, application_type, min_confidence)

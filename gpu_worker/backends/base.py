@@ -23,7 +23,9 @@ class TensorSpec:
 @dataclass(frozen=True)
 class BackendOptions:
     threads: int = 1  # CPU threads inside one model instance
-    max_batch: int = 8  # upper bound where the model's batch dimension is dynamic
+    max_batch: int = (
+        8  # upper bound where the model's batch dimension is dynamic (TensorRT profile)
+    )
     engine_cache_dir: Path = Path("/tmp/ipcai-engines")
     model_sha256: str = ""  # keys compiled-engine caches
     device_id: int = 0
