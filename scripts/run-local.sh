@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# `make run`: the whole service on one machine (the embedded defaults): Redis (started here when
+# none answers), the inference worker, a Celery worker + beat, and the portal under gunicorn,
+# on SQLite in var/. Creates a demo tenant on first run and prints its key and a curl line.
+# Ctrl-C stops everything this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=.venv/bin/python
+PORTAL_PORT="${PORTAL_PORT:-8000}"
+WORKER_PORT="${WORKER_PORT:-8080}"
+export IPCAI_MODEL_DIR="${IPCAI_MODEL_DIR:-$(cd .. && pwd)/shared/models}"
+export IPCAI_MODEL="${IPCAI_MODEL:-yolox_nano}"
+export IPCAI_WORKER_URL="${IPCAI_WORKER_URL:-http://127.0.0.1:${WORKER_PORT}}"
+export DJANGO_SETTINGS_MODULE=portal.settings
+mkdir -p var/log
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for port in "$PORTAL_PORT" "$WORKER_PORT"; do
+    if port_busy "$port"; then
+        echo "port $port is already in use; set PORTAL_PORT / WORKER_PORT to free ports" >&2
+        exit 1
+    fi
+done
+
+scripts/ensure-services.sh  # a local Redis when none answers
+
+pids=()
+stop_all() {
+    trap - INT TERM EXIT
+    echo "stopping..."
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap stop_all INT TERM EXIT
+
+wait_for() {  # wait_for NAME URL: poll until it answers 200, or give up after 120 s
+    for _ in $(seq 600); do
+        if "$PY" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)" "$2" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "$1 did not come up; see var/log/" >&2
+    exit 1
+}
+
+"$PY" manage.py migrate --verbosity 0
+"$PY" manage.py collectstatic --noinput --verbosity 0
+
+demo_key=""
+if ! "$PY" manage.py shell -c "from apps.tenants.models import Tenant; raise SystemExit(0 if Tenant.objects.filter(slug='demo').exists() else 1)"; then
+    demo_key="$("$PY" manage.py create_tenant demo --name Demo \
+        --services persons-detection,pets-detection,vehicles-detection | grep '^ipcai_')"
+fi
+
+PORT="$WORKER_PORT" HOST=127.0.0.1 "$PY" -m gpu_worker >var/log/worker.log 2>&1 &
+pids+=($!)
+"$PY" -m celery -A portal worker --beat --loglevel INFO --concurrency 2 \
+    --schedule var/celerybeat-schedule >var/log/celery.log 2>&1 &
+pids+=($!)
+PORT="$PORTAL_PORT" HOST=127.0.0.1 "$PY" -m gunicorn -c portal/gunicorn.conf.py portal.wsgi \
+    >var/log/portal.log 2>&1 &
+pids+=($!)
+
+wait_for worker "http://127.0.0.1:${WORKER_PORT}/ping"
+wait_for portal "http://127.0.0.1:${PORTAL_PORT}/healthz"
+
+base="http://127.0.0.1:${PORTAL_PORT}"
+echo
+echo "IPC AI SaaS is running (logs in var/log/):"
+echo "  portal + API   $base   (docs: $base/api/docs/, admin: $base/admin/)"
+echo "  worker         $IPCAI_WORKER_URL"
+if [ -n "$demo_key" ]; then
+    echo
+    echo "Demo tenant 'demo' created. Its API key, shown only this once:"
+    echo "  $demo_key"
+    echo
+    echo "Try it:"
+    echo "  curl -s -H 'x-api-key: $demo_key' -H 'Content-Type: application/json' --data @../shared/images/post_data.txt $base/inference"
+else
+    echo
+    echo "Demo tenant 'demo' exists; keys are shown only once. For a new one:"
+    echo "  $PY manage.py issue_api_key demo"
+    echo "then:"
+    echo "  curl -s -H 'x-api-key: KEY' -H 'Content-Type: application/json' --data @../shared/images/post_data.txt $base/inference"
+fi
+echo
+echo "Admin user: $PY manage.py createsuperuser.  Ctrl-C stops everything."
+wait -n "${pids[@]}"
+echo "a process exited; see var/log/" >&2
