@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt package-l
 # Tests and local runs default to the shared models beside the checkout (CI sets this too).
 IPCAI_MODEL_DIR ?= $(abspath ../shared/models)
 export IPCAI_MODEL_DIR
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/ipcai
 
 .PHONY: run test lint format install bench clean
 
@@ -28,6 +29,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+	@# The database-backed tests again on PostgreSQL (production's database) when one answers.
+	@if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then \
+		echo "database-backed tests on PostgreSQL (127.0.0.1:5432)"; \
+		DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q tests/apps tests/portal; \
+	else echo "PostgreSQL not answering on 127.0.0.1:5432: PostgreSQL run skipped"; fi
 
 run: $(STAMP)
 	scripts/run-local.sh
