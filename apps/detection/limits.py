@@ -49,14 +49,20 @@ def requests_this_month(tenant_id: int) -> int:
     return int(get_redis().get(month_key(tenant_id, datetime.now(UTC))) or 0)
 
 
-def count_request(grant: KeyGrant) -> None:
-    """Count one request; raise 429 (with Retry-After) over the rate limit or monthly quota."""
+def count_request(grant: KeyGrant, rate_subject: str | None = None) -> None:
+    """Count one request; raise 429 (with Retry-After) over the rate limit or monthly quota.
+
+    The rate limit applies to the API key, or to `rate_subject` when the caller has no key
+    (the dashboard's Try it passes the signed-in user)."""
     now = time.time()
     window = settings.IPCAI_RATE_LIMIT_WINDOW_S
     window_start = int(now // window) * window
     utc_now = datetime.fromtimestamp(now, tz=UTC)
     verdict, _count = _script()(
-        keys=[redis_key("rate", grant.key_id, window_start), month_key(grant.tenant_id, utc_now)],
+        keys=[
+            redis_key("rate", rate_subject or grant.key_id, window_start),
+            month_key(grant.tenant_id, utc_now),
+        ],
         args=[
             settings.IPCAI_RATE_LIMIT_REQUESTS,
             window,
