@@ -8,6 +8,7 @@ IPCAI_SAGEMAKER_ENDPOINT, DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS (see README
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -33,6 +34,8 @@ INSTALLED_APPS = [
     "apps.tenants",
     "apps.detection",
     "apps.events",
+    "apps.reports",
+    "apps.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -86,6 +89,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Dashboard sign-in, and the e-mail that password resets send ---------------------------
+LOGIN_URL = "dashboard:login"
+LOGIN_REDIRECT_URL = "dashboard:home"
+LOGOUT_REDIRECT_URL = "dashboard:login"
+EMAIL_BACKEND = env(
+    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = env("DJANGO_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("DJANGO_EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("DJANGO_EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("DJANGO_EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="IPC AI <noreply@localhost>")
+# Where the dashboard tells tenants to ask for another service (operators enable services).
+IPCAI_SUPPORT_EMAIL = env("IPCAI_SUPPORT_EMAIL", default="")
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -93,7 +112,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=VAR_DIR / "static")
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # The dashboard's charts: Chart.js from npm (package-lock.json), installed by `make install`.
+    ("vendor/chart.js", BASE_DIR / "node_modules" / "chart.js" / "dist"),
+]
 # Serve app static files (admin, API docs) straight from the apps when collectstatic has not run.
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 
@@ -127,6 +150,11 @@ CELERY_BEAT_SCHEDULE = {
     # (safety net beside each portal process's own replay), and apply retention.
     "replay-archive-spool": {"task": "events.replay_spool", "schedule": 60.0},
     "purge-expired-events": {"task": "events.purge_expired", "schedule": 3600.0},
+    # Every tenant's usage report of the month that just ended (apps/reports/tasks.py).
+    "monthly-usage-reports": {
+        "task": "reports.build_monthly_usage_reports",
+        "schedule": crontab(minute=15, hour=0, day_of_month=1),
+    },
 }
 # A dead broker must not stall requests: publishing gives up fast and the archive spools the
 # event instead (apps/events/enqueue.py). visibility_timeout is how long Redis keeps a message

@@ -1,4 +1,5 @@
-"""URL map: detection API, tenant keys/usage API, OpenAPI schema and docs page, operator admin."""
+"""URL map: detection API, tenant keys/usage API, OpenAPI schema and docs page, operator admin,
+tenant dashboard."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -11,6 +12,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    path("", include("apps.dashboard.urls")),  # the tenant dashboard (sign-in, /t/<slug>/...)
 ]
 
 handler400 = "apps.detection.errors.json_bad_request"

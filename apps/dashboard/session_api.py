@@ -1,0 +1,86 @@
+""" "Try it" from the dashboard: the cameras' native detection endpoint, signed in by session.
+
+A dashboard user has a session, not an API key, and handing the browser a key (even a
+short-lived one) would put a secret in JavaScript and litter the key list. So this is the
+native endpoint's own view class (same parsing, limits, service check, worker call, metering
+and archiving) with one change: the caller is the signed-in member of the tenant named in the
+URL instead of a key. The session is CSRF-checked (DRF's SessionAuthentication), and the
+quota counts as for any request; the rate limit applies per user.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+
+from apps.dashboard.access import can_manage, membership_of
+from apps.detection.errors import ApiError
+from apps.detection.limits import count_request
+from apps.detection.views import NativeDetectView
+from apps.tenants.grants import KeyGrant, ServiceGrant
+from apps.tenants.models import Tenant
+
+
+def session_grant(tenant: Tenant) -> KeyGrant:
+    """What a key of this tenant would grant, for a signed-in member: no key id, so usage is
+    metered (and events archived) against the tenant without naming a key."""
+    return KeyGrant(
+        key_id=None,
+        public_id="",
+        tenant_id=tenant.pk,
+        tenant_slug=tenant.slug,
+        tenant_active=tenant.active,
+        default_application_type=tenant.default_application_type,
+        monthly_request_quota=tenant.monthly_request_quota,
+        expires_at=None,
+        services={
+            s.application_type: ServiceGrant(
+                application_type=s.application_type,
+                enabled=s.enabled,
+                min_confidence=s.min_confidence,
+                save_request_events=s.save_request_events,
+                retention_days=s.retention_days,
+            )
+            for s in tenant.services.all()
+        },
+    )
+
+
+class TenantSessionAuthentication(SessionAuthentication):
+    """Signed-in owner or admin of the URL's tenant → (user, KeyGrant); non-members 404."""
+
+    def authenticate(self, request: Request) -> tuple[AbstractBaseUser, KeyGrant] | None:
+        signed_in = super().authenticate(request)  # also enforces CSRF for signed-in users
+        if signed_in is None:
+            return None
+        user = signed_in[0]
+        membership = membership_of(user, request.parser_context["kwargs"]["slug"])
+        if membership is None:
+            raise ApiError(404, "not_found", "No such tenant.")
+        if not can_manage(membership):
+            raise ApiError(
+                403, "forbidden", "Viewers cannot run detections; ask an owner or admin."
+            )
+        return user, session_grant(membership.tenant)
+
+    def authenticate_header(self, request: Request) -> str:
+        return "Session"  # makes DRF answer 401, not 403, when not signed in
+
+
+class UserRateAndQuota(BaseThrottle):
+    """The tenant's monthly quota, and the per-key rate limit applied to the user instead."""
+
+    def allow_request(self, request: Request, view) -> bool:
+        count_request(request.auth, rate_subject=f"user-{request.user.pk}")
+        return True
+
+
+class SessionDetectView(NativeDetectView):
+    authentication_classes = [TenantSessionAuthentication]
+    throttle_classes = [UserRateAndQuota]
+
+    def post(self, request: Request, slug: str, application_type: str) -> Response:
+        return super().post(request, application_type)

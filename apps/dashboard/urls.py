@@ -1,0 +1,103 @@
+"""Dashboard URLs: sign-in and account pages, then every tenant page under /t/<slug>/."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, reverse_lazy
+
+from apps.dashboard import views
+from apps.dashboard.session_api import SessionDetectView
+
+app_name = "dashboard"
+
+
+account_urls = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="dashboard/accounts/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/change/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="dashboard/accounts/password_change.html",
+            success_url=reverse_lazy("dashboard:password-change-done"),
+        ),
+        name="password-change",
+    ),
+    path(
+        "password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(
+            template_name="dashboard/accounts/password_change_done.html"
+        ),
+        name="password-change-done",
+    ),
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="dashboard/accounts/password_reset.html",
+            email_template_name="dashboard/accounts/password_reset_email.txt",
+            subject_template_name="dashboard/accounts/password_reset_subject.txt",
+            success_url=reverse_lazy("dashboard:password-reset-done"),
+        ),
+        name="password-reset",
+    ),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(
+            template_name="dashboard/accounts/password_reset_sent.html"
+        ),
+        name="password-reset-done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="dashboard/accounts/password_reset_confirm.html",
+            success_url=reverse_lazy("dashboard:password-reset-complete"),
+        ),
+        name="password-reset-confirm",
+    ),
+    path(
+        "password/reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="dashboard/accounts/password_reset_complete.html"
+        ),
+        name="password-reset-complete",
+    ),
+]
+
+tenant_urls = [
+    path("", views.overview, name="overview"),
+    path("keys/", views.keys, name="keys"),
+    path("keys/<str:public_id>/revoke/", views.revoke_key, name="revoke-key"),
+    path("services/", views.services, name="services"),
+    path(
+        "services/<str:application_type>/",
+        views.update_service_settings,
+        name="update-service",
+    ),
+    path("usage/", views.usage, name="usage"),
+    path("usage.csv", views.usage_csv, name="usage-csv"),
+    path("events/", views.events, name="events"),
+    path("events/<str:event_id>/", views.event_detail, name="event"),
+    path("events/<str:event_id>/image", views.event_image, name="event-image"),
+    path("events/<str:event_id>/thumbnail.jpg", views.event_thumbnail, name="event-thumbnail"),
+    path("events/<str:event_id>/record.json", views.event_record, name="event-record"),
+    path("try/", views.try_it, name="try-it"),
+    # "Try it" posts here: the native detection endpoint, signed in by session (session_api).
+    path("api/detect/<str:application_type>", SessionDetectView.as_view(), name="try-it-api"),
+    path("reports/", views.reports, name="reports"),
+    path(
+        "reports/<str:month>.<str:fmt>",
+        views.report_download,
+        name="report-download",
+    ),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("switch/", views.switch_tenant, name="switch-tenant"),
+    path("accounts/", include(account_urls)),
+    path("t/<slug:slug>/", include(tenant_urls)),
+]

@@ -1,0 +1,18 @@
+"""The monthly report task, scheduled by Celery beat on the first of each month."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from apps.reports.monthly import build_monthly_reports
+from apps.reports.usage import parse_month, previous_month, utc_today
+
+
+@shared_task(name="reports.build_monthly_usage_reports", ignore_result=True)
+def build_monthly_usage_reports(month: str | None = None) -> int:
+    """Build every tenant's report for `month` (YYYY-MM), by default the month that just ended.
+
+    Beat runs it at 00:15 UTC on the 1st: the usage drain moves events into the roll-ups every
+    few seconds, so by then the closed month is complete. Re-running replaces the reports.
+    """
+    return build_monthly_reports(parse_month(month) if month else previous_month(utc_today()))

@@ -1,0 +1,198 @@
+"""Usage per tenant and service over a period: what the dashboard, the admin, the monthly
+reports and `manage.py usage_report` all show, computed in one place.
+
+Counts come from the daily roll-ups (one row per tenant, service and UTC day, written by the
+usage drain). Latency percentiles need the individual requests, so they come from the usage
+events; the database sorts and picks the nearest-rank value, so a busy month is never loaded
+into memory. Percentiles cover successful requests only: a flood of fast 401s or 400s would
+otherwise make the p50 meaningless.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import Q, QuerySet, Sum
+
+from apps.detection.models import DailyUsage, UsageEvent
+
+REPORT_FIELDS = [
+    "month",
+    "tenant",
+    "application_type",
+    "requests",
+    "successes",
+    "errors",
+    "objects",
+    "p50_latency_ms",
+    "p95_latency_ms",
+]
+DAILY_FIELDS = ["date", "application_type", "requests", "successes", "errors", "objects"]
+
+
+@dataclass(frozen=True)
+class ServiceTotals:
+    """One tenant's use of one service over a period."""
+
+    tenant_id: int
+    tenant: str
+    application_type: str
+    requests: int
+    errors: int
+    objects: int
+    p50_latency_ms: float | None
+    p95_latency_ms: float | None
+
+    @property
+    def successes(self) -> int:
+        return self.requests - self.errors
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.successes / self.requests if self.requests else None
+
+    def report_row(self, month: date) -> dict:
+        row = asdict(self)
+        del row["tenant_id"]
+        row.update(month=f"{month:%Y-%m}", successes=self.successes)
+        return {name: row[name] for name in REPORT_FIELDS}
+
+
+def parse_month(text: str) -> date:
+    """`YYYY-MM` → the month's first day; ValueError for anything else."""
+    try:
+        parsed = datetime.strptime(text, "%Y-%m")
+    except (TypeError, ValueError):
+        raise ValueError(f"{text!r} is not a month; use YYYY-MM, e.g. 2026-03") from None
+    return parsed.date()
+
+
+def next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def previous_month(today: date) -> date:
+    last_day = today.replace(day=1) - timedelta(days=1)
+    return last_day.replace(day=1)
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+def service_totals(
+    start: date, end: date, tenant_ids: Iterable[int] | None = None
+) -> list[ServiceTotals]:
+    """Totals per tenant and service for the UTC days start ≤ day < end, by tenant slug."""
+    rows = DailyUsage.objects.filter(day__gte=start, day__lt=end)
+    if tenant_ids is not None:
+        rows = rows.filter(tenant_id__in=list(tenant_ids))
+    grouped = (
+        rows.values("tenant_id", "tenant__slug", "application_type")
+        .annotate(requests=Sum("requests"), errors=Sum("errors"), objects=Sum("objects_found"))
+        .order_by("tenant__slug", "application_type")
+    )
+    totals = []
+    for group in grouped:
+        p50, p95 = latency_percentiles(
+            group["tenant_id"], group["application_type"], start, end, (50, 95)
+        )
+        totals.append(
+            ServiceTotals(
+                tenant_id=group["tenant_id"],
+                tenant=group["tenant__slug"],
+                application_type=group["application_type"],
+                requests=group["requests"] or 0,
+                errors=group["errors"] or 0,
+                objects=group["objects"] or 0,
+                p50_latency_ms=p50,
+                p95_latency_ms=p95,
+            )
+        )
+    return totals
+
+
+def latency_percentiles(
+    tenant_id: int, application_type: str, start: date, end: date, percents: Iterable[float]
+) -> tuple[float | None, ...]:
+    """Nearest-rank latency percentiles (ms) of the service's successful requests."""
+    events = UsageEvent.objects.filter(
+        tenant_id=tenant_id,
+        created_at__gte=_midnight(start),
+        created_at__lt=_midnight(end),
+        status_code__lt=400,
+    ).filter(_service_filter(application_type))
+    count = events.count()
+    percents = list(percents)
+    if not count:
+        return tuple(None for _ in percents)
+    ordered = events.order_by("latency_ms").values_list("latency_ms", flat=True)
+    return tuple(round(ordered[max(0, math.ceil(p / 100 * count) - 1)], 1) for p in percents)
+
+
+def _service_filter(application_type: str) -> Q:
+    """Events of one service: a DeepStack request runs every enabled service and stores them
+    comma-joined, and it counts (as in the roll-ups) for each of them."""
+    if not application_type:
+        return Q(application_type="")
+    return (
+        Q(application_type=application_type)
+        | Q(application_type__startswith=f"{application_type},")
+        | Q(application_type__endswith=f",{application_type}")
+        | Q(application_type__contains=f",{application_type},")
+    )
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def daily_rows(tenant_id: int, start: date, end: date) -> QuerySet[DailyUsage]:
+    """The tenant's roll-ups for start ≤ day < end, oldest first."""
+    return DailyUsage.objects.filter(tenant_id=tenant_id, day__gte=start, day__lt=end).order_by(
+        "day", "application_type"
+    )
+
+
+def daily_series(tenant_id: int, start: date, end: date) -> dict:
+    """Requests per service and day (every day present, zero-filled), ready for a chart."""
+    days = [start + timedelta(days=n) for n in range((end - start).days)]
+    index = {day: n for n, day in enumerate(days)}
+    series: dict[str, list[int]] = {}
+    for row in daily_rows(tenant_id, start, end):
+        counts = series.setdefault(row.application_type or "(none)", [0] * len(days))
+        counts[index[row.day]] += row.requests
+    return {"days": [d.isoformat() for d in days], "services": series}
+
+
+def daily_csv(tenant_id: int, start: date, end: date) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, DAILY_FIELDS)
+    writer.writeheader()
+    for row in daily_rows(tenant_id, start, end):
+        writer.writerow(
+            {
+                "date": row.day.isoformat(),
+                "application_type": row.application_type,
+                "requests": row.requests,
+                "successes": row.requests - row.errors,
+                "errors": row.errors,
+                "objects": row.objects_found,
+            }
+        )
+    return out.getvalue()
+
+
+def report_csv(rows: Iterable[dict]) -> str:
+    """Report rows (REPORT_FIELDS) as CSV with a header; empty percentiles stay empty."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, REPORT_FIELDS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in REPORT_FIELDS})
+    return out.getvalue()
