@@ -1,0 +1,148 @@
+"""The seed's own load test through the portal, against the worker alone, in one run.
+
+    .venv/bin/python bench/portal_bench.py [--requests 1000] [--concurrency 80] [--rounds 2]
+
+Starts a real worker (`python -m gpu_worker`, yolox_nano, ONNX Runtime) and a real portal
+(gunicorn, SQLite, Redis) through the same helpers the tests use, creates a tenant, then runs
+the seed's exact command, alternating the two targets each round so machine noise hits both:
+
+    ab -p ../shared/images/post_data.txt -T application/json -H 'x-api-key: KEY' \\
+       -c 80 -n 1000 http://127.0.0.1:PORT/inference          (portal)
+    ab -p ../shared/images/post_data.txt -T application/json \\
+       -c 80 -n 1000 http://127.0.0.1:PORT/invocations        (worker alone, same body)
+
+ab counts a response whose length differs from the first one as "failed (Length)"; every answer
+here carries its own timings, so those are listed apart from real failures (non-2xx, connect,
+receive, exceptions). Prints a Markdown table for docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.support.portal import running_portal  # noqa: E402
+from tests.support.processes import shared_dir  # noqa: E402
+from tests.support.worker import running_worker  # noqa: E402
+
+POST_DATA = shared_dir() / "images" / "post_data.txt"
+
+
+@dataclass
+class Run:
+    target: str
+    rps: float
+    p50: int
+    p95: int
+    p99: int
+    max_ms: int
+    non_2xx: int
+    errors: int  # connect + receive + exceptions
+    length_mismatches: int
+
+    def row(self) -> str:
+        return (
+            f"| {self.target} | {self.rps:.1f} | {self.p50} | {self.p95} | {self.p99} | "
+            f"{self.max_ms} | {self.non_2xx + self.errors} | {self.length_mismatches} |"
+        )
+
+
+def ensure_ab() -> None:
+    if shutil.which("ab"):
+        return
+    print("ab not found: installing Debian's apache2-utils", file=sys.stderr)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "apache2-utils"], check=True, env=env)
+
+
+def ab(target: str, url: str, n: int, c: int, key: str | None = None) -> Run:
+    argv = ["ab", "-p", str(POST_DATA), "-T", "application/json"]
+    if key:
+        argv += ["-H", f"x-api-key: {key}"]
+    out = subprocess.run(
+        [*argv, "-c", str(c), "-n", str(n), url], capture_output=True, text=True, check=True
+    ).stdout
+
+    def number(pattern: str) -> float:
+        match = re.search(pattern, out, re.MULTILINE)
+        return float(match.group(1)) if match else 0.0
+
+    breakdown = re.search(
+        r"\(Connect: (\d+), Receive: (\d+), Length: (\d+), Exceptions: (\d+)\)", out
+    )
+    connect, receive, length, exceptions = map(int, breakdown.groups()) if breakdown else (0,) * 4
+    return Run(
+        target=target,
+        rps=number(r"^Requests per second:\s+([\d.]+)"),
+        p50=int(number(r"^\s+50%\s+(\d+)")),
+        p95=int(number(r"^\s+95%\s+(\d+)")),
+        p99=int(number(r"^\s+99%\s+(\d+)")),
+        max_ms=int(number(r"^\s+100%\s+(\d+)")),
+        non_2xx=int(number(r"^Non-2xx responses:\s+(\d+)")),
+        errors=connect + receive + exceptions,
+        length_mismatches=length,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=80)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--gunicorn-workers", type=int, default=2)
+    parser.add_argument("--gunicorn-threads", type=int, default=16)
+    args = parser.parse_args()
+    ensure_ab()
+
+    with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
+        logs = Path(tmp)
+        with (
+            running_worker(logs) as (_, worker_url),
+            running_portal(
+                logs,
+                worker_url,
+                workers=args.gunicorn_workers,
+                threads=args.gunicorn_threads,
+            ) as portal,
+        ):
+            key = portal.create_tenant("bench", ["persons-detection"])
+            worker = f"{worker_url}/invocations"
+            front = f"{portal.base_url}/inference"
+            ab("warm-up", worker, 100, 8)
+            ab("warm-up", front, 100, 8, key)
+            runs: list[Run] = []
+            for _ in range(args.rounds):
+                runs.append(ab("worker alone", worker, args.requests, args.concurrency))
+                runs.append(ab("portal", front, args.requests, args.concurrency, key))
+
+    worker_rps = statistics.median(r.rps for r in runs if r.target == "worker alone")
+    portal_rps = statistics.median(r.rps for r in runs if r.target == "portal")
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, "
+        f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
+        f"gunicorn {args.gunicorn_workers}x{args.gunicorn_threads} gthread\n"
+    )
+    print("| target | req/s | p50 ms | p95 ms | p99 ms | max ms | failed | length-only |")
+    print("|---|---|---|---|---|---|---|---|")
+    for run in runs:
+        print(run.row())
+    print(f"\nportal / worker throughput (medians): {portal_rps / worker_rps:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
