@@ -145,6 +145,7 @@ def main() -> int:
     parser.add_argument("--models", default="yolox_nano,picodet_s_416,deimv2_femto")
     parser.add_argument("--bare-seconds", type=float, default=10.0)
     parser.add_argument("--skip-decode-check", action="store_true")
+    parser.add_argument("--skip-models", action="store_true", help="only the decoding check")
     args = parser.parse_args()
     from pycocotools.coco import COCO
 
@@ -175,7 +176,7 @@ def main() -> int:
     pr_header = " | ".join(f"{s.split('-')[0]} P/R @{t}" for t in THRESHOLDS for s in SERVICES)
     print(f"| model | {header} | bare inferences/s ({cpus}x1 thread) | {pr_header} |")
     print("|---" * (2 + len(SERVICES) + len(SERVICES) * len(THRESHOLDS)) + "|")
-    for model in models:
+    for model in [] if args.skip_models else models:
         detector = Detector.load(dataclasses.replace(served, model=model))
         found = detections(detector, val, val.blobs, 1.0)
         detector.close()

@@ -38,6 +38,7 @@ from gpu_worker.manifest import get_spec, verified_model_path  # noqa: E402
 from tests.support.processes import ServerProcess, free_port, http_ok  # noqa: E402
 
 SHARED = REPO.parent / "shared"
+PERSONS = SHARED / "images" / "persons.jpg"
 
 
 @dataclass
@@ -65,7 +66,7 @@ def bare_model_rps(
     spec = get_spec(model, model_dir)
     path = verified_model_path(spec, model_dir)
     family = create_family(spec)
-    data = (SHARED / "images" / "persons.jpg").read_bytes()
+    data = PERSONS.read_bytes()
     header = read_header(data, 10**9)
     sample = family.preprocess(decode_image(data, header).pixels).inputs
     lanes = []
@@ -110,9 +111,43 @@ def run_ab(
         p95=int(number(r"^\s+95%\s+(\d+)")),
         p99=int(number(r"^\s+99%\s+(\d+)")),
         max_ms=int(number(r"^\s+100%\s+(\d+)")),
-        failed=int(number(r"^Failed requests:\s+(\d+)")),
+        # ab counts responses whose length differs from the first as "Length" failures: not
+        # errors here, since detection responses differ in length. Count the real ones.
+        failed=sum(int(number(rf"{kind}: (\d+)")) for kind in ("Connect", "Receive", "Exceptions")),
         non_2xx=int(number(r"^Non-2xx responses:\s+(\d+)")),
     )
+
+
+def run_server_loads(args, model_dir: Path, tmp: Path, json_body: Path, pipeline: str):
+    """Start a worker with IPCAI_PIPELINE=pipeline, warm it, then the two ab loads."""
+    port = free_port()
+    server = ServerProcess(
+        argv=[sys.executable, "-m", "gpu_worker"],
+        env={
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "IPCAI_MODEL_DIR": str(model_dir),
+            "IPCAI_MODEL": args.model,
+            "IPCAI_BACKEND": "onnxruntime",
+            "IPCAI_PIPELINE": pipeline,
+            "LOG_LEVEL": "WARNING",
+        },
+        log_path=tmp / f"worker-{pipeline}.log",
+    ).start()
+    try:
+        base = f"http://127.0.0.1:{port}"
+        server.wait_until(lambda: http_ok(f"{base}/ping"), timeout=120)
+        url = f"{base}/invocations"
+        run_ab("warm-up", url, json_body, "application/json", 100, 8)
+        n, c = args.requests, args.concurrency
+        return [
+            run_ab(
+                f"{pipeline}: seed JSON body (base64)", url, json_body, "application/json", n, c
+            ),
+            run_ab(f"{pipeline}: raw image/jpeg body", url, PERSONS, "image/jpeg", n, c),
+        ]
+    finally:
+        server.stop()
 
 
 def main() -> int:
@@ -121,6 +156,11 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=80)
     parser.add_argument("--bare-seconds", type=float, default=15.0)
+    parser.add_argument(
+        "--pipelines",
+        default="auto",
+        help="IPCAI_PIPELINE values to compare, e.g. inline,pipelined",
+    )
     args = parser.parse_args()
     if not shutil.which("ab"):
         sys.exit("ab not found: apt-get install apache2-utils")
@@ -128,55 +168,17 @@ def main() -> int:
     model_dir = settings.model_dir if "IPCAI_MODEL_DIR" in os.environ else SHARED / "models"
     cpus = available_cpus()
 
+    pipelines = args.pipelines.split(",")
+    results: list[AbResult] = []
     with tempfile.TemporaryDirectory() as tmp:
         json_body = Path(tmp) / "post_worker.json"
-        json_body.write_text(
-            (SHARED / "images" / "post_data.txt")
-            .read_text()
-            .replace("image_base64_enc", "image_bytes")
-        )
-        port = free_port()
-        server = ServerProcess(
-            argv=[sys.executable, "-m", "gpu_worker"],
-            env={
-                "PORT": str(port),
-                "HOST": "127.0.0.1",
-                "IPCAI_MODEL_DIR": str(model_dir),
-                "IPCAI_MODEL": args.model,
-                "IPCAI_BACKEND": "onnxruntime",
-                "LOG_LEVEL": "WARNING",
-            },
-            log_path=Path(tmp) / "worker.log",
-        ).start()
-        try:
-            base = f"http://127.0.0.1:{port}"
-            server.wait_until(lambda: http_ok(f"{base}/ping"), timeout=120)
-            url = f"{base}/invocations"
-            # Warm the server's pools, then measure; bare model before and after brackets drift.
-            run_ab("warm-up", url, json_body, "application/json", 100, 8)
-            bare_before = bare_model_rps(args.model, model_dir, args.bare_seconds, cpus, 1)
-            results = [
-                run_ab(
-                    "server, seed JSON body (base64)",
-                    url,
-                    json_body,
-                    "application/json",
-                    args.requests,
-                    args.concurrency,
-                ),
-                run_ab(
-                    "server, raw image/jpeg body",
-                    url,
-                    SHARED / "images" / "persons.jpg",
-                    "image/jpeg",
-                    args.requests,
-                    args.concurrency,
-                ),
-            ]
-            bare_after = bare_model_rps(args.model, model_dir, args.bare_seconds, cpus, 1)
-            bare_one_session = bare_model_rps(args.model, model_dir, args.bare_seconds, 1, cpus)
-        finally:
-            server.stop()
+        seed_body = (SHARED / "images" / "post_data.txt").read_text()
+        json_body.write_text(seed_body.replace("image_base64_enc", "image_bytes"))
+        bare_before = bare_model_rps(args.model, model_dir, args.bare_seconds, cpus, 1)
+        for pipeline in pipelines:
+            results += run_server_loads(args, model_dir, Path(tmp), json_body, pipeline)
+        bare_after = bare_model_rps(args.model, model_dir, args.bare_seconds, cpus, 1)
+        bare_one_session = bare_model_rps(args.model, model_dir, args.bare_seconds, 1, cpus)
     bare = (bare_before + bare_after) / 2
     print(
         f"\n{time.strftime('%Y-%m-%d')} · {platform.node()} · {cpus} CPUs · "

@@ -42,6 +42,9 @@ class WorkerSettings:
     # than queueing without bound; 256 holds 80 concurrent cameras with room to spare.
     max_queue: int = 256
     decode_threads: int = 0  # 0 = one per CPU
+    # auto: `inline` (each lane runs whole requests) on a CPU with batch 1, else `pipelined`
+    # (a CPU pool decodes while the lanes infer batches). See Detector.runs_inline.
+    pipeline: str = "auto"
     max_body_bytes: int = 20 * 1024 * 1024  # a 4K JPEG as base64 JSON is ~3-6 MB
     max_pixels: int = 40_000_000  # 8K UHD is 33.2 MP; checked from the header before decoding
     # 0.5: below it the accurate models (DEIMv2, PicoDet) trade much precision for little
@@ -72,7 +75,11 @@ class WorkerSettings:
             raise SettingsError(
                 f"IPCAI_BACKEND={backend!r}: expected onnxruntime, tensorrt or auto"
             )
+        pipeline = env.get("IPCAI_PIPELINE", d.pipeline).strip().lower()
+        if pipeline not in {"auto", "inline", "pipelined"}:
+            raise SettingsError(f"IPCAI_PIPELINE={pipeline!r}: expected auto, inline or pipelined")
         return cls(
+            pipeline=pipeline,
             model_dir=Path(env.get("IPCAI_MODEL_DIR", str(d.model_dir))),
             model=env.get("IPCAI_MODEL", d.model),
             backend=backend,

@@ -183,6 +183,8 @@ class Detector:
         busy thread per core, no hand-offs between pools, and the queue holds compressed
         bytes rather than 2 MB float tensors. Batching devices (GPU) pipeline instead: the
         CPU pool prepares the next images while the device runs the current batch."""
+        if self.settings.pipeline != "auto":
+            return self.settings.pipeline == "inline"
         return self.device == "cpu" and self.max_batch == 1
 
     def run_inline(

@@ -74,6 +74,30 @@ class Family(ABC):
         restricted to class_ids (None = all classes)."""
 
 
+def grid_cells(width: int, height: int, strides: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(col, row) of every cell of each stride's feature map, level by level, and each cell's
+    stride: the anchor-free layout YOLOX and PicoDet heads emit their predictions in."""
+    cells, cell_strides = [], []
+    for stride in strides:
+        cols, rows = math.ceil(width / stride), math.ceil(height / stride)
+        xs, ys = np.meshgrid(np.arange(cols), np.arange(rows))
+        cells.append(np.stack([xs, ys], axis=-1).reshape(-1, 2))
+        cell_strides.append(np.full((rows * cols, 1), stride))
+    return (
+        np.concatenate(cells).astype(np.float32),
+        np.concatenate(cell_strides).astype(np.float32),
+    )
+
+
+def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Bilinear, as the models were trained; area averaging when shrinking more than 2x, where
+    bilinear sampling skips pixels and aliases (PNG or unscaled 4K frames)."""
+    src_h, src_w = image.shape[:2]
+    shrinking_a_lot = width * 2 < src_w or height * 2 < src_h
+    interpolation = cv2.INTER_AREA if shrinking_a_lot else cv2.INTER_LINEAR
+    return cv2.resize(image, (width, height), interpolation=interpolation)
+
+
 def letterbox_bgr(
     image: np.ndarray, width: int, height: int, pad: int = 114
 ) -> tuple[np.ndarray, float]:
@@ -82,7 +106,7 @@ def letterbox_bgr(
     ratio = min(width / src_w, height / src_h)
     new_w, new_h = max(1, int(src_w * ratio)), max(1, int(src_h * ratio))
     canvas = np.full((height, width, 3), pad, dtype=np.uint8)
-    canvas[:new_h, :new_w] = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    canvas[:new_h, :new_w] = resize(image, new_w, new_h)
     return canvas, ratio
 
 
@@ -96,16 +120,14 @@ def select_candidates(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """From an (N, C) score matrix, the (row, class, score) triples at or above the threshold,
     only for the wanted classes, best `limit` first (bounds NMS cost on noisy frames)."""
-    if class_ids is not None:
-        wanted = np.asarray(class_ids, dtype=np.int64)
-        scores = scores[:, wanted]
+    columns = np.arange(scores.shape[1]) if class_ids is None else np.asarray(class_ids)
+    scores = scores[:, columns] if class_ids is not None else scores
     rows, cols = np.nonzero(scores >= min_confidence)
     values = scores[rows, cols]
     if len(values) > limit:
         keep = np.argpartition(-values, limit)[:limit]
         rows, cols, values = rows[keep], cols[keep], values[keep]
-    classes = wanted[cols] if class_ids is not None else cols.astype(np.int64)
-    return rows, classes, values.astype(np.float32)
+    return rows, columns[cols].astype(np.int64), values.astype(np.float32)
 
 
 def batched_nms(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from gpu_worker.families.base import Detections, Family, Prepared
+from gpu_worker.families.base import Detections, Family, Prepared, resize
 
 
 class Deimv2Family(Family):
@@ -17,9 +17,7 @@ class Deimv2Family(Family):
 
     def preprocess(self, image: np.ndarray) -> Prepared:
         src_h, src_w = image.shape[:2]
-        resized = cv2.resize(
-            image, (self.input_width, self.input_height), interpolation=cv2.INTER_LINEAR
-        )
+        resized = resize(image, self.input_width, self.input_height)
         blob = cv2.dnn.blobFromImage(resized, scalefactor=1 / 255.0, swapRB=True)
         # Boxes come back in the pixels of the size we pass: the decoded image's.
         sizes = np.array([[src_w, src_h]], dtype=np.int64)

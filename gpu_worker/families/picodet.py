@@ -7,13 +7,20 @@ the distance from the cell centre. No NMS inside the graph.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
-from gpu_worker.families.base import Detections, Family, Prepared, batched_nms, select_candidates
+from gpu_worker.families.base import (
+    Detections,
+    Family,
+    Prepared,
+    batched_nms,
+    grid_cells,
+    resize,
+    select_candidates,
+)
 
 STRIDES = (8, 16, 32, 64)
 REG_BINS = 8
@@ -26,15 +33,8 @@ class PicodetFamily(Family):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        centres, strides = [], []
-        for stride in STRIDES:
-            cols = math.ceil(self.input_width / stride)
-            rows = math.ceil(self.input_height / stride)
-            xs, ys = np.meshgrid(np.arange(cols), np.arange(rows))
-            centres.append((np.stack([xs, ys], axis=-1).reshape(-1, 2) + 0.5) * stride)
-            strides.append(np.full((rows * cols, 1), stride))
-        self._centre = np.concatenate(centres).astype(np.float32)
-        self._stride = np.concatenate(strides).astype(np.float32)
+        cells, self._stride = grid_cells(self.input_width, self.input_height, STRIDES)
+        self._centre = (cells + 0.5) * self._stride
         # (x/255 - mean) / std folded into one multiply-add per channel, in RGB order.
         self._mul = (1.0 / (255.0 * STD)).reshape(1, 3, 1, 1)
         self._add = (-MEAN / STD).reshape(1, 3, 1, 1)
@@ -42,9 +42,7 @@ class PicodetFamily(Family):
 
     def preprocess(self, image: np.ndarray) -> Prepared:
         src_h, src_w = image.shape[:2]
-        resized = cv2.resize(
-            image, (self.input_width, self.input_height), interpolation=cv2.INTER_LINEAR
-        )
+        resized = resize(image, self.input_width, self.input_height)
         blob = cv2.dnn.blobFromImage(resized, swapRB=True)
         blob *= self._mul
         blob += self._add

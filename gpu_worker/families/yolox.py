@@ -15,6 +15,7 @@ from gpu_worker.families.base import (
     Family,
     Prepared,
     batched_nms,
+    grid_cells,
     letterbox_bgr,
     select_candidates,
     to_nchw,
@@ -28,14 +29,7 @@ class YoloxFamily(Family):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        grids, strides = [], []
-        for stride in STRIDES:
-            cols, rows = self.input_width // stride, self.input_height // stride
-            xs, ys = np.meshgrid(np.arange(cols), np.arange(rows))
-            grids.append(np.stack([xs, ys], axis=-1).reshape(-1, 2))
-            strides.append(np.full((rows * cols, 1), stride))
-        self._grid = np.concatenate(grids).astype(np.float32)
-        self._stride = np.concatenate(strides).astype(np.float32)
+        self._grid, self._stride = grid_cells(self.input_width, self.input_height, STRIDES)
 
     def preprocess(self, image: np.ndarray) -> Prepared:
         canvas, ratio = letterbox_bgr(image, self.input_width, self.input_height)

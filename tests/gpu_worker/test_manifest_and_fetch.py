@@ -65,22 +65,19 @@ def test_custom_model_is_one_manifest_entry_in_the_model_folder(tmp_path):
     assert verified_model_path(spec, tmp_path) == tmp_path / "site7.onnx"
 
 
-def test_fetch_downloads_and_verifies(tmp_path, file_server):
-    target = tmp_path / "models"
-    result = subprocess.run(
-        python_module(
-            "gpu_worker",
-            "fetch",
-            "yolox_nano",
-            "--dir",
-            str(target),
-            "--url",
-            f"{file_server}/yolox_nano.onnx",
-        ),
+def fetch_yolox_nano(target, url: str) -> subprocess.CompletedProcess:
+    """`python -m gpu_worker fetch yolox_nano` into target, from url."""
+    return subprocess.run(
+        python_module("gpu_worker", "fetch", "yolox_nano", "--dir", str(target), "--url", url),
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_fetch_downloads_and_verifies(tmp_path, file_server):
+    target = tmp_path / "models"
+    result = fetch_yolox_nano(target, f"{file_server}/yolox_nano.onnx")
     assert result.returncode == 0, result.stderr
     assert "sha256 verified" in result.stdout
     assert sha256_of(target / "yolox_nano.onnx") == get_spec("yolox_nano").sha256
@@ -88,20 +85,7 @@ def test_fetch_downloads_and_verifies(tmp_path, file_server):
 
 def test_fetch_of_the_wrong_file_writes_nothing_and_says_why(tmp_path, file_server):
     target = tmp_path / "models"
-    result = subprocess.run(
-        python_module(
-            "gpu_worker",
-            "fetch",
-            "yolox_nano",
-            "--dir",
-            str(target),
-            "--url",
-            f"{file_server}/picodet_s_416_coco.onnx",
-        ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = fetch_yolox_nano(target, f"{file_server}/picodet_s_416_coco.onnx")
     assert result.returncode == 2
     assert "expected " + get_spec("yolox_nano").sha256 in result.stderr
     assert list(target.iterdir()) == []

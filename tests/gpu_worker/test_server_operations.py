@@ -201,17 +201,23 @@ def test_sigterm_lets_requests_in_flight_finish(worker_logs):
     assert not http_ok(f"{url}/ping")
 
 
-def test_missing_model_file_fails_fast_naming_setting_and_command(tmp_path):
-    result = subprocess.run(
+def run_worker_command(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`python -m gpu_worker` with only these settings, as a container would start it."""
+    return subprocess.run(
         python_module("gpu_worker"),
-        env={
-            "PATH": "/usr/bin:/bin",
-            "IPCAI_MODEL_DIR": str(tmp_path),
-            "IPCAI_MODEL": "yolox_nano",
-        },
+        env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
         timeout=60,
+    )
+
+
+def test_missing_model_file_fails_fast_naming_setting_and_command(tmp_path):
+    result = run_worker_command(
+        {
+            "IPCAI_MODEL_DIR": str(tmp_path),
+            "IPCAI_MODEL": "yolox_nano",
+        }
     )
     assert result.returncode == 2
     assert "IPCAI_MODEL_DIR" in result.stderr
@@ -220,32 +226,22 @@ def test_missing_model_file_fails_fast_naming_setting_and_command(tmp_path):
 
 def test_model_file_with_wrong_checksum_is_refused(tmp_path):
     shutil.copy(model_dir() / "picodet_s_416_coco.onnx", tmp_path / "yolox_nano.onnx")
-    result = subprocess.run(
-        python_module("gpu_worker"),
-        env={
-            "PATH": "/usr/bin:/bin",
+    result = run_worker_command(
+        {
             "IPCAI_MODEL_DIR": str(tmp_path),
             "IPCAI_MODEL": "yolox_nano",
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
+        }
     )
     assert result.returncode == 2
     assert "sha256" in result.stderr and "fetch yolox_nano" in result.stderr
 
 
 def test_bad_setting_is_reported_by_name(tmp_path):
-    result = subprocess.run(
-        python_module("gpu_worker"),
-        env={
-            "PATH": "/usr/bin:/bin",
+    result = run_worker_command(
+        {
             "IPCAI_MODEL_DIR": str(model_dir()),
             "IPCAI_MAX_BATCH": "many",
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
+        }
     )
     assert result.returncode == 2
     assert "IPCAI_MAX_BATCH" in result.stderr

@@ -1,0 +1,205 @@
+"""Portal throughput with request-event archiving on vs off, in the same run.
+
+    .venv/bin/python bench/archiving_bench.py [--requests 1000] [--concurrency 80] [--rounds 2]
+                                              [--archive folder|s3]
+
+Starts the real stack the way `make run` does (gpu_worker with the default model, the portal
+under gunicorn, a Celery worker, a private Redis broker) plus the archive target: a local
+folder (the embedded default) or S3 through moto's server mode. Then ApacheBench sends the
+seed's load-test body (shared/images/post_data.txt) to POST /inference with one tenant's key,
+alternating rounds with archiving off and on (off, on, off, on, ...) so drift on a shared
+machine hits both modes alike. After each "on" round it waits for the archive to catch up and
+checks that every answered request was archived exactly once. Prints a Markdown table for
+docs/BENCHMARKS.md. Speed is only ever measured here, never in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.worker_bench import AbResult, run_ab  # noqa: E402
+from tests.support.moto import MotoServer  # noqa: E402
+from tests.support.portal import running_portal  # noqa: E402
+from tests.support.processes import model_dir, shared_dir  # noqa: E402
+from tests.support.redis_server import RedisServer  # noqa: E402
+from tests.support.worker import running_worker  # noqa: E402
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(root_pid: int) -> float:
+    """User+system CPU of a process and its live descendants (gunicorn workers, pool children)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        times[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    total, stack = 0.0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += times.get(pid, 0.0)
+        stack += children.get(pid, [])
+    return total
+
+
+def archived_count(base_url: str, key: str) -> int:
+    url, total = f"{base_url}/api/v1/events?limit=500", 0
+    while url:
+        page = requests.get(url, headers={"x-api-key": key}, timeout=60).json()
+        total += len(page["results"])
+        url = page["next"]
+    return total
+
+
+def wait_for_drain(broker: RedisServer, timeout: float = 600) -> float:
+    """Seconds until the broker holds no archive work (queued or unacknowledged)."""
+    client, started = broker.client(), time.monotonic()
+    while client.llen("celery") + client.hlen("unacked"):
+        if time.monotonic() - started > timeout:
+            raise SystemExit(f"the archive did not catch up within {timeout}s")
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=80)
+    parser.add_argument("--rounds", type=int, default=2, help="rounds per mode, interleaved")
+    parser.add_argument("--archive", choices=["folder", "s3"], default="folder")
+    parser.add_argument("--model", default="yolox_nano")
+    args = parser.parse_args()
+    if not shutil.which("ab"):
+        sys.exit("ab not found: apt-get install apache2-utils")
+    os.environ.setdefault("IPCAI_MODEL_DIR", str(model_dir()))
+    body = shared_dir() / "images" / "post_data.txt"
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        broker = RedisServer(tmp / "broker").start()
+        moto = MotoServer(tmp).start() if args.archive == "s3" else None
+        archive_env: dict[str, str] = {"IPCAI_ARCHIVE_URL": f"file://{tmp / 'archive'}"}
+        if moto:
+            moto.create_bucket("bench-archive", versioned=False)
+            archive_env = {"IPCAI_ARCHIVE_URL": "s3://bench-archive/events", **moto.env()}
+        try:
+            with (
+                running_worker(tmp, model=args.model, LOG_LEVEL="WARNING") as (
+                    worker,
+                    worker_url,
+                ),
+                running_portal(
+                    tmp / "portal",
+                    worker_url,
+                    celery=True,
+                    workers=2,
+                    CELERY_BROKER_URL=broker.url,
+                    IPCAI_EVENT_SPOOL_DIR=str(tmp / "spool"),
+                    IPCAI_RATE_LIMIT_REQUESTS="1000000",
+                    LOG_LEVEL="WARNING",
+                    **archive_env,
+                ) as portal,
+            ):
+                key = portal.create_tenant("bench")
+                url = f"{portal.base_url}/inference"
+                header = f"x-api-key: {key}"
+                run_ab("warm-up", url, body, "application/json", 200, 8, [header])
+                results: dict[str, list[AbResult]] = {"off": [], "on": []}
+                processes = {
+                    "portal": portal.server.process.pid,
+                    "celery": portal.extra[0].process.pid,
+                    "inference": worker.process.pid,
+                }
+                cpu_ms: dict[str, dict[str, float]] = {
+                    mode: dict.fromkeys(processes, 0.0) for mode in results
+                }
+                archived, catch_up = 0, []
+                for round_index in range(args.rounds):
+                    for mode in ("off", "on"):
+                        portal.manage("archive_requests", "bench", f"--{mode}")
+                        cpu_before = {n: cpu_seconds(p) for n, p in processes.items()}
+                        result = run_ab(
+                            f"archiving {mode} #{round_index + 1}",
+                            url,
+                            body,
+                            "application/json",
+                            args.requests,
+                            args.concurrency,
+                            [header],
+                        )
+                        cpu_after = {n: cpu_seconds(p) for n, p in processes.items()}
+                        results[mode].append(result)
+                        print(result.label, f"{result.rps:.1f} req/s", flush=True)
+                        if mode == "on":
+                            # ab's "Failed requests" also counts responses whose length differs
+                            # from the first one, which JSON detections always do.
+                            archived += args.requests - result.non_2xx
+                            catch_up.append(wait_for_drain(broker))
+                            cpu_after["celery"] = cpu_seconds(processes["celery"])
+                        for name in processes:
+                            used = cpu_after[name] - cpu_before[name]
+                            cpu_ms[mode][name] += 1000 * used / args.requests / args.rounds
+                stored = archived_count(portal.base_url, key)
+                if stored != archived:
+                    raise SystemExit(f"{stored} events archived for {archived} requests")
+        finally:
+            if moto:
+                moto.stop()
+            broker.stop()
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values)
+
+    off_rps = mean([r.rps for r in results["off"]])
+    on_rps = mean([r.rps for r in results["on"]])
+    print(
+        f"\n{time.strftime('%Y-%m-%d')} · {platform.node()} · {os.cpu_count()} CPUs · "
+        f"model {args.model} · archive {args.archive} · "
+        f"ab -k -c {args.concurrency} -n {args.requests} x {args.rounds} rounds per mode\n"
+    )
+    print("| round | req/s | p50 ms | p95 ms | p99 ms | max ms | errors |")
+    print("|---|---|---|---|---|---|---|")
+    for off, on in zip(results["off"], results["on"], strict=True):
+        for r in (off, on):
+            print(
+                f"| {r.label} | {r.rps:.1f} | {r.p50} | {r.p95} | {r.p99} | {r.max_ms} | "
+                f"{r.non_2xx} |"
+            )
+    print(
+        f"\nMean: off {off_rps:.1f} req/s, on {on_rps:.1f} req/s, "
+        f"change {100 * (on_rps - off_rps) / off_rps:+.1f}%. "
+        f"{archived} events archived, each exactly once; the archive caught up "
+        f"{max(catch_up):.1f} s after a round at most."
+    )
+    print(
+        "\nCPU ms per request (all processes of each part; the Celery worker's until the "
+        "archive has caught up):\n"
+    )
+    print("| archiving | " + " | ".join(processes) + " |")
+    print("|---|" + "---|" * len(processes))
+    for mode, per_part in cpu_ms.items():
+        print(f"| {mode} | " + " | ".join(f"{v:.1f}" for v in per_part.values()) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
