@@ -31,7 +31,9 @@ class ApiKeyAuthentication(BaseAuthentication):
         try:
             grant = resolve_key(raw_key.strip())
         except KeyRejected as exc:
-            raise ApiError(401, exc.code, exc.message) from None
+            raise ApiError(
+                401, exc.code, exc.message, {"WWW-Authenticate": self.authenticate_header(request)}
+            ) from None
         return AnonymousUser(), grant
 
     def authenticate_header(self, request: Request) -> str:

@@ -10,6 +10,7 @@ import logging
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
+from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -34,6 +35,14 @@ def error_body(code: str, message: str) -> dict:
 def _as_api_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, RedisError):
+        logger.error("Redis unavailable: %s", exc)
+        return ApiError(
+            503,
+            "service_unavailable",
+            "The service is briefly unavailable; retry shortly.",
+            {"Retry-After": "5"},
+        )
     if isinstance(exc, RequestDataTooBig):
         return ApiError(413, "payload_too_large", "The request body is too large.")
     if isinstance(exc, exceptions.NotAuthenticated):

@@ -16,6 +16,7 @@ import orjson
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from redis.exceptions import RedisError
 
 from apps.detection.models import DailyUsage, UsageEvent
 from apps.tenants.models import ApiKey, Tenant
@@ -54,12 +55,19 @@ def last_used_key() -> str:
 
 
 def record_usage(usage: Usage) -> None:
-    """Queue the event (and the key's last use) in one Redis round trip."""
+    """Queue the event (and the key's last use) in one Redis round trip.
+
+    If Redis fails here the answer has already been decided: the event is logged and lost
+    rather than turning the camera's result into an error.
+    """
     pipe = get_redis().pipeline(transaction=False)
     pipe.rpush(queue_key(), orjson.dumps(usage))
     if usage.api_key_id is not None:
         pipe.hset(last_used_key(), str(usage.api_key_id), usage.timestamp)
-    pipe.execute()
+    try:
+        pipe.execute()
+    except RedisError as exc:
+        logger.error("usage event %s not queued: %s", usage.request_id, exc)
 
 
 def drain_usage(batch_size: int | None = None) -> int:

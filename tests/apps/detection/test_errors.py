@@ -355,3 +355,17 @@ def test_garbage_never_causes_a_500(client, key_a, content_type, body, path):
     response = client.post(path, body, content_type=content_type, **key_a.headers)
     assert 400 <= response.status_code < 500, response.content
     assert response["Content-Type"] == "application/json"
+
+
+def test_401_says_how_to_authenticate(call, key_a):
+    response = call("native", "ipcai_000000000000_unknown")
+    assert response.status_code == 401
+    assert "x-api-key" in response["WWW-Authenticate"]
+
+
+def test_redis_down_is_503_not_500(call, key_a, settings):
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    response = call("seed", key_a.raw)
+    assert response.status_code == 503
+    assert error_of(response)[0] == "service_unavailable"
+    assert response["Retry-After"]

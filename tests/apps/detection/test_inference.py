@@ -173,3 +173,40 @@ def test_custom_attributes_format():
         custom_attributes("pets-detection", 0.5)
         == "application_type=pets-detection,min_confidence=0.5"
     )
+
+
+def test_a_dropped_connection_is_retried_once(worker_url):
+    """The first connection is closed without an answer (a worker restarting, or a keep-alive
+    connection it timed out): the client reconnects once and gets the real worker's answer."""
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    target = urlsplit(worker_url)
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def serve() -> None:
+        first, _ = listener.accept()
+        accepted.append(first)
+        first.close()  # drop the first connection
+        second, _ = listener.accept()
+        accepted.append(second)
+        upstream = socket.create_connection((target.hostname, target.port))
+        for a, b in [(second, upstream), (upstream, second)]:
+            threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    client = http_client(f"http://127.0.0.1:{listener.getsockname()[1]}")
+    result = client.detect(seed_image("pets"), "image/jpeg", "pets-detection", 0.3)
+    assert result["class_names"] == [["dog"]] * 3
+    assert len(accepted) == 2
+    listener.close()
+
+
+def _pipe(source, sink) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
