@@ -45,7 +45,7 @@ def thumbnail_with_boxes(
             (round(picture.width * scale), round(picture.height * scale)), Image.Resampling.LANCZOS
         )
     draw = ImageDraw.Draw(picture)
-    line = max(2, round(picture.width / 180))
+    line = max(3, round(picture.width / 120))
     for detection in detections:
         x1, y1, x2, y2 = (v * scale for v in detection["box"])
         colour = BOX_COLOURS.get(detection["label"], OTHER_COLOUR)

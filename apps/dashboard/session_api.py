@@ -66,6 +66,11 @@ class TenantSessionAuthentication(SessionAuthentication):
             )
         return user, session_grant(membership.tenant)
 
+    def enforce_csrf(self, request: Request) -> None:
+        # Check the Django request: Django's CSRF check reads request.POST, which on DRF's
+        # request would run the endpoint's parsers and refuse a raw image body (415) first.
+        super().enforce_csrf(request._request)
+
     def authenticate_header(self, request: Request) -> str:
         return "Session"  # makes DRF answer 401, not 403, when not signed in
 
