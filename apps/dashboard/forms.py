@@ -14,6 +14,7 @@ MAX_RANGE_DAYS = 366
 
 
 class KeyCreateForm(forms.Form):
+    form_token = forms.CharField(widget=forms.HiddenInput)  # apps/dashboard/once.py
     name = forms.CharField(
         max_length=100,
         help_text="Where the key is used, e.g. “front door camera”.",

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.dashboard.access import can_manage, membership_of, not_found, tenant_page
 from apps.dashboard.drawing import detections_in, thumbnail_with_boxes
 from apps.dashboard.forms import DateRangeForm, EventFilterForm, KeyCreateForm, ServiceSettingsForm
+from apps.dashboard.once import issue_token, use_token
 from apps.dashboard.overview import tenant_overview
 from apps.events.listing import EventFilter, tenant_event, tenant_events
 from apps.events.storage import StorageError, get_storage
@@ -89,8 +90,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def keys(request: HttpRequest) -> HttpResponse:
     tenant = request.tenant
-    form = KeyCreateForm()
     new_key = None
+    form = None
     if request.method == "POST":
         if not can_manage(request.membership):
             return page(request, "dashboard/forbidden.html", status=403)
@@ -98,19 +99,20 @@ def keys(request: HttpRequest) -> HttpResponse:
         if tenant.api_keys.usable().count() >= MAX_ACTIVE_KEYS_PER_TENANT:
             form.add_error(None, f"At most {MAX_ACTIVE_KEYS_PER_TENANT} active keys; revoke one.")
         if form.is_valid():
-            expires_on = form.cleaned_data["expires_on"]
-            key, raw = issue_api_key(
-                tenant,
-                name=form.cleaned_data["name"],
-                created_by=request.user,
-                expires_at=datetime.combine(expires_on, time.min, tzinfo=UTC)
-                if expires_on
-                else None,
-            )
-            # Rendered into this response only (never cache: no-store): not in the session,
-            # messages or logs, so it cannot be shown a second time.
-            new_key = {"key": key, "raw": raw}
-            form = KeyCreateForm()
+            if use_token(request.session, form.cleaned_data["form_token"]):
+                new_key = _create_key(request, form.cleaned_data)
+            else:
+                messages.info(
+                    request,
+                    "That form was sent already: its key was shown once and is in the list. "
+                    "Create another key if you need one.",
+                )
+            form = None
+    if form is None:
+        form = KeyCreateForm(initial={"form_token": issue_token(request.session)})
+    else:  # show the errors, with a fresh token for the next try
+        form.data = form.data.copy()
+        form.data["form_token"] = issue_token(request.session)
     return page(
         request,
         "dashboard/keys.html",
@@ -122,6 +124,19 @@ def keys(request: HttpRequest) -> HttpResponse:
             ),
         },
     )
+
+
+def _create_key(request: HttpRequest, data: dict) -> dict:
+    """Issue the key; the secret goes into this response only (never cached: no-store), not
+    into the session, messages or logs, so it cannot be shown a second time."""
+    expires_on = data["expires_on"]
+    key, raw = issue_api_key(
+        request.tenant,
+        name=data["name"],
+        created_by=request.user,
+        expires_at=datetime.combine(expires_on, time.min, tzinfo=UTC) if expires_on else None,
+    )
+    return {"key": key, "raw": raw}
 
 
 @tenant_page(manage=True)

@@ -27,6 +27,13 @@ from tests.apps.dashboard.conftest import signed_in, try_it
 from tests.support.images import seed_image
 
 KEY_PATTERN = re.compile(r"ipcai_[0-9a-f]{12}_[\w-]+")
+TOKEN_PATTERN = re.compile(r'name="form_token" value="([^"]+)"')
+
+
+def post_key_form(client: Client, slug: str = "alpha", **fields):
+    """Open the keys page, then send its form (with the page's one-use token)."""
+    token = TOKEN_PATTERN.search(client.get(f"/t/{slug}/keys/").content.decode()).group(1)
+    return client.post(f"/t/{slug}/keys/", {"form_token": token, "expires_on": "", **fields})
 
 
 def tenant_urls(slug: str, key_id: str, event_id: str, month: str) -> list[str]:
@@ -120,7 +127,7 @@ def test_a_user_without_tenant_is_told_so(db):
 
 def test_a_new_key_is_shown_once_and_works(alice, tenant_a):
     client = signed_in(alice)
-    response = client.post("/t/alpha/keys/", {"name": "gate camera", "expires_on": ""})
+    response = post_key_form(client, name="gate camera")
     assert response.status_code == 200
     assert (
         response["Cache-Control"].startswith("max-age=0") or "no-store" in response["Cache-Control"]
@@ -135,10 +142,26 @@ def test_a_new_key_is_shown_once_and_works(alice, tenant_a):
     assert raw not in listing and f"{key.prefix}…" in listing
 
 
+def test_sending_the_key_form_twice_makes_one_key_and_shows_no_secret(alice, tenant_a):
+    client = signed_in(alice)
+    token = TOKEN_PATTERN.search(client.get("/t/alpha/keys/").content.decode()).group(1)
+    form = {"form_token": token, "name": "door", "expires_on": ""}
+    assert KEY_PATTERN.search(client.post("/t/alpha/keys/", form).content.decode())
+    again = client.post("/t/alpha/keys/", form).content.decode()  # reload / double click
+    assert not KEY_PATTERN.search(again)
+    assert "That form was sent already" in again
+    assert tenant_a.api_keys.count() == 1
+
+
+def test_a_key_form_token_of_another_session_is_refused(alice, tenant_a):
+    token = TOKEN_PATTERN.search(signed_in(alice).get("/t/alpha/keys/").content.decode()).group(1)
+    other = signed_in(alice).post("/t/alpha/keys/", {"form_token": token, "name": "x"})
+    assert not KEY_PATTERN.search(other.content.decode())
+    assert not tenant_a.api_keys.exists()
+
+
 def test_a_key_can_expire_on_a_chosen_day(alice, tenant_a):
-    response = signed_in(alice).post(
-        "/t/alpha/keys/", {"name": "temporary", "expires_on": "2099-01-31"}
-    )
+    response = post_key_form(signed_in(alice), name="temporary", expires_on="2099-01-31")
     key = ApiKey.objects.get(
         public_id=resolve_key(KEY_PATTERN.search(response.content.decode()).group(0)).public_id
     )
@@ -147,7 +170,7 @@ def test_a_key_can_expire_on_a_chosen_day(alice, tenant_a):
 
 def test_a_key_form_with_a_past_expiry_or_no_name_is_refused(alice, tenant_a):
     client = signed_in(alice)
-    page = client.post("/t/alpha/keys/", {"name": "", "expires_on": "2001-01-01"})
+    page = post_key_form(client, name="", expires_on="2001-01-01")
     text = page.content.decode()
     assert "This field is required." in text and "Pick a day after today." in text
     assert not KEY_PATTERN.search(text)
