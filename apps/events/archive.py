@@ -7,7 +7,8 @@ row is keyed by the event id, and deletion tolerates objects already gone.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -16,61 +17,78 @@ from django.utils import timezone
 
 from apps.events.models import ArchivedEvent
 from apps.events.records import RequestEvent
+from apps.events.staging import staged_image
 from apps.events.storage import ArchiveStorage, get_storage
-from apps.tenants.models import Tenant, TenantService
+from apps.tenants.models import TenantService
 
 logger = logging.getLogger(__name__)
+
+JSON = "application/json"
 
 
 @dataclass(frozen=True)
 class StoreOutcome:
     event_id: str
     objects_written: int
-    indexed: bool
+    indexed: bool  # the index row exists (it may come from an earlier delivery)
 
 
-def store_event(message: dict[str, Any], storage: ArchiveStorage | None = None) -> StoreOutcome:
+def store_event(
+    message: dict[str, Any],
+    storage: ArchiveStorage | None = None,
+    load_staged: Callable[[str], bytes | None] = staged_image,
+) -> StoreOutcome:
     """Store the image, then the JSON record, then index the event.
 
     The order matters for retries: a listed event always has both objects, and a task that
-    failed half way writes only what is missing when it runs again.
+    failed half way writes only what is missing when it runs again. A staged image that is
+    already gone means an earlier delivery of this message finished (the blob is dropped only
+    after indexing), so only the index is made sure of.
     """
-    event = RequestEvent.from_message(message)
+    event = RequestEvent.from_message(message, load_staged)
     storage = storage or get_storage()
     written = 0
-    image_key = event.image_key
-    if image_key and event.image is not None and event.image_type is not None:
-        written += storage.put_once(image_key, event.image, event.image_type.content_type)
-    written += storage.put_once(event.record_key, event.record_bytes(), "application/json")
+    if event.image_type is not None and event.image is None:
+        if not storage.exists(event.record_key):
+            # Never happens unless the broker's Redis lost data (flushed, evicted): keep the
+            # record, say the image is missing, do not retry forever.
+            logger.error("staged image of event %s is gone; archiving its record only", event)
+            event = replace(event, image_type=None, image_size=0)
+            written += storage.put_once(event.record_key, event.record_bytes(), JSON)
+    else:
+        if event.image is not None and event.image_type is not None:
+            written += storage.put_once(event.image_key, event.image, event.image_type.content_type)
+        written += storage.put_once(event.record_key, event.record_bytes(), JSON)
+    return StoreOutcome(event.event_id, written, indexed=_index(event))
 
-    if not Tenant.objects.filter(pk=event.tenant_id).exists():
-        # The tenant was deleted while the event was queued: keep the objects (retention or an
-        # operator removes them) but there is nobody to list them for.
-        logger.warning("archived event %s of deleted tenant %s", event.event_id, event.tenant_id)
-        return StoreOutcome(event.event_id, written, indexed=False)
+
+def _index(event: RequestEvent) -> bool:
+    """Insert the event's row once (a duplicate delivery inserts nothing); False when the
+    tenant was deleted meanwhile (its objects stay for retention or an operator)."""
+    row = ArchivedEvent(
+        id=event.event_id,
+        tenant_id=event.tenant_id,
+        application_type=event.application_type,
+        api_key_id=event.api_key_id,
+        request_id=event.request_id[:128],
+        portal_request_id=event.portal_request_id[:32],
+        received_at=event.received_at,
+        model=event.model[:64],
+        detection_count=event.detection_count,
+        record_key=event.record_key,
+        image_key=event.image_key or "",
+        image_content_type=event.image_type.content_type if event.image_type else "",
+        image_size=event.image_size if event.image_type else 0,
+    )
     try:
         with transaction.atomic():
-            _, created = ArchivedEvent.objects.get_or_create(
-                id=event.event_id,
-                defaults={
-                    "tenant_id": event.tenant_id,
-                    "application_type": event.application_type,
-                    "api_key_id": event.api_key_id,
-                    "request_id": event.request_id[:128],
-                    "portal_request_id": event.portal_request_id[:32],
-                    "received_at": event.received_at,
-                    "model": event.model[:64],
-                    "detection_count": event.detection_count,
-                    "record_key": event.record_key,
-                    "image_key": image_key or "",
-                    "image_content_type": event.image_type.content_type if image_key else "",
-                    "image_size": len(event.image) if image_key and event.image else 0,
-                },
-            )
+            # One INSERT ... ON CONFLICT DO NOTHING: no SELECT first, no race between
+            # duplicates of this task.
+            ArchivedEvent.objects.bulk_create([row], ignore_conflicts=True)
     except IntegrityError:
-        # A duplicate of this task indexed it between our SELECT and INSERT.
-        created = False
-    return StoreOutcome(event.event_id, written, indexed=created)
+        logger.warning("archived event %s of deleted tenant %s", event.event_id, event.tenant_id)
+        return False
+    return True
 
 
 def purge_expired_events(

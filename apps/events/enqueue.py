@@ -27,6 +27,7 @@ from django.conf import settings
 from apps.events import layout
 from apps.events.records import RequestEvent
 from apps.events.spool import ReplayResult, Spool
+from apps.events.staging import stage_image, staging_available
 
 if TYPE_CHECKING:
     from apps.detection.services import DetectionCall
@@ -101,16 +102,21 @@ def archive_request_event(
         timings=timings or {},
         image=image if image_type else None,
         image_type=image_type,
+        image_size=len(image) if image_type else 0,
     )
-    publish_or_spool(event.to_message())
+    publish_or_spool(event)
     return event.event_id
 
 
-def publish_or_spool(message: dict[str, Any]) -> str:
-    """Publish the archive task, or spool the message; returns "queued", "spooled" or "lost"."""
+def publish_or_spool(event: RequestEvent) -> str:
+    """Stage the image and publish the archive task, or spool the whole event; returns
+    "queued", "spooled" or "lost"."""
     if not _breaker.is_open():
         try:
-            _publish(message)
+            image_ref = None
+            if event.image is not None and staging_available():
+                image_ref = stage_image(event.event_id, event.image)
+            _publish(event.to_message(image_ref=image_ref))
         except Exception as exc:
             # Whatever the broker error (refused, timeout, OOM), the event must survive it.
             _breaker.trip()
@@ -118,19 +124,22 @@ def publish_or_spool(message: dict[str, Any]) -> str:
         else:
             _replayer.start_if_pending()
             return "queued"
+    message = event.to_message()  # the image inline: the spool file is all there is
     try:
         get_spool().put(message["event_id"], json.dumps(message).encode())
     except OSError:
         # Broker down and the disk refuses too (full, read-only): the one case that loses an
         # event. Log it loudly; the camera's request still succeeds.
-        logger.exception("archive event %s lost: broker and spool unavailable", message["event_id"])
+        logger.exception("archive event %s lost: broker and spool unavailable", event.event_id)
         return "lost"
     _replayer.start()
     return "spooled"
 
 
 def replay_spool() -> ReplayResult:
-    """Publish every spooled message the broker accepts now (used by all replay triggers)."""
+    """Publish every spooled message the broker accepts now (used by all replay triggers).
+
+    Spooled messages carry their image inline; the rare replay path does not re-stage it."""
     result = get_spool().replay(lambda payload: _publish(json.loads(payload)))
     if result.error is None:
         _breaker.close()
@@ -141,8 +150,11 @@ def _publish(message: dict[str, Any]) -> None:
     from apps.events.tasks import archive_event
 
     # retry=False: Celery's default publish retries would hold the request for seconds when
-    # the broker is down; the spool is our retry.
-    archive_event.apply_async(args=[message], retry=False)
+    # the broker is down; the spool is our retry. argsrepr: Celery would otherwise build a
+    # truncated repr of the whole message for its logs, half of this call's CPU time.
+    archive_event.apply_async(
+        args=[message], retry=False, argsrepr=f"(event {message['event_id']})", kwargsrepr="{}"
+    )
 
 
 @cache

@@ -1,20 +1,18 @@
 """One request event as it travels: built on the request path, carried in the Celery message (or
 the spool file), turned into storage objects by the archive task.
 
-The image bytes ride inside the message, base64-encoded. Why not stage them somewhere and send a
-reference? Staging needs either storage shared by portal and workers (a second moving part to
-clean up) or a synchronous S3 PUT on the request path, which is the latency archiving must not
-add. Inline bytes are bounded: the portal rejects images over ``IPCAI_MAX_IMAGE_BYTES`` (10 MiB)
-before detection, and camera JPEGs are 100-500 KB, i.e. 135-670 KB of base64 per message. Redis
-only holds the backlog (workers drain it in milliseconds per event, and with a prefetch
-multiplier of 1 each worker process holds one message). If Redis does run out of memory, the
-publish fails like any other broker error and the event goes to the durable spool instead.
+The message names the image bytes one of two ways: ``image_ref``, a Redis key where the portal
+staged the raw bytes (the normal path, see staging.py for why), or ``image_b64``, the bytes
+inline (the spool's form, and the fallback when the broker is not Redis). Inline bytes are
+bounded by the portal's upload limit (``IPCAI_MAX_IMAGE_BYTES``, 10 MiB, checked before
+detection); camera JPEGs are 100-500 KB.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +37,7 @@ class RequestEvent:
     timings: dict[str, Any] = field(default_factory=dict)
     image: bytes | None = None
     image_type: layout.ImageType | None = None
+    image_size: int = 0
 
     @property
     def key_stem(self) -> str:
@@ -48,7 +47,7 @@ class RequestEvent:
 
     @property
     def image_key(self) -> str | None:
-        if self.image is None or self.image_type is None:
+        if self.image_type is None:
             return None
         return layout.image_key(self.key_stem, self.image_type)
 
@@ -65,8 +64,10 @@ class RequestEvent:
                 return len(value)
         return 0
 
-    def to_message(self) -> dict[str, Any]:
-        """The JSON-safe Celery task argument (also the spool file's content)."""
+    def to_message(self, image_ref: str | None = None) -> dict[str, Any]:
+        """The JSON-safe Celery task argument; the image inline unless `image_ref` names where
+        it was staged."""
+        inline = self.image is not None and image_ref is None
         return {
             "v": MESSAGE_VERSION,
             "event_id": self.event_id,
@@ -80,19 +81,29 @@ class RequestEvent:
             "model": self.model,
             "timings": self.timings,
             "response": self.response,
-            "image_b64": base64.b64encode(self.image).decode("ascii") if self.image else None,
+            "image_ref": image_ref if self.image_type else None,
+            "image_b64": base64.b64encode(self.image).decode("ascii") if inline else None,
             "image_extension": self.image_type.extension if self.image_type else None,
             "image_content_type": self.image_type.content_type if self.image_type else None,
+            "image_size": self.image_size,
         }
 
     @classmethod
-    def from_message(cls, message: dict[str, Any]) -> RequestEvent:
+    def from_message(
+        cls, message: dict[str, Any], load_staged: Callable[[str], bytes | None] | None = None
+    ) -> RequestEvent:
+        """The event of a message; a staged image is read with `load_staged` (None when the
+        blob is gone: the event keeps its image type and size, and ``image`` is None)."""
         if message.get("v") != MESSAGE_VERSION:
             raise ValueError(f"unknown archive message version {message.get('v')!r}")
-        image = base64.b64decode(message["image_b64"]) if message.get("image_b64") else None
+        image = None
+        if message.get("image_b64"):
+            image = base64.b64decode(message["image_b64"])
+        elif message.get("image_ref") and load_staged is not None:
+            image = load_staged(message["image_ref"])
         image_type = (
             layout.ImageType(message["image_extension"], message["image_content_type"])
-            if image is not None and message.get("image_extension")
+            if message.get("image_extension")
             else None
         )
         return cls(
@@ -109,6 +120,7 @@ class RequestEvent:
             timings=message.get("timings") or {},
             image=image,
             image_type=image_type,
+            image_size=message.get("image_size") or (len(image) if image else 0),
         )
 
     def record(self) -> dict[str, Any]:
@@ -127,9 +139,9 @@ class RequestEvent:
                 {
                     "key": self.image_key,
                     "content_type": self.image_type.content_type,
-                    "size": len(self.image),
+                    "size": self.image_size,
                 }
-                if self.image_key and self.image_type and self.image is not None
+                if self.image_key and self.image_type
                 else None
             ),
             "response": self.response,

@@ -1,8 +1,8 @@
 """Celery tasks of the request-event archive.
 
 ``archive_event`` acknowledges late (the message stays in Redis until the objects are stored)
-and retries storage and database errors with capped exponential backoff and no retry limit: an
-archive outage of hours delays events, it does not drop them. Keep
+and retries storage, database and staging-Redis errors with capped exponential backoff and no
+retry limit: an archive outage of hours delays events, it does not drop them. Keep
 ``IPCAI_ARCHIVE_RETRY_BACKOFF_MAX_S`` below the broker's visibility timeout, or Redis redelivers
 a waiting retry while it still waits (harmless, since writes are create-once, but wasteful).
 """
@@ -17,9 +17,11 @@ from celery.signals import worker_ready
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import DatabaseError
+from redis.exceptions import RedisError
 
 from apps.events.archive import purge_expired_events, store_event
 from apps.events.enqueue import replay_spool
+from apps.events.staging import drop_staged_image
 from apps.events.storage import StorageError
 
 logger = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ def retry_delay(retries: int) -> int:
 def archive_event(self, message: dict) -> None:
     try:
         store_event(message)
-    except (StorageError, DatabaseError) as exc:
+    except (StorageError, DatabaseError, RedisError) as exc:
         logger.warning(
             "archiving %s failed (attempt %d), retrying: %s",
             message.get("event_id"),
@@ -61,6 +63,11 @@ def archive_event(self, message: dict) -> None:
             # Celery drops the message when it cannot publish the retry (broker gone too);
             # requeue the original instead, or Redis restores it after the visibility timeout.
             raise Reject(rejected.reason, requeue=True) from exc
+    if message.get("image_ref"):
+        try:
+            drop_staged_image(message["image_ref"])
+        except RedisError as exc:  # the event is stored; a leftover blob only costs memory
+            logger.warning("could not drop staged image %s: %s", message["image_ref"], exc)
 
 
 @shared_task(name="events.replay_spool", ignore_result=True)

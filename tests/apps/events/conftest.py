@@ -93,6 +93,7 @@ def event_message(
         timings={"infer": 12.5},
         image=image if image_type else None,
         image_type=image_type,
+        image_size=len(image) if image_type else 0,
     ).to_message()
 
 

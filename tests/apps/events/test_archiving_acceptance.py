@@ -189,13 +189,13 @@ def test_archived_events_land_in_s3_keyed_by_tenant_service_day_and_content(s3_s
         assert f"{stem}.json" in keys
         image = requests.get(event["image"]["url"], headers={"x-api-key": key}, timeout=30)
         assert image.content == (PETS_PNG if extension == "png" else PERSONS_JPEG)
-    record = json.loads(
-        moto.s3()
-        .get_object(Bucket=BUCKET, Key=next(k for k in keys if k.endswith(".json")))["Body"]
-        .read()
-    )
+    jpeg_event = next(e for e in events if e["image"]["content_type"] == "image/jpeg")
+    day = jpeg_event["received_at"][:10].replace("-", "/")
+    record_key = f"{PREFIX}/cams/persons-detection/{day}/{jpeg_event['id']}.json"
+    record = json.loads(moto.s3().get_object(Bucket=BUCKET, Key=record_key)["Body"].read())
     assert record["tenant"] == "cams"
     assert record["model"] == "yolox_nano"
+    assert record["request_id"] == "7"
     assert "person" in {name for [name] in record["response"]["class_names"]}
 
 
