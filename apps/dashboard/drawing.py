@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 THUMBNAIL_WIDTH = 360
 BOX_COLOURS = {
@@ -46,17 +46,18 @@ def thumbnail_with_boxes(
         )
     draw = ImageDraw.Draw(picture)
     line = max(3, round(picture.width / 120))
+    font = ImageFont.load_default(size=max(12, picture.width // 26))
     for detection in detections:
         x1, y1, x2, y2 = (v * scale for v in detection["box"])
         colour = BOX_COLOURS.get(detection["label"], OTHER_COLOUR)
         draw.rectangle([x1, y1, x2, y2], outline=colour, width=line)
         text = f"{detection['label']} {detection['score']:.2f}"
-        left, top, right, bottom = draw.textbbox((x1, y1), text)
+        left, top, right, bottom = draw.textbbox((x1, y1), text, font=font)
         label_top = max(0, y1 - (bottom - top) - 4)
         draw.rectangle(
             [x1, label_top, x1 + (right - left) + 6, label_top + (bottom - top) + 4], fill=colour
         )
-        draw.text((x1 + 3, label_top + 1), text, fill=(255, 255, 255))
+        draw.text((x1 + 3, label_top + 1 - (top - y1)), text, fill=(255, 255, 255), font=font)
     out = io.BytesIO()
     picture.save(out, "JPEG", quality=82)
     return out.getvalue()

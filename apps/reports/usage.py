@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 
 from apps.detection.models import DailyUsage, UsageEvent
 
@@ -31,6 +32,15 @@ REPORT_FIELDS = [
     "objects",
     "p50_latency_ms",
     "p95_latency_ms",
+]
+MONTHLY_FIELDS = [
+    "tenant",
+    "month",
+    "application_type",
+    "requests",
+    "successes",
+    "errors",
+    "objects",
 ]
 DAILY_FIELDS = ["date", "application_type", "requests", "successes", "errors", "objects"]
 
@@ -152,6 +162,30 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+def monthly_totals(tenant_ids: Iterable[int], since: date) -> list[dict]:
+    """Requests, errors and objects per tenant, calendar month and service from `since` on,
+    newest month first: the operator's summary (no percentiles, so it stays one query)."""
+    rows = (
+        DailyUsage.objects.filter(tenant_id__in=list(tenant_ids), day__gte=since)
+        .annotate(month=TruncMonth("day"))
+        .values("tenant__slug", "month", "application_type")
+        .annotate(requests=Sum("requests"), errors=Sum("errors"), objects=Sum("objects_found"))
+        .order_by("tenant__slug", "-month", "application_type")
+    )
+    return [
+        {
+            "tenant": row["tenant__slug"],
+            "month": f"{row['month']:%Y-%m}",
+            "application_type": row["application_type"],
+            "requests": row["requests"],
+            "successes": row["requests"] - row["errors"],
+            "errors": row["errors"],
+            "objects": row["objects"],
+        }
+        for row in rows
+    ]
+
+
 def daily_rows(tenant_id: int, start: date, end: date) -> QuerySet[DailyUsage]:
     """The tenant's roll-ups for start ≤ day < end, oldest first."""
     return DailyUsage.objects.filter(tenant_id=tenant_id, day__gte=start, day__lt=end).order_by(
@@ -190,9 +224,13 @@ def daily_csv(tenant_id: int, start: date, end: date) -> str:
 
 def report_csv(rows: Iterable[dict]) -> str:
     """Report rows (REPORT_FIELDS) as CSV with a header; empty percentiles stay empty."""
+    return rows_csv(rows, REPORT_FIELDS)
+
+
+def rows_csv(rows: Iterable[dict], fields: list[str]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, REPORT_FIELDS)
+    writer = csv.DictWriter(out, fields)
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row[k] for k in REPORT_FIELDS})
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in fields})
     return out.getvalue()

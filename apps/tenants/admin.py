@@ -1,4 +1,5 @@
-"""Operator UI: tenants with their services, members and keys; keys issued and revoked here.
+"""Operator UI: tenants with their services, members and keys; keys issued and revoked here;
+bulk actions (enable a service, suspend, reactivate, export usage) and usage per month.
 
 Saves go through the models (signals keep the key cache coherent); issuing and revoking keys go
 through apps/tenants/services.py so the admin hashes and revokes exactly like the commands do.
@@ -6,13 +7,28 @@ through apps/tenants/services.py so the admin hashes and revokes exactly like th
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.template.response import TemplateResponse
+from collections.abc import Callable
 
+from django.contrib import admin, messages
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.utils.safestring import SafeString
+
+from apps.detection.models import DailyUsage
+from apps.reports.admin import csv_download
+from apps.reports.usage import MONTHLY_FIELDS, monthly_totals, rows_csv, utc_today
+from apps.tenants.application_types import ApplicationType
 from apps.tenants.models import ApiKey, Membership, Tenant, TenantService
-from apps.tenants.services import issue_api_key, revoke_api_key
+from apps.tenants.services import (
+    enable_service,
+    issue_api_key,
+    revoke_api_key,
+    set_tenant_active,
+)
+
+USAGE_SUMMARY_MONTHS = 12
 
 
 class TenantServiceInline(admin.TabularInline):
@@ -44,14 +60,83 @@ class ApiKeyInline(admin.TabularInline):
         return False  # keys are issued with the "Issue a new API key" action (shown once)
 
 
+def _enable_service_action(application_type: str, label: str) -> Callable:
+    """A bulk action enabling one service for the selected tenants (through the service
+    function, so offered services and the key cache are honoured as everywhere else)."""
+
+    def enable(modeladmin: TenantAdmin, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        try:
+            for tenant in queryset:
+                enable_service(tenant, application_type)
+        except ValueError as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+            return
+        modeladmin.message_user(
+            request, f"Enabled {label.lower()} for {queryset.count()} tenant(s).", messages.SUCCESS
+        )
+
+    enable.__name__ = f"enable_{application_type.replace('-', '_')}"
+    return admin.action(description=f"Enable {label.lower()} for selected tenants")(enable)
+
+
+def _month_start_subquery() -> Subquery:
+    month_start = utc_today().replace(day=1)
+    return Subquery(
+        DailyUsage.objects.filter(tenant=OuterRef("pk"), day__gte=month_start)
+        .values("tenant")
+        .annotate(total=Sum("requests"))
+        .values("total"),
+        output_field=IntegerField(),
+    )
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "active", "default_application_type", "monthly_request_quota"]
+    list_display = [
+        "slug",
+        "name",
+        "active",
+        "enabled_services",
+        "requests_this_month",
+        "monthly_request_quota",
+    ]
     list_filter = ["active", "services__application_type"]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["usage_by_month"]
     inlines = [TenantServiceInline, MembershipInline, ApiKeyInline]
-    actions = ["issue_key"]
+    actions = [
+        "issue_key",
+        *(_enable_service_action(value, label) for value, label in ApplicationType.choices),
+        "suspend",
+        "reactivate",
+        "export_usage",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(month_requests=_month_start_subquery())
+            .prefetch_related("services")
+        )
+
+    @admin.display(description="Services")
+    def enabled_services(self, tenant: Tenant) -> str:
+        return ", ".join(s.application_type for s in tenant.services.all() if s.enabled) or "-"
+
+    @admin.display(description="Requests this month", ordering="month_requests")
+    def requests_this_month(self, tenant: Tenant) -> int:
+        return tenant.month_requests or 0
+
+    @admin.display(description=f"Usage by month (last {USAGE_SUMMARY_MONTHS})")
+    def usage_by_month(self, tenant: Tenant) -> SafeString:
+        if tenant.pk is None:
+            return SafeString("-")
+        return render_to_string(
+            "admin/tenants/usage_by_month.html",
+            {"rows": monthly_totals([tenant.pk], _summary_since())},
+        )
 
     @admin.action(description="Issue a new API key (shown once)")
     def issue_key(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> TemplateResponse:
@@ -65,6 +150,29 @@ class TenantAdmin(admin.ModelAdmin):
             "admin/tenants/issued_keys.html",
             {**self.admin_site.each_context(request), "issued": issued, "title": "New API keys"},
         )
+
+    @admin.action(description="Suspend selected tenants (the API refuses them)")
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        for tenant in queryset:
+            set_tenant_active(tenant, False)
+        self.message_user(request, f"Suspended {queryset.count()} tenant(s).", messages.SUCCESS)
+
+    @admin.action(description="Reactivate selected tenants")
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        for tenant in queryset:
+            set_tenant_active(tenant, True)
+        self.message_user(request, f"Reactivated {queryset.count()} tenant(s).", messages.SUCCESS)
+
+    @admin.action(description=f"Export usage by month (last {USAGE_SUMMARY_MONTHS}) as CSV")
+    def export_usage(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> HttpResponse:
+        rows = monthly_totals(queryset.values_list("pk", flat=True), _summary_since())
+        return csv_download(rows_csv(rows, MONTHLY_FIELDS), "usage-by-month.csv")
+
+
+def _summary_since():
+    today = utc_today()
+    months_back = today.year * 12 + today.month - 1 - (USAGE_SUMMARY_MONTHS - 1)
+    return today.replace(year=months_back // 12, month=months_back % 12 + 1, day=1)
 
 
 @admin.register(ApiKey)

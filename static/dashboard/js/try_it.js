@@ -60,7 +60,7 @@
       window.IPCAI.drawBoxes(frame, body.width, body.height, body.detections);
       const counts = {};
       body.detections.forEach((d) => (counts[d.label] = (counts[d.label] || 0) + 1));
-      const found = Object.entries(counts).map(([label, n]) => `${n} ${label}`).join(", ");
+      const found = Object.entries(counts).map(([label, n]) => `${n} × ${label}`).join(", ");
       status.textContent = `Found ${found || "nothing"} in ${Math.round(
         body.timings_ms.portal_total
       )} ms (${body.model}).`;
