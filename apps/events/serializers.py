@@ -81,3 +81,11 @@ class ArchivedEventDetailSerializer(ArchivedEventSerializer):
 
     def get_timings(self, event: ArchivedEvent) -> dict:
         return self.context["record"].get("timings", {})
+
+
+class EventPageSerializer(serializers.Serializer):
+    """One cursor page of the listing (for the OpenAPI schema)."""
+
+    next = serializers.URLField(allow_null=True, help_text="The next (older) page, or null.")
+    previous = serializers.URLField(allow_null=True, help_text="The previous page, or null.")
+    results = ArchivedEventSerializer(many=True)

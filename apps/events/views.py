@@ -24,6 +24,7 @@ from apps.events.models import ArchivedEvent
 from apps.events.serializers import (
     ArchivedEventDetailSerializer,
     ArchivedEventSerializer,
+    EventPageSerializer,
     EventQuerySerializer,
 )
 from apps.events.storage import StorageError, get_storage
@@ -66,7 +67,7 @@ class EventListView(EventsView):
     @extend_schema(
         summary="List archived request events",
         parameters=[EventQuerySerializer],
-        responses={200: ArchivedEventSerializer(many=True), 400: ErrorSerializer, **ERRORS},
+        responses={200: EventPageSerializer, 400: ErrorSerializer, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         query = EventQuerySerializer(data=request.query_params)

@@ -7,15 +7,26 @@ exercised with real processes in test_archiving_acceptance.py.
 
 from __future__ import annotations
 
+import io
 import json
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from celery.signals import worker_ready
+from django.core.management import CommandError, call_command
 
-from apps.events.enqueue import archive_request_event
+from apps.events.enqueue import _replayer, archive_request_event, get_spool
 from apps.events.models import ArchivedEvent
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.grants import resolve_key
-from tests.apps.events.conftest import PERSONS_JPEG, SEED_RESPONSE, archive_files, make_tenant
+from tests.apps.events.conftest import (
+    PERSONS_JPEG,
+    SEED_RESPONSE,
+    archive_files,
+    event_message,
+    make_tenant,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -65,3 +76,65 @@ def test_bytes_that_are_not_an_image_are_not_archived_as_one(alice, archive):
     [only_file] = archive_files(archive.root)
     assert only_file.endswith(f"{event_id}.json")
     assert ArchivedEvent.objects.get(pk=event_id).image_key == ""
+
+
+def spool_an_event(owner) -> str:
+    """What a portal process leaves behind when the broker was down: one spool file."""
+    message = event_message(owner)
+    get_spool().put(message["event_id"], json.dumps(message).encode())
+    return message["event_id"]
+
+
+@pytest.mark.django_db(transaction=True)  # the replay runs in its own thread and connection
+def test_the_first_event_after_a_restart_replays_what_the_spool_kept(alice, archive):
+    left_behind = spool_an_event(alice)
+    _replayer._checked_pid = 0  # a fresh process: it has not looked at the spool yet
+
+    archive_request_event(
+        grant=resolve_key(alice.raw_key),
+        application_type=ApplicationType.PERSONS,
+        image=PERSONS_JPEG,
+        response=SEED_RESPONSE,
+    )
+
+    deadline = time.monotonic() + 30
+    while get_spool().has_pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not get_spool().has_pending()
+    assert ArchivedEvent.objects.filter(pk=left_behind).exists()
+    assert ArchivedEvent.objects.count() == 2
+
+
+def test_a_celery_worker_replays_the_spool_when_it_starts(alice, archive):
+    left_behind = spool_an_event(alice)
+    worker_ready.send(sender=None)
+    assert ArchivedEvent.objects.filter(pk=left_behind).exists()
+    assert not get_spool().has_pending()
+
+
+def test_operators_can_replay_the_spool_and_apply_retention(alice, archive):
+    left_behind = spool_an_event(alice)
+    out = io.StringIO()
+    call_command("replay_event_spool", stdout=out)
+    assert out.getvalue().strip() == "published 1, remaining 0"
+    assert ArchivedEvent.objects.filter(pk=left_behind).exists()
+
+    call_command(
+        "archive_requests", "alice", "--services", "persons-detection", "--retention-days", "1"
+    )
+    ArchivedEvent.objects.update(received_at=datetime.now(UTC) - timedelta(days=2))
+    out = io.StringIO()
+    call_command("purge_expired_events", stdout=out)
+    assert out.getvalue().strip() == "removed 1 expired events"
+    assert archive_files(archive.root) == []
+
+
+def test_archiving_can_be_switched_per_service(alice):
+    out = io.StringIO()
+    call_command("archive_requests", "alice", "--services", "pets-detection", "--off", stdout=out)
+    assert out.getvalue().strip() == "alice pets-detection: archiving off, retention 30 days"
+    grant = resolve_key(alice.raw_key)
+    assert grant.services["pets-detection"].save_request_events is False
+    assert grant.services["persons-detection"].save_request_events is True
+    with pytest.raises(CommandError):
+        call_command("archive_requests", "alice", "--services", "vehicles-detection", "--on")
