@@ -7,6 +7,14 @@
 #   once:    python manage.py migrate | create_tenant SLUG --services ...
 # Build from the repository root:
 #   docker build -f docker/portal.Dockerfile -t ipcai-portal .
+
+# The dashboard's browser libraries (Chart.js), pinned by package-lock.json; only the installed
+# files reach the image (served as static files, nothing fetched at run time).
+FROM node:20-bookworm-slim AS dashboard-assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -23,6 +31,7 @@ COPY portal ./portal
 COPY apps ./apps
 COPY templates ./templates
 COPY static ./static
+COPY --from=dashboard-assets /assets/node_modules ./node_modules
 COPY manage.py ./
 RUN pip install -c constraints.txt -e '.[portal]'
 
