@@ -52,8 +52,9 @@ def archive_event(self, message: dict) -> None:
         store_event(message)
     except (StorageError, DatabaseError, RedisError) as exc:
         logger.warning(
-            "archiving %s failed (attempt %d), retrying: %s",
+            "archiving event %s (request %s) failed (attempt %d), retrying: %s",
             message.get("event_id"),
+            message.get("portal_request_id"),
             self.request.retries + 1,
             exc,
         )

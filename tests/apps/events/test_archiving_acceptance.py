@@ -275,8 +275,16 @@ def test_s3_down_tasks_retry_and_every_event_lands_when_it_returns(s3_stack, mot
     try:
         answers = [s3_stack.seed_request(key, PERSONS_JPEG, i) for i in range(6)]
         assert [a.status_code for a in answers] == [200] * 6
-        # Each task has failed against the dead endpoint and is waiting to retry.
-        eventually(lambda: s3_stack.celery().log().count("retrying") >= 6, 60, "archive retries")
+        # Every event's task has failed against the dead endpoint and is waiting to retry.
+        celery_log = s3_stack.celery().log_path
+        eventually(
+            lambda: all(
+                f"(request {a.headers['X-Request-Id']}) failed" in celery_log.read_text()
+                for a in answers
+            ),
+            60,
+            "a failed attempt of every archive task",
+        )
         assert s3_stack.events(key) == []
     finally:
         moto.start()  # same port, empty state: the store is back
