@@ -41,6 +41,8 @@ SCREENSHOTS = REPO_ROOT / "test-artifacts" / "browser"
 PETS_JPG = shared_dir() / "images" / "pets.jpg"
 PHONE = {"width": 390, "height": 844}
 PASSWORD = "a-long-test-passphrase"
+# Try it's status line; the pattern goes to the browser's RegExp (no \N{...} there).
+FOUND_3_DOGS = re.compile("^Found 3 \u00d7 dog in \\d+ ms")
 
 USERS_SCRIPT = f"""
 from django.contrib.auth import get_user_model
@@ -112,7 +114,15 @@ def sign_in(page: Page, username: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("alpha")
 
 
+UNLABELLED_FIELDS = """() => [...document.querySelectorAll(
+    "input:not([type=hidden]), select, textarea")]
+    .filter((field) => !field.labels.length && !field.getAttribute("aria-label"))
+    .map((field) => field.name || field.id)"""
+
+
 def screenshot(page: Page, name: str) -> None:
+    """Save the page for people to look at, after checking every form field has a label."""
+    assert page.evaluate(UNLABELLED_FIELDS) == [], f"form fields without a label on {page.url}"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
@@ -171,7 +181,7 @@ def test_an_owner_creates_a_key_tries_detection_watches_usage_and_revokes(portal
     page.get_by_label("Image (JPEG or PNG)").set_input_files(PETS_JPG)
     page.get_by_label("Service").select_option("pets-detection")
     page.get_by_role("button", name="Detect").click()
-    expect(page.locator("#try-status")).to_have_text(re.compile(r"^Found 3 × dog in \d+ ms"))
+    expect(page.locator("#try-status")).to_have_text(FOUND_3_DOGS)
     expect(page.locator('#try-frame svg rect.box[data-label="dog"]')).to_have_count(3)
     expect(page.locator("#try-json")).to_contain_text('"label": "dog"')
     screenshot(page, "03-try-it")
@@ -184,6 +194,8 @@ def test_an_owner_creates_a_key_tries_detection_watches_usage_and_revokes(portal
     page.get_by_role("link", name="Usage").click()
     expect(page.locator("tbody")).to_contain_text("pets-detection")
     screenshot(page, "05-usage")
+    page.get_by_role("link", name="Reports").click()
+    screenshot(page, "05b-reports")
 
     # Save request events for pets, run Try it again, open the archived event.
     page.get_by_role("link", name="Services").click()
@@ -196,7 +208,7 @@ def test_an_owner_creates_a_key_tries_detection_watches_usage_and_revokes(portal
     page.get_by_label("Image (JPEG or PNG)").set_input_files(PETS_JPG)
     page.get_by_label("Service").select_option("pets-detection")
     page.get_by_role("button", name="Detect").click()
-    expect(page.locator("#try-status")).to_have_text(re.compile(r"^Found 3 × dog in \d+ ms"))
+    expect(page.locator("#try-status")).to_have_text(FOUND_3_DOGS)
     page.get_by_role("link", name="Events").click()
     reload_until(page, lambda: page.locator("a.thumb").count() > 0)
     thumbnail = page.locator("a.thumb img").first

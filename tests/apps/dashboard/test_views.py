@@ -332,6 +332,17 @@ def test_the_overview_counts_requests_per_service_with_latency(alice, tenant_a, 
     assert 'id="chart-data"' in page
 
 
+def test_the_quota_bar_shows_this_months_share(alice, tenant_a, inference):
+    tenant_a.monthly_request_quota = 8
+    tenant_a.save()
+    client = signed_in(alice)
+    for _ in range(2):
+        assert try_it(client, "alpha", "pets-detection", seed_image("pets")).status_code == 200
+    page = client.get("/t/alpha/").content.decode()  # live from the quota counter, no drain
+    assert '<progress max="8" value="2"' in page
+    assert "(25% of the monthly quota)" in page
+
+
 def test_usage_page_and_csv_cover_the_chosen_range(alice, tenant_a, inference):
     client = signed_in(alice)
     assert try_it(client, "alpha", "pets-detection", seed_image("pets")).status_code == 200
