@@ -96,9 +96,10 @@ def utc_today() -> date:
 
 
 def service_totals(
-    start: date, end: date, tenant_ids: Iterable[int] | None = None
+    start: date, end: date, tenant_ids: Iterable[int] | None = None, *, latency: bool = True
 ) -> list[ServiceTotals]:
-    """Totals per tenant and service for the UTC days start ≤ day < end, by tenant slug."""
+    """Totals per tenant and service for the UTC days start ≤ day < end, by tenant slug;
+    `latency=False` skips the percentiles (they sort the period's events)."""
     rows = DailyUsage.objects.filter(day__gte=start, day__lt=end)
     if tenant_ids is not None:
         rows = rows.filter(tenant_id__in=list(tenant_ids))
@@ -109,8 +110,10 @@ def service_totals(
     )
     totals = []
     for group in grouped:
-        p50, p95 = latency_percentiles(
-            group["tenant_id"], group["application_type"], start, end, (50, 95)
+        p50, p95 = (
+            latency_percentiles(group["tenant_id"], group["application_type"], start, end, (50, 95))
+            if latency
+            else (None, None)
         )
         totals.append(
             ServiceTotals(
