@@ -108,6 +108,12 @@ def test_signing_in_lands_on_the_users_tenant(alice, tenant_a):
     assert "<h1>Alpha</h1>" in response.content.decode()
 
 
+def test_signing_out_ends_the_session(alice, tenant_a):
+    client = signed_in(alice)
+    assert client.post("/accounts/logout/")["Location"] == "/accounts/login/"
+    assert client.get("/t/alpha/")["Location"].startswith("/accounts/login/")
+
+
 def test_a_user_of_several_tenants_switches_between_them(alice, tenant_a, tenant_b):
     add_member(tenant_b, alice, Membership.Role.VIEWER)
     client = signed_in(alice)
