@@ -10,5 +10,4 @@ urlpatterns = [
         name="native-detect",
     ),
     path("v1/vision/detection", views.DeepStackDetectionView.as_view(), name="deepstack-detection"),
-    path("healthz", views.HealthView.as_view(), name="healthz"),
 ]

@@ -6,7 +6,6 @@ access.py; the post-response side effects run in services.finish_request for eve
 
 from __future__ import annotations
 
-from django.db import connection
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -15,7 +14,6 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -45,7 +43,6 @@ from apps.detection.serializers import (
 from apps.detection.services import DetectionCall, detect, finish_request
 from apps.tenants.application_types import APPLICATION_LABELS, ApplicationType
 from apps.tenants.grants import KeyGrant
-from portal.redis import get_redis
 
 ERROR_STATUSES = {
     400: "The body is not what this endpoint takes: invalid JSON or base64, no image, not a "
@@ -300,17 +297,3 @@ class DeepStackDetectionView(DetectionView):
         if isinstance(error, dict):
             response.data = deepstack_error(error.get("message", "error"))
         return response
-
-
-@extend_schema(exclude=True)
-class HealthView(APIView):
-    """Liveness for load balancers and `make run`: the database and Redis answer."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-    def get(self, request: Request) -> Response:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        get_redis().ping()
-        return Response({"status": "ok"})
