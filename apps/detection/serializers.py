@@ -12,7 +12,7 @@ from apps.tenants.application_types import ApplicationType
 
 MIN_CONFIDENCE_HELP = (
     "Only return objects scoring at least this (0 to 1). Default: the threshold configured for "
-    "the service in the dashboard (0.3 unless changed)."
+    "the service in the dashboard (0.5 unless changed)."
 )
 
 

@@ -120,8 +120,10 @@ class TenantService(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="services")
     application_type = models.CharField(max_length=32, choices=ApplicationType.choices)
     enabled = models.BooleanField(default=True)
+    # 0.5: the default model's measured threshold (docs/BENCHMARKS.md): below it the accurate
+    # models trade much precision for little recall, and DEIMv2 repeats boxes.
     min_confidence = models.FloatField(
-        default=0.3,
+        default=0.5,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Default score threshold when a request does not send min_confidence.",
     )

@@ -236,7 +236,7 @@ def test_bad_service_settings_are_refused_with_a_message(alice, tenant_a):
     )
     assert "Ensure this value is less than or equal to 1.0." in response.content.decode()
     service = TenantService.objects.get(tenant=tenant_a, application_type="pets-detection")
-    assert (service.min_confidence, service.retention_days) == (0.3, 30)
+    assert (service.min_confidence, service.retention_days) == (0.5, 30)
 
 
 def test_services_the_operator_has_not_enabled_show_how_to_ask(alice, tenant_a, settings):
