@@ -10,7 +10,7 @@ PY=.venv/bin/python
 PORTAL_PORT="${PORTAL_PORT:-8000}"
 WORKER_PORT="${WORKER_PORT:-8080}"
 export IPCAI_MODEL_DIR="${IPCAI_MODEL_DIR:-$(cd .. && pwd)/shared/models}"
-export IPCAI_MODEL="${IPCAI_MODEL:-yolox_nano}"
+export IPCAI_MODEL="${IPCAI_MODEL:-deimv2_femto}"  # the worker's measured default (docs/BENCHMARKS.md)
 export IPCAI_WORKER_URL="${IPCAI_WORKER_URL:-http://127.0.0.1:${WORKER_PORT}}"
 export DJANGO_SETTINGS_MODULE=portal.settings
 mkdir -p var/log
@@ -24,6 +24,8 @@ for port in "$PORTAL_PORT" "$WORKER_PORT"; do
 done
 
 scripts/ensure-services.sh  # a local Redis when none answers
+# A clone without the shared models downloads the model once; a verified copy is left alone.
+"$PY" -m gpu_worker fetch "$IPCAI_MODEL" --dir "$IPCAI_MODEL_DIR"
 
 pids=()
 stop_all() {
