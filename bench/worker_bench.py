@@ -51,18 +51,37 @@ class AbResult:
     max_ms: int
     failed: int
     non_2xx: int
+    cpu_ms: float = 0.0  # the server process's CPU time per request (all its threads)
 
-    def row(self, bare: float) -> str:
+    def row(self, bare: Bare) -> str:
         return (
             f"| {self.label} | {self.rps:.1f} | {self.p50} | {self.p95} | {self.p99} | "
-            f"{self.max_ms} | {self.failed + self.non_2xx} | {self.rps / bare:.2f} |"
+            f"{self.max_ms} | {self.failed + self.non_2xx} | {self.rps / bare.rps:.2f} | "
+            f"{self.cpu_ms:.1f} | {bare.cpu_ms / self.cpu_ms:.2f} |"
         )
+
+
+@dataclass
+class Bare:
+    rps: float
+    cpu_ms: float  # CPU time per inference, all session threads together
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def bare_model_rps(
     model: str, model_dir: Path, seconds: float, sessions: int, threads: int
 ) -> float:
     """Inferences/s of `sessions` sessions with `threads` intra-op threads each, in parallel."""
+    return bare_model(model, model_dir, seconds, sessions, threads).rps
+
+
+def bare_model(model: str, model_dir: Path, seconds: float, sessions: int, threads: int) -> Bare:
+    """Throughput and CPU cost per inference of the bare model, its sessions side by side."""
     spec = get_spec(model, model_dir)
     path = verified_model_path(spec, model_dir)
     family = create_family(spec)
@@ -83,13 +102,15 @@ def bare_model_rps(
             lanes[index].infer(sample)
             counts[index] += 1
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     workers = [threading.Thread(target=run, args=(i,)) for i in range(sessions)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    return sum(counts) / (time.perf_counter() - started)
+    done = sum(counts)
+    cpu_ms = (time.process_time() - cpu_started) * 1000 / done
+    return Bare(done / (time.perf_counter() - started), cpu_ms)
 
 
 def run_ab(
@@ -140,12 +161,16 @@ def run_server_loads(args, model_dir: Path, tmp: Path, json_body: Path, pipeline
         url = f"{base}/invocations"
         run_ab("warm-up", url, json_body, "application/json", 100, 8)
         n, c = args.requests, args.concurrency
-        return [
-            run_ab(
-                f"{pipeline}: seed JSON body (base64)", url, json_body, "application/json", n, c
-            ),
-            run_ab(f"{pipeline}: raw image/jpeg body", url, PERSONS, "image/jpeg", n, c),
-        ]
+        results = []
+        for label, body, content_type in (
+            ("seed JSON body (base64)", json_body, "application/json"),
+            ("raw image/jpeg body", PERSONS, "image/jpeg"),
+        ):
+            cpu_before = process_cpu_seconds(server.process.pid)
+            result = run_ab(f"{pipeline}: {label}", url, body, content_type, n, c)
+            result.cpu_ms = (process_cpu_seconds(server.process.pid) - cpu_before) * 1000 / n
+            results.append(result)
+        return results
     finally:
         server.stop()
 
@@ -174,24 +199,29 @@ def main() -> int:
         json_body = Path(tmp) / "post_worker.json"
         seed_body = (SHARED / "images" / "post_data.txt").read_text()
         json_body.write_text(seed_body.replace("image_base64_enc", "image_bytes"))
-        bare_before = bare_model_rps(args.model, model_dir, args.bare_seconds, cpus, 1)
+        bare_before = bare_model(args.model, model_dir, args.bare_seconds, cpus, 1)
         for pipeline in pipelines:
             results += run_server_loads(args, model_dir, Path(tmp), json_body, pipeline)
-        bare_after = bare_model_rps(args.model, model_dir, args.bare_seconds, cpus, 1)
+        bare_after = bare_model(args.model, model_dir, args.bare_seconds, cpus, 1)
         bare_one_session = bare_model_rps(args.model, model_dir, args.bare_seconds, 1, cpus)
-    bare = (bare_before + bare_after) / 2
+    bare = Bare(
+        (bare_before.rps + bare_after.rps) / 2, (bare_before.cpu_ms + bare_after.cpu_ms) / 2
+    )
     print(
         f"\n{time.strftime('%Y-%m-%d')} · {platform.node()} · {cpus} CPUs · "
         f"{platform.processor() or platform.machine()} · model {args.model} · "
         f"ab -k -c {args.concurrency} -n {args.requests}\n"
     )
     print(
-        f"Bare model, {cpus} sessions x 1 thread: {bare_before:.1f} before, "
-        f"{bare_after:.1f} after the server runs (mean {bare:.1f} inferences/s); "
-        f"1 session x {cpus} threads: {bare_one_session:.1f}\n"
+        f"Bare model, {cpus} sessions x 1 thread: {bare_before.rps:.1f} before, "
+        f"{bare_after.rps:.1f} after the server runs (mean {bare.rps:.1f} inferences/s, "
+        f"{bare.cpu_ms:.1f} CPU ms each); 1 session x {cpus} threads: {bare_one_session:.1f}\n"
     )
-    print("| load | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | server / bare |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| load | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | server / bare "
+        "| server CPU ms/req | bare CPU ms / server CPU ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for result in results:
         print(result.row(bare))
     return 0

@@ -43,8 +43,12 @@ class YoloxFamily(Family):
         class_ids: Sequence[int] | None,
     ) -> Detections:
         raw = next(iter(outputs.values()))[0]  # (A, 85)
-        scores = raw[:, 4:5] * raw[:, 5:]
+        # score = objectness x class score <= objectness: rows below the threshold on
+        # objectness alone can never qualify, and they are nearly all of the 3549.
+        live = np.flatnonzero(raw[:, 4] >= min_confidence)
+        scores = raw[live, 4:5] * raw[live, 5:]
         rows, classes, values = select_candidates(scores, min_confidence, class_ids)
+        rows = live[rows]
         if len(rows) == 0:
             return Detections.empty()
         grid, stride, box = self._grid[rows], self._stride[rows], raw[rows, :4]
