@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/portal_bench.py [--requests 1000] [--concurrency 80] [--rounds 2]
 
-Starts a real worker (`python -m gpu_worker`, yolox_nano, ONNX Runtime) and a real portal
+Starts a real worker (`python -m gpu_worker`, `--model`: default deimv2_femto) and a real portal
 (gunicorn, SQLite, Redis) through the same helpers the tests use, creates a tenant, then runs
 the seed's exact command, alternating the two targets each round so machine noise hits both:
 
@@ -102,6 +102,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=80)
+    parser.add_argument("--model", default="deimv2_femto", help="the worker's IPCAI_MODEL")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--gunicorn-workers", type=int, default=2)
     parser.add_argument("--gunicorn-threads", type=int, default=16)
@@ -111,7 +112,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
         logs = Path(tmp)
         with (
-            running_worker(logs) as (_, worker_url),
+            running_worker(logs, model=args.model) as (_, worker_url),
             running_portal(
                 logs,
                 worker_url,
