@@ -25,11 +25,16 @@ def _answers(port: int) -> bool:
 
 
 class RedisServer:
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, appendfsync: str = "always"
+    ) -> None:
         if shutil.which("redis-server") is None:
             raise RuntimeError("redis-server is not installed (scripts/ensure-services.sh)")
         self.data_dir = data_dir
         self.port = port or free_port()
+        # "always": the fault tests stop Redis and expect every acknowledged write back.
+        # Benchmarks use "everysec", Redis's default and the usual production setting.
+        self.appendfsync = appendfsync
         self._process: ServerProcess | None = None
         data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -48,7 +53,7 @@ class RedisServer:
             "--dir", str(self.data_dir),
             "--save", "",
             "--appendonly", "yes",
-            "--appendfsync", "always",
+            "--appendfsync", self.appendfsync,
         ]  # fmt: skip
         self._process = ServerProcess(
             argv=argv, log_path=self.data_dir / f"redis-{self.port}.log"
@@ -61,6 +66,10 @@ class RedisServer:
         if self._process:
             self._process.stop()
             self._process = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.process.pid if self._process else None
 
     @property
     def running(self) -> bool:
