@@ -1,16 +1,18 @@
 """Portal throughput with request-event archiving on vs off, in the same run.
 
     .venv/bin/python bench/archiving_bench.py [--requests 1000] [--concurrency 80] [--rounds 2]
-                                              [--archive folder|s3]
+                                              [--archive folder|s3] [--worker-nice 19]
 
-Starts the real stack the way `make run` does (gpu_worker with the default model, the portal
-under gunicorn, a Celery worker, a private Redis broker) plus the archive target: a local
-folder (the embedded default) or S3 through moto's server mode. Then ApacheBench sends the
-seed's load-test body (shared/images/post_data.txt) to POST /inference with one tenant's key,
-alternating rounds with archiving off and on (off, on, off, on, ...) so drift on a shared
-machine hits both modes alike. After each "on" round it waits for the archive to catch up and
-checks that every answered request was archived exactly once. Prints a Markdown table for
-docs/BENCHMARKS.md. Speed is only ever measured here, never in tests.
+Starts the real stack the way `make run` does (gpu_worker, the portal under gunicorn, a Celery
+worker, a private Redis broker) plus the archive target: a local folder (the embedded default)
+or S3 through moto's server mode. The model defaults to yolox_nano, the fastest, where
+archiving's share of the work is largest. ApacheBench sends the seed's load-test body
+(shared/images/post_data.txt) to POST /inference with one tenant's key, alternating rounds with
+archiving off and on (off, on, off, on, ...; with --worker-nice also "on" with the Celery worker
+niced) so drift on a shared machine hits every mode alike. After each "on" round it waits for
+the archive to catch up and checks that every answered request was archived exactly once.
+Prints a Markdown table for docs/BENCHMARKS.md. Speed is only ever measured here, never in
+tests.
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ def main() -> int:
         "--worker-nice",
         type=int,
         default=0,
-        help="run the Celery worker at this nice level (background work yields to serving)",
+        help="also run 'on' rounds with the Celery worker at this nice level (background work "
+        "yields the CPU to serving), interleaved with the others",
     )
     args = parser.parse_args()
     if not shutil.which("ab"):
@@ -129,25 +132,28 @@ def main() -> int:
                 url = f"{portal.base_url}/inference"
                 header = f"x-api-key: {key}"
                 run_ab("warm-up", url, body, "application/json", 200, 8, [header])
-                results: dict[str, list[AbResult]] = {"off": [], "on": []}
+                # mode -> (archiving switch, Celery worker nice level)
+                modes = {"off": ("off", 0), "on": ("on", 0)}
+                if args.worker_nice:
+                    modes[f"on, worker nice {args.worker_nice}"] = ("on", args.worker_nice)
+                results: dict[str, list[AbResult]] = {mode: [] for mode in modes}
                 processes = {
                     "portal": portal.server.process.pid,
                     "celery": portal.extra[0].process.pid,
                     "inference": worker.process.pid,
                     "broker": broker.pid,
                 }
-                if args.worker_nice:
-                    os.setpriority(os.PRIO_PROCESS, processes["celery"], args.worker_nice)
                 cpu_ms: dict[str, dict[str, float]] = {
                     mode: dict.fromkeys(processes, 0.0) for mode in results
                 }
                 archived, catch_up = 0, []
                 for round_index in range(args.rounds):
-                    for mode in ("off", "on"):
-                        portal.manage("archive_requests", "bench", f"--{mode}")
+                    for mode, (switch, nice) in modes.items():
+                        portal.manage("archive_requests", "bench", f"--{switch}")
+                        os.setpriority(os.PRIO_PROCESS, processes["celery"], nice)
                         cpu_before = {n: cpu_seconds(p) for n, p in processes.items()}
                         result = run_ab(
-                            f"archiving {mode} #{round_index + 1}",
+                            f"{mode} #{round_index + 1}",
                             url,
                             body,
                             "application/json",
@@ -158,7 +164,7 @@ def main() -> int:
                         cpu_after = {n: cpu_seconds(p) for n, p in processes.items()}
                         results[mode].append(result)
                         print(result.label, f"{result.rps:.1f} req/s", flush=True)
-                        if mode == "on":
+                        if switch == "on":
                             # ab's "Failed requests" also counts responses whose length differs
                             # from the first one, which JSON detections always do.
                             archived += args.requests - result.non_2xx
@@ -179,25 +185,26 @@ def main() -> int:
     def mean(values: list[float]) -> float:
         return sum(values) / len(values)
 
-    off_rps = mean([r.rps for r in results["off"]])
-    on_rps = mean([r.rps for r in results["on"]])
     print(
         f"\n{time.strftime('%Y-%m-%d')} · {platform.node()} · {os.cpu_count()} CPUs · "
-        f"model {args.model} · archive {args.archive} · Celery worker nice {args.worker_nice} · "
+        f"model {args.model} · archive {args.archive} · "
         f"ab -k -c {args.concurrency} -n {args.requests} x {args.rounds} rounds per mode\n"
     )
     print("| round | req/s | p50 ms | p95 ms | p99 ms | max ms | errors |")
     print("|---|---|---|---|---|---|---|")
-    for off, on in zip(results["off"], results["on"], strict=True):
-        for r in (off, on):
+    for round_results in zip(*results.values(), strict=True):
+        for r in round_results:
             print(
                 f"| {r.label} | {r.rps:.1f} | {r.p50} | {r.p95} | {r.p99} | {r.max_ms} | "
                 f"{r.non_2xx} |"
             )
+    off_rps = mean([r.rps for r in results["off"]])
+    print(f"\nMean req/s: off {off_rps:.1f}", end="")
+    for mode, mode_results in list(results.items())[1:]:
+        rps = mean([r.rps for r in mode_results])
+        print(f"; {mode} {rps:.1f} ({100 * (rps - off_rps) / off_rps:+.1f}%)", end="")
     print(
-        f"\nMean: off {off_rps:.1f} req/s, on {on_rps:.1f} req/s, "
-        f"change {100 * (on_rps - off_rps) / off_rps:+.1f}%. "
-        f"{archived} events archived, each exactly once; the archive caught up "
+        f". {archived} events archived, each exactly once; the archive caught up "
         f"{max(catch_up):.1f} s after a round at most."
     )
     print(
