@@ -1,5 +1,5 @@
-"""Fixtures for the events app: a private archive folder and spool per test, tenants with keys,
-and archived events made through the real archive path (store_event)."""
+"""Fixtures for the events app: a private archive folder and spool per test, the shared trio's
+tenants with archiving on, and archived events made through the real archive path."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from apps.events.records import RequestEvent
 from apps.events.storage import LocalFolderStorage
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.models import ApiKey, Tenant
-from apps.tenants.services import create_tenant, enable_service, issue_api_key
+from apps.tenants.services import update_service
+from tests.apps.conftest import IssuedKey
 from tests.support.processes import shared_dir
 
 PERSONS_JPEG = (shared_dir() / "images" / "persons.jpg").read_bytes()
@@ -49,24 +50,22 @@ def archive(settings, tmp_path) -> LocalFolderStorage:
     return LocalFolderStorage(tmp_path / "archive")
 
 
-def make_tenant(slug: str, *services: str, save_events: bool = True) -> TenantWithKey:
-    services = services or (ApplicationType.PERSONS,)
-    tenant = create_tenant(slug, services=services)
-    for service in services:
-        enable_service(tenant, service, save_request_events=save_events)
-    key, raw_key = issue_api_key(tenant, name="camera")
-    return TenantWithKey(tenant, key, raw_key)
+def with_archiving(tenant: Tenant, issued: IssuedKey, *, on: bool = True) -> TenantWithKey:
+    for service in tenant.services.all():
+        update_service(service, save_request_events=on)
+    return TenantWithKey(tenant, issued.key, issued.raw)
 
 
 @pytest.fixture
-def alice(db) -> TenantWithKey:
-    return make_tenant("alice", ApplicationType.PERSONS, ApplicationType.PETS)
+def archiving_a(tenant_a, key_a) -> TenantWithKey:
+    """The shared trio's tenant A ("alpha": persons + pets) with archiving on."""
+    return with_archiving(tenant_a, key_a)
 
 
 @pytest.fixture
-def charlie(db) -> TenantWithKey:
-    """An outsider: must never see anything of Alice's."""
-    return make_tenant("charlie", ApplicationType.PERSONS)
+def archiving_b(tenant_b, key_b) -> TenantWithKey:
+    """Tenant B ("bravo"), archiving too: it must never see anything of A's."""
+    return with_archiving(tenant_b, key_b)
 
 
 def event_message(

@@ -20,19 +20,19 @@ from tests.apps.events.conftest import PERSONS_JPEG, archive_files, archived, ev
 pytestmark = pytest.mark.django_db
 
 
-def test_event_is_stored_as_image_plus_json_record_under_the_dated_key(alice, archive):
+def test_event_is_stored_as_image_plus_json_record_under_the_dated_key(archiving_a, archive):
     received = datetime(2025, 6, 7, 8, 9, tzinfo=UTC)
-    message = event_message(alice, received_at=received)
+    message = event_message(archiving_a, received_at=received)
     outcome = store_event(message, archive)
 
-    stem = f"alice/persons-detection/2025/06/07/{message['event_id']}"
+    stem = f"alpha/persons-detection/2025/06/07/{message['event_id']}"
     assert archive_files(archive.root) == [f"{stem}.jpg", f"{stem}.json"]
     assert archive.get(f"{stem}.jpg") == PERSONS_JPEG
     record = json.loads(archive.get(f"{stem}.json"))
-    assert record["tenant"] == "alice"
+    assert record["tenant"] == "alpha"
     assert record["application_type"] == "persons-detection"
     assert record["request_id"] == "1242322"
-    assert record["api_key_id"] == alice.key.pk
+    assert record["api_key_id"] == archiving_a.key.pk
     assert record["received_at"] == "2025-06-07T08:09:00+00:00"
     assert record["model"] == "yolox_nano"
     assert record["response"]["class_names"] == [["person"], ["person"]]
@@ -46,12 +46,12 @@ def test_event_is_stored_as_image_plus_json_record_under_the_dated_key(alice, ar
     assert (row.detection_count, row.image_size, row.tenant_id) == (
         2,
         len(PERSONS_JPEG),
-        alice.tenant.pk,
+        archiving_a.tenant.pk,
     )
 
 
-def test_running_the_same_task_twice_leaves_one_copy(alice, archive):
-    message = event_message(alice)
+def test_running_the_same_task_twice_leaves_one_copy(archiving_a, archive):
+    message = event_message(archiving_a)
     store_event(message, archive)
     files_before = {name: archive.get(name) for name in archive_files(archive.root)}
 
@@ -62,8 +62,8 @@ def test_running_the_same_task_twice_leaves_one_copy(alice, archive):
     assert ArchivedEvent.objects.count() == 1
 
 
-def test_a_task_that_died_half_way_writes_only_what_is_missing(alice, archive):
-    message = event_message(alice)
+def test_a_task_that_died_half_way_writes_only_what_is_missing(archiving_a, archive):
+    message = event_message(archiving_a)
     event = RequestEvent.from_message(message)
     archive.put_once(event.image_key, event.image, "image/jpeg")  # the first attempt got this far
 
@@ -74,8 +74,8 @@ def test_a_task_that_died_half_way_writes_only_what_is_missing(alice, archive):
     assert ArchivedEvent.objects.filter(pk=event.event_id).exists()
 
 
-def test_an_event_without_a_recognised_image_keeps_only_its_record(alice, archive):
-    message = event_message(alice, image=b"this is not an image")
+def test_an_event_without_a_recognised_image_keeps_only_its_record(archiving_a, archive):
+    message = event_message(archiving_a, image=b"this is not an image")
     store_event(message, archive)
     [record_name] = archive_files(archive.root)
     assert record_name.endswith(".json")
@@ -83,25 +83,28 @@ def test_an_event_without_a_recognised_image_keeps_only_its_record(alice, archiv
     assert ArchivedEvent.objects.get().has_image is False
 
 
-def test_same_camera_request_id_from_two_cameras_never_collides(alice, archive):
-    first = archived(alice, archive, request_id="7")
-    second = archived(alice, archive, request_id="7")
+def test_same_camera_request_id_from_two_cameras_never_collides(archiving_a, archive):
+    first = archived(archiving_a, archive, request_id="7")
+    second = archived(archiving_a, archive, request_id="7")
     assert first != second
     assert len(archive_files(archive.root)) == 4
     assert ArchivedEvent.objects.filter(request_id="7").count() == 2
 
 
-def test_retention_removes_expired_events_objects_and_rows(alice, charlie, archive):
+def test_retention_removes_expired_events_objects_and_rows(archiving_a, archiving_b, archive):
     now = datetime(2025, 6, 30, 12, 0, tzinfo=UTC)
-    enable_service(alice.tenant, ApplicationType.PERSONS, retention_days=7)
-    enable_service(alice.tenant, ApplicationType.PETS, retention_days=60)
-    expired = archived(alice, archive, received_at=now - timedelta(days=8))
-    kept = archived(alice, archive, received_at=now - timedelta(days=6))
+    enable_service(archiving_a.tenant, ApplicationType.PERSONS, retention_days=7)
+    enable_service(archiving_a.tenant, ApplicationType.PETS, retention_days=60)
+    expired = archived(archiving_a, archive, received_at=now - timedelta(days=8))
+    kept = archived(archiving_a, archive, received_at=now - timedelta(days=6))
     other_service = archived(
-        alice, archive, application_type=ApplicationType.PETS, received_at=now - timedelta(days=30)
+        archiving_a,
+        archive,
+        application_type=ApplicationType.PETS,
+        received_at=now - timedelta(days=30),
     )
     other_tenant = archived(
-        charlie, archive, received_at=now - timedelta(days=20)
+        archiving_b, archive, received_at=now - timedelta(days=20)
     )  # 30-day default
 
     assert purge_expired_events(now=now, storage=archive) == 1
@@ -113,9 +116,9 @@ def test_retention_removes_expired_events_objects_and_rows(alice, charlie, archi
     assert len(archive_files(archive.root)) == 6
 
 
-def test_retention_zero_keeps_events(alice, archive):
-    enable_service(alice.tenant, ApplicationType.PERSONS, retention_days=0)
-    archived(alice, archive, received_at=datetime(2020, 1, 1, tzinfo=UTC))
+def test_retention_zero_keeps_events(archiving_a, archive):
+    enable_service(archiving_a.tenant, ApplicationType.PERSONS, retention_days=0)
+    archived(archiving_a, archive, received_at=datetime(2020, 1, 1, tzinfo=UTC))
     assert purge_expired_events(storage=archive) == 0
     assert ArchivedEvent.objects.count() == 1
 
@@ -126,8 +129,8 @@ def staged_message(owner, image: bytes = PERSONS_JPEG) -> dict:
     return event.to_message(image_ref=stage_image(event.event_id, image))
 
 
-def test_a_staged_image_is_archived_and_its_blob_dropped(alice, archive):
-    message = staged_message(alice)
+def test_a_staged_image_is_archived_and_its_blob_dropped(archiving_a, archive):
+    message = staged_message(archiving_a)
     assert message["image_b64"] is None
 
     archive_event.apply(args=[message])
@@ -137,8 +140,8 @@ def test_a_staged_image_is_archived_and_its_blob_dropped(alice, archive):
     assert staged_image(message["image_ref"]) is None
 
 
-def test_a_redelivered_staged_message_after_success_changes_nothing(alice, archive):
-    message = staged_message(alice)
+def test_a_redelivered_staged_message_after_success_changes_nothing(archiving_a, archive):
+    message = staged_message(archiving_a)
     archive_event.apply(args=[message])
     files = {name: archive.get(name) for name in archive_files(archive.root)}
 
@@ -149,8 +152,8 @@ def test_a_redelivered_staged_message_after_success_changes_nothing(alice, archi
     assert ArchivedEvent.objects.count() == 1
 
 
-def test_a_lost_staged_blob_still_archives_the_record(alice, archive, caplog):
-    message = staged_message(alice)
+def test_a_lost_staged_blob_still_archives_the_record(archiving_a, archive, caplog):
+    message = staged_message(archiving_a)
     drop_staged_image(message["image_ref"])  # e.g. someone flushed the broker's Redis
 
     store_event(message, archive)

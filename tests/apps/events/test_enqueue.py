@@ -25,16 +25,15 @@ from tests.apps.events.conftest import (
     SEED_RESPONSE,
     archive_files,
     event_message,
-    make_tenant,
 )
 
 pytestmark = pytest.mark.django_db
 
 
-def test_services_that_do_not_save_events_archive_nothing(archive):
-    owner = make_tenant("quiet", ApplicationType.PERSONS, save_events=False)
+def test_services_that_do_not_save_events_archive_nothing(archive, key_b):
+    # Tenant B as created: archiving is off by default.
     event_id = archive_request_event(
-        grant=resolve_key(owner.raw_key),
+        grant=resolve_key(key_b.raw),
         application_type=ApplicationType.PERSONS,
         image=PERSONS_JPEG,
         response=SEED_RESPONSE,
@@ -44,9 +43,9 @@ def test_services_that_do_not_save_events_archive_nothing(archive):
     assert not ArchivedEvent.objects.exists()
 
 
-def test_a_saving_service_archives_image_and_record_with_request_metadata(alice, archive):
+def test_a_saving_service_archives_image_and_record_with_request_metadata(archiving_a, archive):
     event_id = archive_request_event(
-        grant=resolve_key(alice.raw_key),
+        grant=resolve_key(archiving_a.raw_key),
         application_type=ApplicationType.PETS,
         image=PERSONS_JPEG,
         response=SEED_RESPONSE,
@@ -56,19 +55,19 @@ def test_a_saving_service_archives_image_and_record_with_request_metadata(alice,
         timings={"total": 15.0},
     )
     event = ArchivedEvent.objects.get(pk=event_id)
-    assert (event.tenant_id, event.application_type) == (alice.tenant.pk, "pets-detection")
+    assert (event.tenant_id, event.application_type) == (archiving_a.tenant.pk, "pets-detection")
     assert (event.request_id, event.portal_request_id, event.api_key_id) == (
         "1242322",
         "a" * 32,
-        alice.key.pk,
+        archiving_a.key.pk,
     )
     assert archive.get(event.image_key) == PERSONS_JPEG
     assert json.loads(archive.get(event.record_key))["timings"] == {"total": 15.0}
 
 
-def test_bytes_that_are_not_an_image_are_not_archived_as_one(alice, archive):
+def test_bytes_that_are_not_an_image_are_not_archived_as_one(archiving_a, archive):
     event_id = archive_request_event(
-        grant=resolve_key(alice.raw_key),
+        grant=resolve_key(archiving_a.raw_key),
         application_type=ApplicationType.PERSONS,
         image=b"<html>definitely not a picture</html>",
         response=SEED_RESPONSE,
@@ -86,12 +85,12 @@ def spool_an_event(owner) -> str:
 
 
 @pytest.mark.django_db(transaction=True)  # the replay runs in its own thread and connection
-def test_the_first_event_after_a_restart_replays_what_the_spool_kept(alice, archive):
-    left_behind = spool_an_event(alice)
+def test_the_first_event_after_a_restart_replays_what_the_spool_kept(archiving_a, archive):
+    left_behind = spool_an_event(archiving_a)
     _replayer._checked_pid = 0  # a fresh process: it has not looked at the spool yet
 
     archive_request_event(
-        grant=resolve_key(alice.raw_key),
+        grant=resolve_key(archiving_a.raw_key),
         application_type=ApplicationType.PERSONS,
         image=PERSONS_JPEG,
         response=SEED_RESPONSE,
@@ -105,22 +104,22 @@ def test_the_first_event_after_a_restart_replays_what_the_spool_kept(alice, arch
     assert ArchivedEvent.objects.count() == 2
 
 
-def test_a_celery_worker_replays_the_spool_when_it_starts(alice, archive):
-    left_behind = spool_an_event(alice)
+def test_a_celery_worker_replays_the_spool_when_it_starts(archiving_a, archive):
+    left_behind = spool_an_event(archiving_a)
     worker_ready.send(sender=None)
     assert ArchivedEvent.objects.filter(pk=left_behind).exists()
     assert not get_spool().has_pending()
 
 
-def test_operators_can_replay_the_spool_and_apply_retention(alice, archive):
-    left_behind = spool_an_event(alice)
+def test_operators_can_replay_the_spool_and_apply_retention(archiving_a, archive):
+    left_behind = spool_an_event(archiving_a)
     out = io.StringIO()
     call_command("replay_event_spool", stdout=out)
     assert out.getvalue().strip() == "published 1, remaining 0"
     assert ArchivedEvent.objects.filter(pk=left_behind).exists()
 
     call_command(
-        "archive_requests", "alice", "--services", "persons-detection", "--retention-days", "1"
+        "archive_requests", "alpha", "--services", "persons-detection", "--retention-days", "1"
     )
     ArchivedEvent.objects.update(received_at=datetime.now(UTC) - timedelta(days=2))
     out = io.StringIO()
@@ -129,12 +128,12 @@ def test_operators_can_replay_the_spool_and_apply_retention(alice, archive):
     assert archive_files(archive.root) == []
 
 
-def test_archiving_can_be_switched_per_service(alice):
+def test_archiving_can_be_switched_per_service(archiving_a):
     out = io.StringIO()
-    call_command("archive_requests", "alice", "--services", "pets-detection", "--off", stdout=out)
-    assert out.getvalue().strip() == "alice pets-detection: archiving off, retention 30 days"
-    grant = resolve_key(alice.raw_key)
+    call_command("archive_requests", "alpha", "--services", "pets-detection", "--off", stdout=out)
+    assert out.getvalue().strip() == "alpha pets-detection: archiving off, retention 30 days"
+    grant = resolve_key(archiving_a.raw_key)
     assert grant.services["pets-detection"].save_request_events is False
     assert grant.services["persons-detection"].save_request_events is True
     with pytest.raises(CommandError):
-        call_command("archive_requests", "alice", "--services", "vehicles-detection", "--on")
+        call_command("archive_requests", "alpha", "--services", "vehicles-detection", "--on")
