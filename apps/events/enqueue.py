@@ -27,7 +27,7 @@ from django.conf import settings
 from apps.events import layout
 from apps.events.records import RequestEvent
 from apps.events.spool import ReplayResult, Spool
-from apps.events.staging import stage_image, staging_available
+from apps.events.staging import drop_staged_image, stage_image, staging_available
 
 if TYPE_CHECKING:
     from apps.detection.services import DetectionCall
@@ -121,6 +121,8 @@ def publish_or_spool(event: RequestEvent) -> str:
             # Whatever the broker error (refused, timeout, OOM), the event must survive it.
             _breaker.trip()
             logger.warning("archive broker unavailable, spooling events: %s", exc)
+            if image_ref:
+                _forget_staged(image_ref)
         else:
             _replayer.start_if_pending()
             return "queued"
@@ -134,6 +136,14 @@ def publish_or_spool(event: RequestEvent) -> str:
         return "lost"
     _replayer.start()
     return "spooled"
+
+
+def _forget_staged(image_ref: str) -> None:
+    """The bytes were staged but the message never left: the spool copy replaces them."""
+    try:
+        drop_staged_image(image_ref)
+    except Exception:  # Redis just failed us; a leftover blob only costs memory
+        logger.warning("staged image %s left in Redis", image_ref)
 
 
 def replay_spool() -> ReplayResult:
