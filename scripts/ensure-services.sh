@@ -11,8 +11,9 @@ fi
 if ! redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then
     echo "starting a local redis-server on port $REDIS_PORT" >&2
     mkdir -p var/redis
+    # appendonly: Redis is also the Celery broker; queued archive tasks survive a restart.
     redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" \
-        --appendonly no --dir "$(pwd)/var/redis" --logfile "$(pwd)/var/redis/redis.log"
+        --appendonly yes --dir "$(pwd)/var/redis" --logfile "$(pwd)/var/redis/redis.log"
     for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 redis-cli -p "$REDIS_PORT" ping >/dev/null
