@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.worker_bench import AbResult, run_ab  # noqa: E402
+from bench.ab import AbResult, ensure_ab, run_ab  # noqa: E402
 from tests.support.moto import MotoServer  # noqa: E402
 from tests.support.portal import running_portal  # noqa: E402
 from tests.support.processes import model_dir, shared_dir  # noqa: E402
@@ -97,8 +96,7 @@ def main() -> int:
         "yields the CPU to serving), interleaved with the others",
     )
     args = parser.parse_args()
-    if not shutil.which("ab"):
-        sys.exit("ab not found: apt-get install apache2-utils")
+    ensure_ab()
     os.environ.setdefault("IPCAI_MODEL_DIR", str(model_dir()))
     body = shared_dir() / "images" / "post_data.txt"
 
@@ -196,7 +194,7 @@ def main() -> int:
         for r in round_results:
             print(
                 f"| {r.label} | {r.rps:.1f} | {r.p50} | {r.p95} | {r.p99} | {r.max_ms} | "
-                f"{r.non_2xx} |"
+                f"{r.errors} |"
             )
     off_rps = mean([r.rps for r in results["off"]])
     print(f"\nMean req/s: off {off_rps:.1f}", end="")

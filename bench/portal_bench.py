@@ -21,19 +21,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.ab import AbResult, ensure_ab, run_ab  # noqa: E402
 from tests.support.portal import running_portal  # noqa: E402
 from tests.support.processes import shared_dir  # noqa: E402
 from tests.support.worker import running_worker  # noqa: E402
@@ -41,61 +38,17 @@ from tests.support.worker import running_worker  # noqa: E402
 POST_DATA = shared_dir() / "images" / "post_data.txt"
 
 
-@dataclass
-class Run:
-    target: str
-    rps: float
-    p50: int
-    p95: int
-    p99: int
-    max_ms: int
-    non_2xx: int
-    errors: int  # connect + receive + exceptions
-    length_mismatches: int
-
-    def row(self) -> str:
-        return (
-            f"| {self.target} | {self.rps:.1f} | {self.p50} | {self.p95} | {self.p99} | "
-            f"{self.max_ms} | {self.non_2xx + self.errors} | {self.length_mismatches} |"
-        )
-
-
-def ensure_ab() -> None:
-    if shutil.which("ab"):
-        return
-    print("ab not found: installing Debian's apache2-utils", file=sys.stderr)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "apache2-utils"], check=True, env=env)
-
-
-def ab(target: str, url: str, n: int, c: int, key: str | None = None) -> Run:
-    argv = ["ab", "-p", str(POST_DATA), "-T", "application/json"]
-    if key:
-        argv += ["-H", f"x-api-key: {key}"]
-    out = subprocess.run(
-        [*argv, "-c", str(c), "-n", str(n), url], capture_output=True, text=True, check=True
-    ).stdout
-
-    def number(pattern: str) -> float:
-        match = re.search(pattern, out, re.MULTILINE)
-        return float(match.group(1)) if match else 0.0
-
-    breakdown = re.search(
-        r"\(Connect: (\d+), Receive: (\d+), Length: (\d+), Exceptions: (\d+)\)", out
+def row(run: AbResult) -> str:
+    return (
+        f"| {run.label} | {run.rps:.1f} | {run.p50} | {run.p95} | {run.p99} | "
+        f"{run.max_ms} | {run.errors} | {run.length_mismatches} |"
     )
-    connect, receive, length, exceptions = map(int, breakdown.groups()) if breakdown else (0,) * 4
-    return Run(
-        target=target,
-        rps=number(r"^Requests per second:\s+([\d.]+)"),
-        p50=int(number(r"^\s+50%\s+(\d+)")),
-        p95=int(number(r"^\s+95%\s+(\d+)")),
-        p99=int(number(r"^\s+99%\s+(\d+)")),
-        max_ms=int(number(r"^\s+100%\s+(\d+)")),
-        non_2xx=int(number(r"^Non-2xx responses:\s+(\d+)")),
-        errors=connect + receive + exceptions,
-        length_mismatches=length,
-    )
+
+
+def ab(target: str, url: str, n: int, c: int, key: str | None = None) -> AbResult:
+    """The seed's exact command: no keep-alive, the JSON body, the key header for the portal."""
+    headers = [f"x-api-key: {key}"] if key else []
+    return run_ab(target, url, POST_DATA, "application/json", n, c, headers, keepalive=False)
 
 
 def main() -> int:
@@ -125,13 +78,13 @@ def main() -> int:
             front = f"{portal.base_url}/inference"
             ab("warm-up", worker, 100, 8)
             ab("warm-up", front, 100, 8, key)
-            runs: list[Run] = []
+            runs: list[AbResult] = []
             for _ in range(args.rounds):
                 runs.append(ab("worker alone", worker, args.requests, args.concurrency))
                 runs.append(ab("portal", front, args.requests, args.concurrency, key))
 
-    worker_rps = statistics.median(r.rps for r in runs if r.target == "worker alone")
-    portal_rps = statistics.median(r.rps for r in runs if r.target == "portal")
+    worker_rps = statistics.median(r.rps for r in runs if r.label == "worker alone")
+    portal_rps = statistics.median(r.rps for r in runs if r.label == "portal")
     print(
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, "
         f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
@@ -140,7 +93,7 @@ def main() -> int:
     print("| target | req/s | p50 ms | p95 ms | p99 ms | max ms | failed | length-only |")
     print("|---|---|---|---|---|---|---|---|")
     for run in runs:
-        print(run.row())
+        print(row(run))
     print(f"\nportal / worker throughput (medians): {portal_rps / worker_rps:.2f}")
     return 0
 

@@ -16,9 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
-import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,6 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.ab import AbResult, ensure_ab, run_ab  # noqa: E402
 from gpu_worker.backends.base import BackendOptions  # noqa: E402
 from gpu_worker.backends.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from gpu_worker.config import WorkerSettings, available_cpus  # noqa: E402
@@ -41,24 +39,12 @@ SHARED = REPO.parent / "shared"
 PERSONS = SHARED / "images" / "persons.jpg"
 
 
-@dataclass
-class AbResult:
-    label: str
-    rps: float
-    p50: int
-    p95: int
-    p99: int
-    max_ms: int
-    failed: int
-    non_2xx: int
-    cpu_ms: float = 0.0  # the server process's CPU time per request (all its threads)
-
-    def row(self, bare: Bare) -> str:
-        return (
-            f"| {self.label} | {self.rps:.1f} | {self.p50} | {self.p95} | {self.p99} | "
-            f"{self.max_ms} | {self.failed + self.non_2xx} | {self.rps / bare.rps:.2f} | "
-            f"{self.cpu_ms:.1f} | {bare.cpu_ms / self.cpu_ms:.2f} |"
-        )
+def result_row(result: AbResult, bare: Bare) -> str:
+    return (
+        f"| {result.label} | {result.rps:.1f} | {result.p50} | {result.p95} | {result.p99} | "
+        f"{result.max_ms} | {result.errors} | {result.rps / bare.rps:.2f} | "
+        f"{result.cpu_ms:.1f} | {bare.cpu_ms / result.cpu_ms:.2f} |"
+    )
 
 
 @dataclass
@@ -113,32 +99,6 @@ def bare_model(model: str, model_dir: Path, seconds: float, sessions: int, threa
     return Bare(done / (time.perf_counter() - started), cpu_ms)
 
 
-def run_ab(
-    label: str, url: str, body: Path, content_type: str, n: int, c: int, headers=()
-) -> AbResult:
-    argv = ["ab", "-q", "-k", "-n", str(n), "-c", str(c), "-p", str(body), "-T", content_type]
-    for header in headers:
-        argv += ["-H", header]
-    out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
-
-    def number(pattern: str, default: float = 0.0) -> float:
-        match = re.search(pattern, out, re.MULTILINE)
-        return float(match.group(1)) if match else default
-
-    return AbResult(
-        label=label,
-        rps=number(r"^Requests per second:\s+([\d.]+)"),
-        p50=int(number(r"^\s+50%\s+(\d+)")),
-        p95=int(number(r"^\s+95%\s+(\d+)")),
-        p99=int(number(r"^\s+99%\s+(\d+)")),
-        max_ms=int(number(r"^\s+100%\s+(\d+)")),
-        # ab counts responses whose length differs from the first as "Length" failures: not
-        # errors here, since detection responses differ in length. Count the real ones.
-        failed=sum(int(number(rf"{kind}: (\d+)")) for kind in ("Connect", "Receive", "Exceptions")),
-        non_2xx=int(number(r"^Non-2xx responses:\s+(\d+)")),
-    )
-
-
 def run_server_loads(args, model_dir: Path, tmp: Path, json_body: Path, pipeline: str):
     """Start a worker with IPCAI_PIPELINE=pipeline, warm it, then the two ab loads."""
     port = free_port()
@@ -187,8 +147,7 @@ def main() -> int:
         help="IPCAI_PIPELINE values to compare, e.g. inline,pipelined",
     )
     args = parser.parse_args()
-    if not shutil.which("ab"):
-        sys.exit("ab not found: apt-get install apache2-utils")
+    ensure_ab()
     settings = WorkerSettings.from_env()
     model_dir = settings.model_dir if "IPCAI_MODEL_DIR" in os.environ else SHARED / "models"
     cpus = available_cpus()
@@ -223,7 +182,7 @@ def main() -> int:
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for result in results:
-        print(result.row(bare))
+        print(result_row(result, bare))
     return 0
 
 
