@@ -18,13 +18,30 @@ APPLICATION_CLASSES: dict[str, tuple[str, ...]] = {
 DEFAULT_APPLICATION_TYPE = "persons-detection"
 
 
-def class_ids_for(application_type: str, class_names: Sequence[str]) -> list[int]:
-    """Indices into the model's class list for this application type; 400 for an unknown type."""
-    wanted = APPLICATION_CLASSES.get(application_type)
-    if wanted is None:
+# Several types in one call ("persons-detection+pets-detection") return the union of their
+# classes: a DeepStack client with three services then costs one inference, not three.
+TYPE_SEPARATOR = "+"
+
+
+def parse_application_types(value: str) -> tuple[str, ...]:
+    """The types named by value, each checked; 400 listing the valid ones otherwise."""
+    names = tuple(dict.fromkeys(part.strip() for part in value.split(TYPE_SEPARATOR)))
+    unknown = [name for name in names if name not in APPLICATION_CLASSES]
+    if unknown or not names:
         valid = ", ".join(sorted(APPLICATION_CLASSES))
         raise bad_request(
             "unknown_application_type",
-            f"unknown application_type {application_type!r}; valid types: {valid}",
+            f"unknown application_type {value!r}; valid types: {valid} (several may be joined "
+            f"with {TYPE_SEPARATOR!r})",
         )
+    return names
+
+
+def class_ids_for(application_type: str, class_names: Sequence[str]) -> list[int]:
+    """Indices into the model's class list for the type(s); 400 for an unknown type."""
+    wanted = {
+        name
+        for kind in parse_application_types(application_type)
+        for name in APPLICATION_CLASSES[kind]
+    }
     return [i for i, name in enumerate(class_names) if name in wanted]

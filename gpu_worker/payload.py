@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from gpu_worker.app_types import APPLICATION_CLASSES
+from gpu_worker.app_types import TYPE_SEPARATOR, parse_application_types
 from gpu_worker.errors import WorkerError, bad_request
 
 RAW_IMAGE_TYPES = {
@@ -114,13 +114,11 @@ def decode_base64(encoded: str) -> bytes:
 def _application_type(value: object, default: str) -> str:
     if value is None or value == "":
         return default
-    if not isinstance(value, str) or value not in APPLICATION_CLASSES:
-        valid = ", ".join(sorted(APPLICATION_CLASSES))
-        raise bad_request(
-            "unknown_application_type",
-            f"unknown application_type {value!r}; valid types: {valid}",
-        )
-    return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        value = TYPE_SEPARATOR.join(value)  # JSON may list several types
+    if not isinstance(value, str):
+        value = repr(value)  # reported as unknown below, never a 500
+    return TYPE_SEPARATOR.join(parse_application_types(value))
 
 
 def _min_confidence(value: object, default: float) -> float:

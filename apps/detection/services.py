@@ -16,6 +16,7 @@ from apps.detection.images import CheckedImage
 from apps.detection.inference import InferenceError, get_inference_client
 from apps.detection.metering import Usage, record_usage
 from apps.events.enqueue import archive_detection_call
+from apps.tenants.application_types import APPLICATION_LABELS
 from apps.tenants.grants import KeyGrant
 
 
@@ -51,25 +52,69 @@ def detect(
 ) -> dict:
     """The worker's answer for one image and service, at the request's threshold or else the
     tenant's configured one for that service."""
+    return detect_services(call, grant, image, [application_type], min_confidence)[0]
+
+
+def detect_services(
+    call: DetectionCall,
+    grant: KeyGrant,
+    image: CheckedImage,
+    application_types: list[str],
+    min_confidence: float | None,
+) -> list[dict]:
+    """One worker call for several services (the worker returns the union of their classes),
+    split back into one answer per service, each at its own threshold. A DeepStack client with
+    three services enabled so costs one inference, not three; metering and archiving still see
+    one result per service."""
     call.grant = grant
     call.image = image
-    if application_type not in call.application_types:
-        call.application_types.append(application_type)
-    service = grant.service(application_type)
-    if service is None:  # the permission already checked; a race with a disable lands here
-        raise ApiError(
-            403, "service_not_enabled", f"The {application_type} service is not enabled."
+    thresholds: dict[str, float] = {}
+    for application_type in application_types:
+        if application_type not in call.application_types:
+            call.application_types.append(application_type)
+        service = grant.service(application_type)
+        if service is None:  # the permission already checked; a race with a disable lands here
+            raise ApiError(
+                403, "service_not_enabled", f"The {application_type} service is not enabled."
+            )
+        thresholds[application_type] = (
+            service.min_confidence if min_confidence is None else min_confidence
         )
-    threshold = service.min_confidence if min_confidence is None else min_confidence
     try:
-        result = get_inference_client().detect(
-            image.data, image.content_type, application_type, threshold
+        combined = get_inference_client().detect(
+            image.data, image.content_type, "+".join(thresholds), min(thresholds.values())
         )
     except InferenceError as exc:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         raise ApiError(exc.status, exc.code, exc.message, headers) from None
-    call.results.append(result)
-    return result
+    if len(thresholds) == 1:
+        results = [combined]
+    else:
+        results = [
+            result_for_service(combined, APPLICATION_LABELS[kind], threshold, kind)
+            for kind, threshold in thresholds.items()
+        ]
+    call.results.extend(results)
+    return results
+
+
+def result_for_service(
+    combined: dict, labels: frozenset[str], threshold: float, application_type: str
+) -> dict:
+    """The part of a several-service worker answer that one service would have returned."""
+    keep = [
+        index
+        for index, (names, scores) in enumerate(
+            zip(combined["class_names"], combined["bbox_scores"], strict=True)
+        )
+        if names[0] in labels and scores[0] >= threshold
+    ]
+    fields = ("bbox_coords", "bbox_scores", "class_names")
+    return {
+        **combined,
+        **{field: [combined[field][i] for i in keep] for field in fields},
+        "application_type": application_type,
+    }
 
 
 def finish_request(call: DetectionCall, status_code: int, error_code: str = "") -> None:

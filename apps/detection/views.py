@@ -40,7 +40,7 @@ from apps.detection.serializers import (
     SeedInferenceSerializer,
     SeedResponseSerializer,
 )
-from apps.detection.services import DetectionCall, detect, finish_request
+from apps.detection.services import DetectionCall, detect, detect_services, finish_request
 from apps.tenants.application_types import APPLICATION_LABELS, ApplicationType
 from apps.tenants.grants import KeyGrant
 
@@ -284,10 +284,8 @@ class DeepStackDetectionView(DetectionView):
         image = check_image(payloads.uploaded_file(request))
         threshold = payloads.min_confidence(request.data.get("min_confidence"))
         grant = request.auth
-        results = [
-            detect(request.detection, grant, image, application_type, threshold)
-            for application_type in self.application_types_of(request, grant)
-        ]
+        application_types = self.application_types_of(request, grant)
+        results = detect_services(request.detection, grant, image, application_types, threshold)
         allowed = frozenset().union(*(APPLICATION_LABELS[t] for t in grant.enabled_services()))
         return Response(deepstack_success(deepstack_predictions(results, allowed)))
 

@@ -124,3 +124,30 @@ def test_grayscale_jpeg_and_rgba_png_are_detected(worker):
     rgba_body = worker.invoke_raw(rgba, content_type="image/png").json()
     assert gray_body["channels"] == 1 and labels_at(gray_body, 0.5)["person"] >= 4
     assert rgba_body["channels"] == 4 and labels_at(rgba_body, 0.5)["person"] >= 5
+
+
+def test_several_types_in_one_call_answer_the_union_of_the_single_calls(worker):
+    """DeepStack clients want every enabled service at once: one inference, not three."""
+    image = seed_image("vehicles")
+
+    def found(types: str) -> set:
+        body = worker.invoke_raw(image, attributes=f"application_type={types}").json()
+        return {
+            (n[0], tuple(b)) for n, b in zip(body["class_names"], body["bbox_coords"], strict=True)
+        }
+
+    persons, vehicles = found("persons-detection"), found("vehicles-detection")
+    assert found("persons-detection+vehicles-detection") == persons | vehicles
+    assert vehicles  # the union is not trivially empty
+
+
+def test_a_list_of_types_is_accepted_in_json_and_an_unknown_one_is_400(worker):
+    ok = worker.invoke_json(
+        seed_image("pets"), application_type=["pets-detection", "persons-detection"]
+    )
+    assert (
+        ok.status_code == 200
+        and ok.json()["application_type"] == "pets-detection+persons-detection"
+    )
+    bad = worker.invoke_json(seed_image("pets"), application_type="pets-detection+faces")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "unknown_application_type"

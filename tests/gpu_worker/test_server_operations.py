@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import signal
 import subprocess
@@ -17,20 +16,8 @@ from gpu_worker.config import WorkerSettings
 from gpu_worker.server import create_app
 from tests.support.images import seed_image
 from tests.support.processes import http_ok, model_dir, python_module
+from tests.support.prometheus import metric
 from tests.support.worker import running_worker
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus text format (0 when absent)."""
-    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    for line in text.splitlines():
-        match = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)$", line)
-        if not match or match.group(1) != name:
-            continue
-        found = ",".join(sorted((match.group(2) or "").split(","))) if match.group(2) else ""
-        if found == wanted:
-            return float(match.group(3))
-    return 0.0
 
 
 def test_ping_is_503_until_the_model_is_loaded():
@@ -55,15 +42,17 @@ def test_ping_is_200_with_the_model_once_loaded(worker):
 def test_metrics_count_requests_by_type_and_status_and_split_latency(worker):
     before = worker.get("/metrics").text
     worker.invoke_raw(seed_image("pets"), attributes="application_type=pets-detection")
-    worker.invoke_raw(b"not an image")
+    worker.invoke_raw(b"not an image", attributes="application_type=vehicles-detection")
+    worker.invoke_raw(b"{", content_type="application/json")  # type never read: "unknown"
     after = worker.get("/metrics").text
-    ok = dict(application_type="pets-detection", status="200")
-    assert (
-        metric(after, "ipcai_worker_requests_total", **ok)
-        == metric(before, "ipcai_worker_requests_total", **ok) + 1
-    )
-    bad = dict(application_type="unknown", status="400")
-    assert metric(after, "ipcai_worker_requests_total", **bad) >= 1
+
+    def added(**labels: str) -> float:
+        name = "ipcai_worker_requests_total"
+        return metric(after, name, **labels) - metric(before, name, **labels)
+
+    assert added(application_type="pets-detection", status="200") == 1
+    assert added(application_type="vehicles-detection", status="400") == 1
+    assert added(application_type="unknown", status="400") == 1
     for stage in ("decode", "queue", "infer", "postprocess"):
         assert metric(after, "ipcai_worker_stage_seconds_count", stage=stage) >= 1
     assert metric(after, "ipcai_worker_batch_size_count") >= 1

@@ -1,8 +1,10 @@
 """POST /v1/vision/detection: DeepStack's request and response, for camera software."""
 
+import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.tenants.services import enable_service
+from tests.support.prometheus import metric
 
 
 def deepstack(client, image: bytes, **fields):
@@ -56,3 +58,25 @@ def test_errors_use_deepstacks_shape(client, key_a):
     response = deepstack(client, b"", api_key="ipcai_000000000000_wrong")
     assert response.status_code == 401
     assert response.json()["success"] is False and "not valid" in response.json()["error"]
+
+
+def test_all_enabled_services_cost_one_inference_each_at_its_own_threshold(
+    inference, client, key_a, tenant_a, pets_jpg
+):
+    """One worker call for persons + pets + vehicles, split back per service: the pets
+    service's own threshold still decides which dogs a DeepStack client sees."""
+    enable_service(tenant_a, "vehicles-detection")
+    union = "persons-detection+pets-detection+vehicles-detection"
+
+    def worker_calls() -> float:
+        text = requests.get(f"{inference}/metrics", timeout=10).text
+        return metric(text, "ipcai_worker_requests_total", application_type=union, status="200")
+
+    before = worker_calls()
+    dogs = deepstack(client, pets_jpg, api_key=key_a.raw).json()["predictions"]
+    assert [p["label"] for p in dogs] == ["dog"] * 3
+    assert worker_calls() == before + 1
+
+    enable_service(tenant_a, "pets-detection", min_confidence=0.99)
+    strict = deepstack(client, pets_jpg, api_key=key_a.raw).json()["predictions"]
+    assert [p["label"] for p in strict] == []
