@@ -6,8 +6,9 @@ EXTRAS ?= worker,portal,dev
 # Reinstall whenever the pinned dependency files change (Python, and npm for the dashboard's
 # browser libraries, served as static files from node_modules).
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt package-lock.json | sha1sum | cut -c1-12)
-# Tests and local runs default to the shared models beside the checkout (CI sets this too).
-IPCAI_MODEL_DIR ?= $(abspath ../shared/models)
+# Tests and local runs default to the shared models beside the checkout (CI sets this too);
+# a clone without them keeps models in var/models, where `make run` fetches the served one.
+IPCAI_MODEL_DIR ?= $(if $(wildcard ../shared/models),$(abspath ../shared/models),$(abspath var/models))
 export IPCAI_MODEL_DIR
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/ipcai
 
