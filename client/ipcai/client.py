@@ -122,7 +122,30 @@ class _BaseClient:
             "headers": {"Content-Type": content_type},
         }
 
-    def _log_retry(self, method: str, url: str, reason: str, delay: float, attempt: int) -> None:
+    def _retry_delay(
+        self,
+        method: str,
+        url: str,
+        attempt: int,
+        *,
+        failure: httpx.TransportError | None = None,
+        response: httpx.Response | None = None,
+        idempotent: bool = True,
+    ) -> float:
+        """Seconds to wait before the next attempt after a transport failure or an error
+        response; raises NetworkError / APIError when the policy says to stop. Shared by the
+        sync and async clients, which differ only in how they send and sleep."""
+        if failure is not None:
+            delay = self.retry.delay_for_exception(attempt, failure, idempotent)
+            if delay is None:
+                raise NetworkError(f"{method} {url}: {failure!r}") from failure
+            reason = type(failure).__name__
+        else:
+            error = error_from_response(response)
+            delay = self.retry.delay_for_status(attempt, error.status, error.retry_after)
+            if delay is None:
+                raise error
+            reason = f"HTTP {error.status}"
         logger.info(
             "%s %s: %s; retry %d/%d in %.2fs",
             method,
@@ -132,6 +155,7 @@ class _BaseClient:
             self.retry.max_retries,
             delay,
         )
+        return delay
 
 
 class Client(_BaseClient):
@@ -179,18 +203,11 @@ class Client(_BaseClient):
             try:
                 response = self._http.request(method, url, headers=headers, **kwargs)
             except httpx.TransportError as exc:
-                delay = self.retry.delay_for_exception(attempt, exc, idempotent)
-                if delay is None:
-                    raise NetworkError(f"{method} {url}: {exc!r}") from exc
-                self._log_retry(method, url, type(exc).__name__, delay, attempt)
+                delay = self._retry_delay(method, url, attempt, failure=exc, idempotent=idempotent)
             else:
                 if response.is_success:
                     return response
-                error = error_from_response(response)
-                delay = self.retry.delay_for_status(attempt, error.status, error.retry_after)
-                if delay is None:
-                    raise error
-                self._log_retry(method, url, f"HTTP {error.status}", delay, attempt)
+                delay = self._retry_delay(method, url, attempt, response=response)
             self._sleep(delay)
             attempt += 1
 
@@ -253,18 +270,11 @@ class AsyncClient(_BaseClient):
             try:
                 response = await self._http.request(method, url, headers=headers, **kwargs)
             except httpx.TransportError as exc:
-                delay = self.retry.delay_for_exception(attempt, exc, idempotent)
-                if delay is None:
-                    raise NetworkError(f"{method} {url}: {exc!r}") from exc
-                self._log_retry(method, url, type(exc).__name__, delay, attempt)
+                delay = self._retry_delay(method, url, attempt, failure=exc, idempotent=idempotent)
             else:
                 if response.is_success:
                     return response
-                error = error_from_response(response)
-                delay = self.retry.delay_for_status(attempt, error.status, error.retry_after)
-                if delay is None:
-                    raise error
-                self._log_retry(method, url, f"HTTP {error.status}", delay, attempt)
+                delay = self._retry_delay(method, url, attempt, response=response)
             await self._sleep(delay)
             attempt += 1
 
