@@ -155,14 +155,7 @@ class S3Storage:
 
     def put_once(self, key: str, data: bytes, content_type: str) -> bool:
         try:
-            self.client.put_object(
-                Bucket=self.bucket,
-                Key=self._key(key),
-                Body=data,
-                ContentType=content_type,
-                IfNoneMatch="*",
-                **self._encryption(),
-            )
+            self._put_object(key, data, content_type, IfNoneMatch="*")
             return True
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
@@ -176,17 +169,21 @@ class S3Storage:
         except BotoCoreError as exc:
             raise StorageError(f"s3 put {key}: {exc}") from exc
 
+    def _put_object(self, key: str, data: bytes, content_type: str, **conditions: str) -> None:
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=self._key(key),
+            Body=data,
+            ContentType=content_type,
+            **conditions,
+            **self._encryption(),
+        )
+
     def _put_if_absent_unconditional(self, key: str, data: bytes, content_type: str) -> bool:
         if self.exists(key):
             return False
         try:
-            self.client.put_object(
-                Bucket=self.bucket,
-                Key=self._key(key),
-                Body=data,
-                ContentType=content_type,
-                **self._encryption(),
-            )
+            self._put_object(key, data, content_type)
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"s3 put {key}: {exc}") from exc
         return True
