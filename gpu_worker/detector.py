@@ -83,19 +83,20 @@ class Detector:
             engine_cache_dir=settings.engine_cache_dir,
             model_sha256=spec.sha256,
         )
-        first = backend_class(backend_name)(options)
-        first.load(path)
-        lane_count = settings.lanes or (available_cpus() if first.device == "cpu" else 2)
-        lanes = [first]
-        for _ in range(lane_count - 1):
+
+        def new_lane() -> Backend:
             lane = backend_class(backend_name)(options)
             lane.load(path)
-            lanes.append(lane)
+            return lane
+
+        first = new_lane()  # its device decides how many lanes the machine wants
+        lane_count = settings.lanes or (available_cpus() if first.device == "cpu" else 2)
+        lanes = [first, *(new_lane() for _ in range(lane_count - 1))]
         detector = cls(settings, spec, family, lanes)
         started = time.perf_counter()
         sample = family.preprocess(np.full((480, 640, 3), 114, np.uint8)).inputs
         for lane in lanes:
-            lane.warm_up(sample)
+            lane.warm_up(sample, batch_size=detector.max_batch)
         log.info(
             "model ready",
             extra={
@@ -113,8 +114,8 @@ class Detector:
         return detector
 
     def prepare(self, data: bytes) -> PreparedImage:
-        """Decode (DCT-scaled for large JPEGs) and build the model input: CPU work that runs
-        on the decode pool, off the event loop."""
+        """Decode (DCT-scaled for large JPEGs) and build the model input: CPU work, kept off
+        the event loop (on a lane inline, else on the decode pool)."""
         header = read_header(data, self.settings.max_pixels)
         min_size = None
         if self.settings.jpeg_dct_scaling:

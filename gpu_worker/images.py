@@ -26,7 +26,6 @@ Image.MAX_IMAGE_PIXELS = None
 cv2.setNumThreads(1)  # parallelism comes from request threads; nested pools only oversubscribe
 
 JPEG_MAGIC = b"\xff\xd8\xff"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 OTHER_FORMATS = {"PNG", "BMP", "WEBP", "GIF", "TIFF"}
 JPEG_SCALE_DIVISORS = (8, 4, 2)  # libjpeg-turbo's fast power-of-two IDCT scalings
 

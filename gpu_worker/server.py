@@ -1,10 +1,12 @@
 """The HTTP server: SageMaker's container contract (`GET /ping`, `POST /invocations`) plus
 `GET /metrics`.
 
-The event loop only moves bytes. Decoding and pre/post-processing run on a thread pool (one
-thread per CPU: libjpeg-turbo, OpenCV and numpy release the GIL), inference runs on the lanes
-of the dynamic batcher (ONNX Runtime and TensorRT release it too), so one process uses every
-core and can batch across concurrent requests, which N separate processes could not.
+The event loop only moves bytes. The rest runs on threads, which libjpeg-turbo, OpenCV, numpy,
+ONNX Runtime and TensorRT all release the GIL for: on a CPU each inference lane runs a whole
+request (decode, infer, post-process); where a GPU batches, a thread pool decodes and
+post-processes while the lanes of the dynamic batcher infer batches (Detector.runs_inline).
+Either way one process uses every core and can batch across concurrent requests, which N
+separate processes could not.
 """
 
 from __future__ import annotations
@@ -115,6 +117,10 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _not_ready() -> WorkerError:
+    return WorkerError(503, "not_ready", "the model is loading", {"Retry-After": "5"})
+
+
 def _body_too_large(size: int, limit: int) -> WorkerError:
     return too_large(
         "body_too_large",
@@ -127,8 +133,7 @@ def create_app(settings: WorkerSettings) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
-        loading = asyncio.create_task(state.load())
-        app.state.loading = loading
+        loading = asyncio.create_task(state.load())  # held here: the loop keeps only a weak ref
         try:
             yield
         finally:
@@ -144,9 +149,7 @@ def create_app(settings: WorkerSettings) -> Starlette:
             )
         if state.load_error:
             return error_response(WorkerError(503, "model_failed", state.load_error))
-        return error_response(
-            WorkerError(503, "not_ready", "the model is loading", {"Retry-After": "5"})
-        )
+        return error_response(_not_ready())
 
     async def metrics(request: Request) -> Response:
         if state.batcher:
@@ -160,7 +163,7 @@ def create_app(settings: WorkerSettings) -> Starlette:
         application_type = "unknown"
         try:
             if not state.ready:
-                raise WorkerError(503, "not_ready", "the model is loading", {"Retry-After": "5"})
+                raise _not_ready()
             body = await read_body(request, settings.max_body_bytes)
             fields["bytes_in"] = len(body)
             invocation = parse_invocation(
@@ -201,9 +204,7 @@ def create_app(settings: WorkerSettings) -> Starlette:
         Route("/invocations", invocations, methods=["POST"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.worker = state
-    return app
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 async def _detect(state: WorkerState, invocation: Invocation, fields: dict) -> dict:

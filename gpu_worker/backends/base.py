@@ -69,13 +69,14 @@ class Backend(ABC):
     def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run one batch; every input and output has the batch as its first dimension."""
 
-    def warm_up(self, sample: dict[str, np.ndarray], runs: int = 3) -> None:
+    def warm_up(self, sample: dict[str, np.ndarray], batch_size: int = 1, runs: int = 3) -> None:
         """Run the first inferences before traffic arrives: allocators, kernels and (GPU)
-        autotuning happen here, not on a camera's request. Covers the largest batch too."""
+        autotuning happen here, not on a camera's request. Covers the largest batch the server
+        will send too (on a CPU that is 1, so no time goes on batches never served)."""
         for _ in range(runs):
             self.infer(sample)
-        if self.max_batch_size > 1:
-            big = {k: np.repeat(v, self.max_batch_size, axis=0) for k, v in sample.items()}
+        if batch_size > 1:
+            big = {k: np.repeat(v, batch_size, axis=0) for k, v in sample.items()}
             self.infer(big)
 
     def close(self) -> None:  # noqa: B027 - optional hook

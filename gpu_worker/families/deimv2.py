@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
-from gpu_worker.families.base import Detections, Family, Prepared, resize
+from gpu_worker.families.base import Detections, Family, Prepared, resize, to_nchw
 
 
 class Deimv2Family(Family):
@@ -18,7 +17,7 @@ class Deimv2Family(Family):
     def preprocess(self, image: np.ndarray) -> Prepared:
         src_h, src_w = image.shape[:2]
         resized = resize(image, self.input_width, self.input_height)
-        blob = cv2.dnn.blobFromImage(resized, scalefactor=1 / 255.0, swapRB=True)
+        blob = to_nchw(resized, scale=1 / 255.0, swap_rb=True)
         # Boxes come back in the pixels of the size we pass: the decoded image's.
         sizes = np.array([[src_w, src_h]], dtype=np.int64)
         return Prepared({"images": blob, "orig_target_sizes": sizes})

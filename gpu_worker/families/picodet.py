@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 from gpu_worker.families.base import (
@@ -20,6 +19,7 @@ from gpu_worker.families.base import (
     grid_cells,
     resize,
     select_candidates,
+    to_nchw,
 )
 
 STRIDES = (8, 16, 32, 64)
@@ -43,7 +43,7 @@ class PicodetFamily(Family):
     def preprocess(self, image: np.ndarray) -> Prepared:
         src_h, src_w = image.shape[:2]
         resized = resize(image, self.input_width, self.input_height)
-        blob = cv2.dnn.blobFromImage(resized, swapRB=True)
+        blob = to_nchw(resized, swap_rb=True)
         blob *= self._mul
         blob += self._add
         return Prepared(
