@@ -39,7 +39,7 @@ class DetectionResult:
     boxes: np.ndarray  # (n, 4) x1, y1, x2, y2 in original-image pixels
     scores: np.ndarray
     labels: list[str]
-    timings_ms: dict[str, float] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
 
     def to_seed_json(self) -> dict:
         """The AWS sample's response shape, which existing integrations parse."""
@@ -175,7 +175,7 @@ class Detector:
         t2 = time.perf_counter()
         result = self.finish(item, outputs, application_type, min_confidence)
         t3 = time.perf_counter()
-        result.timings_ms = {"decode": t1 - t0, "infer": t2 - t1, "postprocess": t3 - t2}
+        result.timings_s = {"decode": t1 - t0, "infer": t2 - t1, "postprocess": t3 - t2}
         return result
 
     @property

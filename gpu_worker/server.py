@@ -229,7 +229,7 @@ async def _detect_inline(state: WorkerState, invocation: Invocation):
     """The whole request runs on one lane (see Detector.runs_inline)."""
     job = (invocation.image, invocation.application_type, invocation.min_confidence)
     result, info = await state.batcher.submit(job)
-    stages = {**result.timings_ms, "queue": info.queue_s}
+    stages = {**result.timings_s, "queue": info.queue_s}
     return stages, info.queue_s + info.run_s, info.size, result
 
 
