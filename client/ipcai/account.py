@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ipcai.client import Client
+from ipcai.text import plural
 
 KEYS_PATH = "/api/v1/keys"
 USAGE_PATH = "/api/v1/usage"
@@ -161,7 +162,8 @@ def format_usage(usage: Usage) -> str:
             )
         )
     total = sum(d.requests for d in usage.days)
-    lines = [_table(rows), f"{total} requests in {len({d.date for d in usage.days})} active days"]
+    active_days = len({d.date for d in usage.days})
+    lines = [_table(rows), f"{plural(total, 'request')} in {plural(active_days, 'active day')}"]
     if usage.used_this_month is not None:
         quota = "unlimited" if usage.monthly_quota is None else str(usage.monthly_quota)
         lines.append(f"this month: {usage.used_this_month} of {quota}")

@@ -21,6 +21,7 @@ from ipcai.drawing import draw_detections
 from ipcai.errors import APIError, AuthenticationError, IpcaiError, PermissionDenied
 from ipcai.images import IMAGE_SUFFIXES
 from ipcai.models import DetectionResult
+from ipcai.text import plural
 
 
 class InputError(IpcaiError):
@@ -98,7 +99,7 @@ class ImageOutcome:
 def error_json(error: IpcaiError | None) -> dict[str, Any]:
     if isinstance(error, APIError):
         return {"status": error.status, "code": error.code, "message": error.message}
-    return {"code": type(error).__name__, "message": str(error)}
+    return {"code": error.code if error else "client_error", "message": str(error)}
 
 
 def _save_annotated(path: Path, result: DetectionResult, target: Path) -> None:
@@ -159,8 +160,7 @@ async def detect_many(
 
 def _objects(outcome: ImageOutcome) -> str:
     if outcome.result is None:
-        code = outcome.error.code if isinstance(outcome.error, APIError) else "error"
-        return f"error: {code}"
+        return f"error: {error_json(outcome.error)['code']}"
     counts = outcome.result.counts()
     return ", ".join(f"{count} {label}" for label, count in counts.items()) or "-"
 
@@ -174,8 +174,8 @@ def summary_table(outcomes: Iterable[ImageOutcome]) -> str:
     lines = [f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>8}" for r in rows]
     ok = [o for o in outcomes if o.ok]
     objects = sum(len(o.result.detections) for o in ok if o.result is not None)
-    total = f"{len(outcomes)} images, {len(ok)} ok, {len(outcomes) - len(ok)} failed, "
-    total += f"{objects} objects"
+    total = f"{plural(len(outcomes), 'image')}, {len(ok)} ok, {len(outcomes) - len(ok)} failed, "
+    total += plural(objects, "object")
     if ok:
         latencies = [o.latency * 1000 for o in ok]
         total += f"; latency median {statistics.median(latencies):.0f} ms"

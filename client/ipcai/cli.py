@@ -31,6 +31,7 @@ from ipcai.batch import ImageOutcome, InputError, detect_many, expand_inputs, su
 from ipcai.client import DEFAULT_TIMEOUT, ENV_API_KEY, ENV_URL, AsyncClient, Client
 from ipcai.errors import ConfigurationError, IpcaiError
 from ipcai.retry import RetryPolicy
+from ipcai.text import plural
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_SERVICE = "persons-detection"
@@ -239,8 +240,9 @@ def cmd_watch(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int
         else:
             stats = run_watch(client, args.source, options, lambda r: _write_line(stdout, r), stop)
     print(
-        f"{stats.frames_read} frames read, {stats.frames_sent} answered, "
-        f"{stats.frames_without_motion} without motion, {stats.failures} failed attempts",
+        f"{plural(stats.frames_read, 'frame')} read, {stats.frames_sent} answered, "
+        f"{stats.frames_without_motion} without motion, "
+        f"{plural(stats.failures, 'failed attempt')}",
         file=stderr,
     )
     return EXIT_OK

@@ -38,7 +38,10 @@ def resolve_api_key(api_key: str | None) -> str:
     """The key given, else IPCAI_API_KEY; a clear error when neither is set."""
     key = api_key or os.environ.get(ENV_API_KEY, "")
     if not key.strip():
-        raise ConfigurationError(f"no API key: pass api_key=... or set {ENV_API_KEY}")
+        raise ConfigurationError(
+            f"no API key: set {ENV_API_KEY} (or pass --api-key KEY to the ipcai command, "
+            "api_key=... in Python)"
+        )
     return key.strip()
 
 

@@ -11,15 +11,24 @@ from typing import Any
 
 
 class IpcaiError(Exception):
-    """Base class of everything this package raises."""
+    """Base class of everything this package raises.
+
+    `code` names the kind of failure in JSON output and summaries, as the service's error codes
+    do for API errors (an APIError takes its code from the response)."""
+
+    code = "client_error"
 
 
 class ConfigurationError(IpcaiError):
     """The client cannot be used as configured (no API key, malformed base URL)."""
 
+    code = "configuration_error"
+
 
 class NetworkError(IpcaiError):
     """The service could not be reached or the connection broke, after all retries."""
+
+    code = "network_error"
 
 
 class APIError(IpcaiError):

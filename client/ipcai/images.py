@@ -27,6 +27,8 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".
 class ImageError(IpcaiError):
     """The input is not an image this client can send."""
 
+    code = "unreadable_image"
+
 
 def sniff_content_type(data: bytes) -> str | None:
     """'image/jpeg' or 'image/png' from the first bytes, None for anything else."""

@@ -36,6 +36,8 @@ READ_TIMEOUT_MS = 10_000
 class SourceError(IpcaiError):
     """The video source cannot be opened or read (and is not one that reconnects)."""
 
+    code = "source_error"
+
 
 def require_cv2() -> Any:
     """The cv2 module, or a clear message on how to install it."""
@@ -43,7 +45,8 @@ def require_cv2() -> Any:
         import cv2
     except ImportError as exc:
         raise IpcaiError(
-            "`ipcai watch` needs OpenCV: pip install 'ipcai[video]' (opencv-python-headless)"
+            "`ipcai watch` needs OpenCV: pip install './client[video]' in a checkout of the "
+            "service, or pip install 'ipcai[video]' (opencv-python-headless)"
         ) from exc
     return cv2
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 from ipcai.batch import ImageOutcome, InputError, annotated_paths, expand_inputs, summary_table
-from ipcai.errors import BadRequest
+from ipcai.errors import BadRequest, NetworkError
+from ipcai.images import ImageError
 from ipcai.models import Box, Detection, DetectionResult
 
 
@@ -68,3 +69,28 @@ def test_summary_lists_objects_per_class_latency_and_failures():
     assert table[1].split() == ["pets.jpg", "3", "dog", "250", "ms"]
     assert table[2].split() == ["broken.jpg", "error:", "not_an_image", "10", "ms"]
     assert table[3] == "2 images, 1 ok, 1 failed, 3 objects; latency median 250 ms, max 250 ms"
+
+
+def test_summary_names_what_failed_and_counts_in_english():
+    result = DetectionResult(
+        service="pets-detection",
+        width=10,
+        height=10,
+        detections=(Detection("dog", 0.9, Box(0, 0, 1, 1)),),
+    )
+    one = summary_table([ImageOutcome(Path("pets.jpg"), 0.1, result=result)]).splitlines()
+    assert one[-1].startswith("1 image, 1 ok, 0 failed, 1 object;")
+
+    failures = [
+        ImageOutcome(Path("down.jpg"), 0.1, error=NetworkError("connection refused")),
+        ImageOutcome(Path("notes.bmp"), 0.1, error=ImageError("not an image")),
+    ]
+    table = summary_table(failures).splitlines()
+    assert table[1].split()[:3] == ["down.jpg", "error:", "network_error"]
+    assert table[2].split()[:3] == ["notes.bmp", "error:", "unreadable_image"]
+    assert table[3] == "2 images, 0 ok, 2 failed, 0 objects"
+    # The JSON line of a failed image carries the same code as the summary.
+    assert failures[0].to_json()["error"] == {
+        "code": "network_error",
+        "message": "connection refused",
+    }

@@ -121,7 +121,8 @@ def test_no_key_and_missing_files_are_usage_errors(ipcai, images_dir, tmp_path):
     assert "no such file" in missing.stderr
     no_key = ipcai("detect", str(images_dir / "pets.jpg"), key=" ")
     assert no_key.returncode == 2
-    assert "IPCAI_API_KEY" in no_key.stderr
+    # A command-line user is told the variable and the option, not Python's `api_key=`.
+    assert "set IPCAI_API_KEY (or pass --api-key KEY" in no_key.stderr
 
 
 def test_the_progress_bar_can_be_forced_on_for_a_log_file(ipcai, images_dir):

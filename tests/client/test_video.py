@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
 import pytest
-from ipcai.video import FileSource, MotionDetector, SourceError, is_live, redact
+from ipcai.errors import IpcaiError
+from ipcai.video import (
+    FileSource,
+    MotionDetector,
+    SourceError,
+    is_live,
+    redact,
+    require_cv2,
+)
 
 from tests.client.videos import write_video
 
@@ -67,3 +76,9 @@ def test_live_sources_are_urls_and_devices_and_passwords_are_masked():
     assert not is_live("videos/garage.mp4")
     assert redact("rtsp://admin:hunter2@cam.local:554/s1") == "rtsp://admin:***@cam.local:554/s1"
     assert redact("http://cam.local/video.mjpg") == "http://cam.local/video.mjpg"
+
+
+def test_without_opencv_the_hint_names_the_install_the_readme_uses(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cv2", None)  # `import cv2` now raises ImportError
+    with pytest.raises(IpcaiError, match=r"pip install './client\[video\]'"):
+        require_cv2()
