@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: the whole service on one machine (the embedded defaults): Redis (started here when
 # none answers), the inference worker, a Celery worker + beat, and the portal under gunicorn,
-# on SQLite in var/. Creates a demo tenant on first run and prints its key and a curl line.
-# Ctrl-C stops everything this script started.
+# on SQLite in var/. On first run creates a demo tenant, its key and its owner `demo` (who is
+# also the local operator) and prints the key, the password and a curl line, once.
+# Ctrl-C stops everything this script started and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +35,9 @@ stop_all() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
 }
-trap stop_all INT TERM EXIT
+# Ctrl-C / SIGTERM is how this is meant to end: a clean stop, exit 0 (make says nothing).
+trap 'stop_all; exit 0' INT TERM
+trap stop_all EXIT
 
 wait_for() {  # wait_for NAME URL: poll until it answers 200, or give up after 120 s
     for _ in $(seq 600); do
@@ -50,11 +53,10 @@ wait_for() {  # wait_for NAME URL: poll until it answers 200, or give up after 1
 "$PY" manage.py migrate --verbosity 0
 "$PY" manage.py collectstatic --noinput --verbosity 0
 
-demo_key=""
-if ! "$PY" manage.py shell -c "from apps.tenants.models import Tenant; raise SystemExit(0 if Tenant.objects.filter(slug='demo').exists() else 1)"; then
-    demo_key="$("$PY" manage.py create_tenant demo --name Demo \
-        --services persons-detection,pets-detection,vehicles-detection | grep '^ipcai_')"
-fi
+# First run only: "api_key KEY", "username demo", "password PASSWORD" (see setup_demo).
+demo="$("$PY" manage.py setup_demo)"
+demo_key="$(awk '$1 == "api_key" {print $2}' <<<"$demo")"
+demo_password="$(awk '$1 == "password" {print $2}' <<<"$demo")"
 
 PORT="$WORKER_PORT" HOST=127.0.0.1 "$PY" -m gpu_worker >var/log/worker.log 2>&1 &
 pids+=($!)
@@ -76,19 +78,23 @@ echo "  portal + API   $base   (docs: $base/api/docs/, admin: $base/admin/)"
 echo "  worker         $IPCAI_WORKER_URL"
 if [ -n "$demo_key" ]; then
     echo
-    echo "Demo tenant 'demo' created. Its API key, shown only this once:"
-    echo "  $demo_key"
+    echo "Demo tenant 'demo' created. Shown only this once, store them now:"
+    echo "  API key    $demo_key"
+    if [ -n "$demo_password" ]; then
+        echo "  sign in    $base/  as  demo / $demo_password   (tenant owner and operator)"
+    fi
     echo
     echo "Try it:"
     echo "  curl -s -H 'x-api-key: $demo_key' -H 'Content-Type: application/json' --data @../shared/images/post_data.txt $base/inference"
 else
     echo
-    echo "Demo tenant 'demo' exists; keys are shown only once. For a new one:"
+    echo "Demo tenant 'demo' exists: sign in at $base/ as demo (new password:"
+    echo "  $PY manage.py changepassword demo). Keys are shown only once; for a new one:"
     echo "  $PY manage.py issue_api_key demo"
     echo "then:"
     echo "  curl -s -H 'x-api-key: KEY' -H 'Content-Type: application/json' --data @../shared/images/post_data.txt $base/inference"
 fi
 echo
-echo "Admin user: $PY manage.py createsuperuser.  Ctrl-C stops everything."
+echo "More people: $PY manage.py add_member demo USER --role owner --create.  Ctrl-C stops everything."
 wait -n "${pids[@]}"
 echo "a process exited; see var/log/" >&2
