@@ -131,3 +131,11 @@ def test_outputs_name_the_endpoint(template: dict):
     assert template["Outputs"]["EndpointName"]["Value"] == {
         "Fn::GetAtt": ["Endpoint", "EndpointName"]
     }
+
+
+def test_worker_container_runs_without_network_access(template: dict):
+    """/invocations is unauthenticated: with network isolation the container can only be
+    reached through InvokeEndpoint (IAM) and cannot reach out either."""
+    _, model = _only(template, "AWS::SageMaker::Model")
+    assert model["Properties"]["EnableNetworkIsolation"] is True
+    assert "VpcConfig" not in model["Properties"]

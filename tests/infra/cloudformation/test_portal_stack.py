@@ -17,7 +17,7 @@ from tests.support.cloudformation import (
 )
 from tests.support.processes import REPO_ROOT
 
-SECRET_NAMES = {"DATABASE_URL", "DJANGO_SECRET_KEY", "IPCAI_API_KEY_HASH_KEY"}
+SECRET_NAMES = {"DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "IPCAI_API_KEY_HASH_KEY"}
 
 
 @pytest.fixture(scope="module")
@@ -65,19 +65,19 @@ def test_web_celery_worker_and_beat_run_from_the_portal_image(template: dict):
 def test_portal_processes_get_every_production_setting(template: dict, name: str):
     container = _containers(template)[name]
     env, secrets = _environment(container), _secrets(container)
-    assert {"REDIS_URL", "IPCAI_SAGEMAKER_ENDPOINT", "IPCAI_ARCHIVE_URL"} <= set(env)
+    assert {"IPCAI_SAGEMAKER_ENDPOINT", "IPCAI_ARCHIVE_URL"} <= set(env)
     assert {"DJANGO_ALLOWED_HOSTS", "DJANGO_DEBUG"} <= set(env)
     assert env["DJANGO_DEBUG"] == "false"
     assert env["IPCAI_SAGEMAKER_ENDPOINT"] == {"Ref": "SageMakerEndpointName"}
     assert text_of(env["IPCAI_ARCHIVE_URL"]) == "s3://${ArchiveBucketName}/${ArchivePrefix}"
-    assert text_of(env["REDIS_URL"]).startswith("rediss://${Redis.PrimaryEndPoint.Address}:")
+    assert secrets["REDIS_URL"] == {"Ref": "RedisUrl"}
     assert set(secrets) >= SECRET_NAMES
 
 
 def test_beat_gets_the_settings_its_periodic_tasks_need(template: dict):
     container = _containers(template)["celery-beat"]
-    assert {"REDIS_URL", "IPCAI_ARCHIVE_URL", "DJANGO_DEBUG"} <= set(_environment(container))
-    assert {"DATABASE_URL", "DJANGO_SECRET_KEY"} <= set(_secrets(container))
+    assert {"IPCAI_ARCHIVE_URL", "DJANGO_DEBUG"} <= set(_environment(container))
+    assert {"DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY"} <= set(_secrets(container))
 
 
 def test_secrets_never_travel_as_plain_environment(template: dict):
@@ -141,10 +141,19 @@ def test_database_is_private_encrypted_and_password_comes_from_secrets_manager(t
     assert url.startswith("postgres://") and url.endswith("?sslmode=require")
 
 
-def test_redis_is_encrypted_in_transit_and_at_rest(template: dict):
+def test_redis_is_encrypted_in_transit_and_at_rest_and_needs_its_auth_token(template: dict):
     (redis,) = resources_of_type(template, "AWS::ElastiCache::ReplicationGroup").values()
     assert redis["Properties"]["TransitEncryptionEnabled"] is True
     assert redis["Properties"]["AtRestEncryptionEnabled"] is True
+    token = "{{resolve:secretsmanager:${RedisAuthToken}}}"
+    assert text_of(redis["Properties"]["AuthToken"]) == token
+    generated = template["Resources"]["RedisAuthToken"]["Properties"]["GenerateSecretString"]
+    assert 16 <= generated["PasswordLength"] <= 128  # ElastiCache's AUTH token bounds
+    assert generated["ExcludePunctuation"] is True  # the token sits inside a URL
+    # REDIS_URL carries the same token, over TLS with certificate checks.
+    url = text_of(template["Resources"]["RedisUrl"]["Properties"]["SecretString"])
+    assert url.startswith(f"rediss://:{token}@${{Redis.PrimaryEndPoint.Address}}:")
+    assert url.endswith("?ssl_cert_reqs=required")
     assert template["Parameters"]["CacheNodeType"]["Default"] == "cache.t4g.micro"
 
 
