@@ -27,7 +27,9 @@ class WorkerSettings:
     model_dir: Path = Path("/opt/ml/model")  # SageMaker's model location
     model: str = "deimv2_femto"  # chosen by measurement: docs/BENCHMARKS.md
     backend: str = "auto"  # onnxruntime | tensorrt | auto
-    host: str = "0.0.0.0"
+    # Loopback: /invocations has no authentication, so a worker started by hand is not reachable
+    # from the network. The container's `serve` listens on every interface, as SageMaker needs.
+    host: str = "127.0.0.1"
     port: int = 8080
     # Parallel inference lanes (one model instance each). 0 = one per CPU on the CPU backend,
     # where one single-threaded session per core beat one session on all cores by 1.4-1.6x
