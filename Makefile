@@ -11,6 +11,9 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt package-l
 IPCAI_MODEL_DIR ?= $(if $(wildcard ../shared/models),$(abspath ../shared/models),$(abspath var/models))
 export IPCAI_MODEL_DIR
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/ipcai
+# setuptools warns on every editable install about same-named folders shadowing packages
+# (an information notice, not a problem here); keep `make run`'s first output readable.
+EDITABLE_QUIET := PYTHONWARNINGS="ignore:Editable installation"
 
 .PHONY: run test lint format install bench clean
 
@@ -19,8 +22,8 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt package-lock.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[$(EXTRAS)]'
-	@if [ -f client/pyproject.toml ]; then $(BIN)/pip install -q -c constraints.txt -e ./client; fi
+	$(EDITABLE_QUIET) $(BIN)/pip install -q -c constraints.txt -e '.[$(EXTRAS)]'
+	@if [ -f client/pyproject.toml ]; then $(EDITABLE_QUIET) $(BIN)/pip install -q -c constraints.txt -e ./client; fi
 	npm ci --no-audit --no-fund --loglevel=error
 	@rm -f $(VENV)/.installed-*
 	@touch $@
