@@ -14,7 +14,7 @@ from collections.abc import Callable
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from portal.redis import get_redis
+from apps.core.redis import get_redis
 
 HEALTH_PATH = "/healthz"
 log = logging.getLogger(__name__)

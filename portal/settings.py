@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "apps.core",
     "apps.tenants",
     "apps.detection",
     "apps.events",
@@ -226,6 +227,8 @@ IPCAI_DEFAULT_SAVE_REQUEST_EVENTS = env.bool("IPCAI_DEFAULT_SAVE_REQUEST_EVENTS"
 # Changing it invalidates every issued key.
 IPCAI_API_KEY_HASH_KEY = env("IPCAI_API_KEY_HASH_KEY", default=SECRET_KEY)
 IPCAI_KEY_CACHE_TTL_S = env.int("IPCAI_KEY_CACHE_TTL_S", default=300)
+# raw key -> KeyGrant, for apps/core/auth.py (the ground floor names no app by import).
+IPCAI_API_KEY_RESOLVER = "apps.tenants.grants.resolve_key"
 # Per API key, fixed window. 6000/min (100/s) keeps a runaway camera from starving others
 # while staying above what one 2-core worker serves.
 IPCAI_RATE_LIMIT_REQUESTS = env.int("IPCAI_RATE_LIMIT_REQUESTS", default=6000)
@@ -237,7 +240,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "apps.detection.errors.json_exception_handler",
+    "EXCEPTION_HANDLER": "apps.core.errors.json_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 

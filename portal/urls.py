@@ -7,7 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 urlpatterns = [
     path("", include("apps.detection.urls")),
-    path("api/v1/", include("apps.tenants.api_urls")),  # the tenant's own keys and usage
+    path("api/v1/", include("apps.tenants.api_urls")),  # the tenant's own keys
+    path("api/v1/", include("apps.reports.api_urls")),  # ... and usage
     path("", include("apps.events.urls")),  # archived request events of the key's tenant
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
@@ -15,6 +16,6 @@ urlpatterns = [
     path("", include("apps.dashboard.urls")),  # the tenant dashboard (sign-in, /t/<slug>/...)
 ]
 
-handler400 = "apps.detection.errors.json_bad_request"
-handler404 = "apps.detection.errors.json_not_found"
-handler500 = "apps.detection.errors.json_server_error"
+handler400 = "apps.core.errors.json_bad_request"
+handler404 = "apps.core.errors.json_not_found"
+handler500 = "apps.core.errors.json_server_error"

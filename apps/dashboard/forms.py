@@ -8,7 +8,7 @@ from django import forms
 
 from apps.reports.usage import utc_today
 from apps.tenants.application_types import ApplicationType
-from apps.tenants.models import TenantService
+from apps.tenants.models import MAX_RETENTION_DAYS, TenantService
 
 MAX_RANGE_DAYS = 366
 
@@ -44,14 +44,8 @@ class ServiceSettingsForm(forms.ModelForm):
         }
         widgets = {
             "min_confidence": forms.NumberInput(attrs={"step": "0.05", "min": "0", "max": "1"}),
-            "retention_days": forms.NumberInput(attrs={"min": "1", "max": "3650"}),
+            "retention_days": forms.NumberInput(attrs={"min": "0", "max": str(MAX_RETENTION_DAYS)}),
         }
-
-    def clean_retention_days(self) -> int:
-        days = self.cleaned_data["retention_days"]
-        if not 1 <= days <= 3650:
-            raise forms.ValidationError("Between 1 and 3650 days.")
-        return days
 
 
 class DateRangeForm(forms.Form):

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import orjson
 
-from apps.detection.limits import requests_this_month
+from apps.core.redis import get_redis, redis_key
 from apps.reports.usage import (
     ServiceTotals,
     daily_series,
@@ -16,8 +16,8 @@ from apps.reports.usage import (
     service_totals,
     utc_today,
 )
+from apps.tenants.limits import requests_this_month
 from apps.tenants.models import Tenant
-from portal.redis import get_redis, redis_key
 
 CHART_DAYS = 30
 LATENCY_CACHE_S = 60

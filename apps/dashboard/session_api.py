@@ -16,11 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
+from apps.core.errors import ApiError
+from apps.core.grants import KeyGrant, ServiceGrant
 from apps.dashboard.access import can_manage, membership_of
-from apps.detection.errors import ApiError
-from apps.detection.limits import count_request
 from apps.detection.views import NativeDetectView
-from apps.tenants.grants import KeyGrant, ServiceGrant
+from apps.tenants.limits import count_request
 from apps.tenants.models import Tenant
 
 

@@ -28,10 +28,9 @@ from apps.events.listing import EventFilter, tenant_event, tenant_events
 from apps.events.storage import StorageError, get_storage
 from apps.reports.models import MonthlyUsageReport
 from apps.reports.usage import daily_csv, daily_series, parse_month, report_csv, service_totals
-from apps.tenants.api import MAX_ACTIVE_KEYS_PER_TENANT
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.models import ApiKey, Membership
-from apps.tenants.services import issue_api_key, revoke_api_key, update_service
+from apps.tenants.services import TooManyKeys, issue_api_key, revoke_api_key, update_service
 
 EVENTS_PER_PAGE = 24
 
@@ -96,18 +95,20 @@ def keys(request: HttpRequest) -> HttpResponse:
         if not can_manage(request.membership):
             return page(request, "dashboard/forbidden.html", status=403)
         form = KeyCreateForm(request.POST)
-        if tenant.api_keys.usable().count() >= MAX_ACTIVE_KEYS_PER_TENANT:
-            form.add_error(None, f"At most {MAX_ACTIVE_KEYS_PER_TENANT} active keys; revoke one.")
         if form.is_valid():
             if use_token(request.session, form.cleaned_data["form_token"]):
-                new_key = _create_key(request, form.cleaned_data)
+                try:
+                    new_key = _create_key(request, form.cleaned_data)
+                    form = None
+                except TooManyKeys as exc:
+                    form.add_error(None, str(exc))
             else:
                 messages.info(
                     request,
                     "That form was sent already: its key was shown once and is in the list. "
                     "Create another key if you need one.",
                 )
-            form = None
+                form = None
     if form is None:
         form = KeyCreateForm(initial={"form_token": issue_token(request.session)})
     else:  # show the errors, with a fresh token for the next try

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
-from apps.detection.errors import ApiError
+from apps.core.errors import ApiError
 
 # The portal accepts what cameras send; the worker can read more, but the API promises these.
 CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png"}

@@ -18,10 +18,10 @@ from django.db import transaction
 from django.db.models import F
 from redis.exceptions import RedisError
 
+from apps.core.redis import get_redis, redis_key
 from apps.detection.models import DailyUsage, UsageEvent
 from apps.tenants.models import ApiKey, Tenant
 from apps.tenants.services import record_keys_last_used
-from portal.redis import get_redis, redis_key
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from rest_framework.request import Request
 
-from apps.detection.errors import ApiError
+from apps.core.errors import ApiError
 from apps.tenants.application_types import is_application_type, valid_types_text
 
 RAW_IMAGE_TYPES = {"image/jpeg", "image/png", "application/x-image", "application/octet-stream"}

@@ -16,15 +16,6 @@ MIN_CONFIDENCE_HELP = (
 )
 
 
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable machine-readable code, e.g. `invalid_api_key`.")
-    message = serializers.CharField(help_text="What went wrong and what to do about it.")
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = ErrorDetailSerializer()
-
-
 class SeedInferenceSerializer(serializers.Serializer):
     timestamp = serializers.CharField(required=False, help_text="Client timestamp (ignored).")
     request_id = serializers.IntegerField(required=False, help_text="Client request id (ignored).")

@@ -11,13 +11,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from apps.detection.errors import ApiError
+from apps.core.errors import ApiError
+from apps.core.grants import KeyGrant
 from apps.detection.images import CheckedImage
 from apps.detection.inference import InferenceError, get_inference_client
 from apps.detection.metering import Usage, record_usage
-from apps.events.enqueue import archive_detection_call
+from apps.events.enqueue import archive_answered_request
 from apps.tenants.application_types import APPLICATION_LABELS
-from apps.tenants.grants import KeyGrant
 
 
 @dataclass
@@ -140,4 +140,13 @@ def finish_request(call: DetectionCall, status_code: int, error_code: str = "") 
             image_bytes=len(call.image.data) if call.image else 0,
         )
     )
-    archive_detection_call(call, status_code)
+    if status_code == 200 and grant is not None and call.image is not None:
+        body = call.parsed_body if isinstance(call.parsed_body, dict) else {}
+        archive_answered_request(
+            grant=grant,
+            image=call.image.data,
+            answers=zip(call.application_types, call.results, strict=False),
+            client_request_id=body.get("request_id"),  # the seed body's own id, if sent
+            portal_request_id=call.request_id,
+            received_at=call.timestamp,
+        )

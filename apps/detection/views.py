@@ -18,9 +18,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.auth import ApiKeyAuthentication, ServiceEnabled
+from apps.core.errors import ApiError
+from apps.core.grants import KeyGrant
+from apps.core.serializers import ErrorSerializer
 from apps.detection import payloads
-from apps.detection.access import ApiKeyAuthentication, KeyRateAndQuota, ServiceEnabled
-from apps.detection.errors import ApiError
 from apps.detection.images import check_image, decode_base64_image
 from apps.detection.responses import (
     deepstack_error,
@@ -33,7 +35,6 @@ from apps.detection.serializers import (
     DeepStackDetectionSerializer,
     DeepStackErrorSerializer,
     DeepStackResponseSerializer,
-    ErrorSerializer,
     NativeJsonSerializer,
     NativeMultipartSerializer,
     NativeResponseSerializer,
@@ -42,7 +43,7 @@ from apps.detection.serializers import (
 )
 from apps.detection.services import DetectionCall, detect, detect_services, finish_request
 from apps.tenants.application_types import APPLICATION_LABELS, ApplicationType
-from apps.tenants.grants import KeyGrant
+from apps.tenants.limits import KeyRateAndQuota
 
 ERROR_STATUSES = {
     400: "The body is not what this endpoint takes: invalid JSON or base64, no image, not a "

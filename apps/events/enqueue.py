@@ -1,6 +1,6 @@
 """Hand a request event to the archive without slowing or failing the request.
 
-The detection flow calls ``archive_detection_call`` once, among its post-response side effects
+The detection flow calls ``archive_answered_request`` once, among its post-response side effects
 (apps/detection/services.py ``finish_request``). The event is published to Celery; if the broker
 cannot take it (down, unreachable, out of memory), the message goes to the durable spool and a
 background thread in this process replays the spool once the broker answers again.
@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -25,41 +26,46 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from apps.events import layout
+from apps.events.archive_task import archive_event
 from apps.events.records import RequestEvent
 from apps.events.spool import ReplayResult, Spool
 from apps.events.staging import drop_staged_image, stage_image, staging_available
 
 if TYPE_CHECKING:
-    from apps.detection.services import DetectionCall
-    from apps.tenants.grants import KeyGrant
+    from apps.core.grants import KeyGrant
 
 logger = logging.getLogger(__name__)
 
 
-def archive_detection_call(call: DetectionCall, status_code: int) -> list[str]:
+def archive_answered_request(
+    *,
+    grant: KeyGrant,
+    image: bytes,
+    answers: Iterable[tuple[str, dict[str, Any]]],
+    client_request_id: object = None,
+    portal_request_id: str = "",
+    received_at: float | None = None,
+) -> list[str]:
     """The detection flow's one hook: archive a successful request, one event per service.
 
-    Failed requests (bad image, no key, worker trouble) are never archived: there is no
-    verified image and no response worth keeping. Returns the new event ids.
+    Plain values in (the caller's grant, the image, `(application_type, answer)` pairs), so the
+    archive knows nothing of the detection API. The detection flow calls it for successful
+    requests only: a failed one has no verified image and no answer worth keeping. Returns the
+    new event ids.
     """
-    grant, image = call.grant, call.image
-    if status_code != 200 or grant is None or image is None:
-        return []
-    body = call.parsed_body if isinstance(call.parsed_body, dict) else {}
-    camera_request_id = body.get("request_id")  # the seed body's own id, if the camera sent one
-    received_at = datetime.fromtimestamp(call.timestamp, UTC)
+    received = datetime.fromtimestamp(received_at, UTC) if received_at else datetime.now(UTC)
     event_ids = []
-    for application_type, result in zip(call.application_types, call.results, strict=False):
+    for application_type, result in answers:
         event_id = archive_request_event(
             grant=grant,
             application_type=application_type,
-            image=image.data,
+            image=image,
             response=result,
-            request_id=camera_request_id,
-            portal_request_id=call.request_id,
+            request_id=client_request_id,
+            portal_request_id=portal_request_id,
             model=result.get("model", ""),
             timings=result.get("timings_ms"),
-            received_at=received_at,
+            received_at=received,
         )
         if event_id:
             event_ids.append(event_id)
@@ -157,8 +163,6 @@ def replay_spool() -> ReplayResult:
 
 
 def _publish(message: dict[str, Any]) -> None:
-    from apps.events.tasks import archive_event
-
     # retry=False: Celery's default publish retries would hold the request for seconds when
     # the broker is down; the spool is our retry. argsrepr: Celery would otherwise build a
     # truncated repr of the whole message for its logs, half of this call's CPU time.

@@ -24,12 +24,6 @@ class EventQuerySerializer(serializers.Serializer):
     )
 
 
-class EventImageSerializer(serializers.Serializer):
-    content_type = serializers.CharField()
-    size = serializers.IntegerField(help_text="Bytes, exactly as the camera sent them.")
-    url = serializers.CharField(help_text="Download URL (same API key).")
-
-
 class ArchivedEventSerializer(serializers.ModelSerializer):
     # The same 32-hex-digit form as in the storage keys and the URLs.
     id = serializers.CharField(source="id.hex", read_only=True)

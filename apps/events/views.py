@@ -16,9 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.detection.access import ApiKeyAuthentication, ServiceEnabled
-from apps.detection.errors import ApiError
-from apps.detection.serializers import ErrorSerializer
+from apps.core.auth import ApiKeyAuthentication, ServiceEnabled
+from apps.core.errors import ApiError
+from apps.core.grants import KeyGrant
+from apps.core.serializers import ErrorSerializer
 from apps.events.listing import EventFilter, tenant_event, tenant_events
 from apps.events.models import ArchivedEvent
 from apps.events.serializers import (
@@ -28,7 +29,6 @@ from apps.events.serializers import (
     EventQuerySerializer,
 )
 from apps.events.storage import StorageError, get_storage
-from apps.tenants.grants import KeyGrant
 
 ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="No API key, or a bad one."),

@@ -8,57 +8,17 @@ so revocation and service changes take effect on the very next request.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import orjson
 from django.conf import settings
 
+from apps.core.grants import KeyGrant, KeyRejected, ServiceGrant
+from apps.core.redis import get_redis, redis_key
 from apps.tenants.keys import key_matches, public_id_of
 from apps.tenants.models import ApiKey
-from portal.redis import get_redis, redis_key
 
 # Unknown public ids are remembered briefly so a flood of bad keys does not hit the database.
 NEGATIVE_TTL_S = 60
-
-
-class KeyRejected(Exception):
-    """The presented key does not authenticate; `code` says why (shown to the client)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceGrant:
-    application_type: str
-    enabled: bool
-    min_confidence: float
-    save_request_events: bool
-    retention_days: int
-
-
-@dataclass(frozen=True, slots=True)
-class KeyGrant:
-    """A key's tenant and services as of the last cache fill; rides on `request.auth`."""
-
-    key_id: int
-    public_id: str
-    tenant_id: int
-    tenant_slug: str
-    tenant_active: bool
-    default_application_type: str
-    monthly_request_quota: int | None
-    expires_at: float | None
-    services: dict[str, ServiceGrant]
-
-    def enabled_services(self) -> list[str]:
-        return [name for name, svc in self.services.items() if svc.enabled]
-
-    def service(self, application_type: str) -> ServiceGrant | None:
-        svc = self.services.get(application_type)
-        return svc if svc and svc.enabled else None
 
 
 def cache_key(public_id: str) -> str:

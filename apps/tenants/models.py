@@ -13,6 +13,9 @@ from django.utils import timezone
 
 from apps.tenants.application_types import ApplicationType
 
+# Ten years: past that an archive is a liability, not a feature.
+MAX_RETENTION_DAYS = 3650
+
 
 class Tenant(models.Model):
     """A customer account: owns API keys, services and usage; everything else hangs off it."""
@@ -131,7 +134,10 @@ class TenantService(models.Model):
         default=False, help_text="Archive each request's image and response."
     )
     retention_days = models.PositiveIntegerField(
-        default=30, help_text="How long archived request events are kept."
+        default=30,
+        validators=[MaxValueValidator(MAX_RETENTION_DAYS)],
+        help_text=f"How long archived request events are kept (days, 0 keeps them, at most "
+        f"{MAX_RETENTION_DAYS}).",
     )
 
     class Meta:

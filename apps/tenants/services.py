@@ -19,6 +19,13 @@ from apps.tenants.application_types import ApplicationType, is_application_type,
 from apps.tenants.keys import generate_key, hash_key
 from apps.tenants.models import ApiKey, Membership, Tenant, TenantService
 
+# Bounds what a leaked key (or a careless script) can do: keys cannot be minted without limit.
+MAX_ACTIVE_KEYS_PER_TENANT = 100
+
+
+class TooManyKeys(ValueError):
+    """The tenant already has MAX_ACTIVE_KEYS_PER_TENANT usable keys."""
+
 
 @transaction.atomic
 def create_tenant(
@@ -64,7 +71,14 @@ def issue_api_key(
     created_by: AbstractBaseUser | None = None,
     expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key for the tenant, and the full key string: show it once, it is not stored."""
+    """A new key for the tenant, and the full key string: show it once, it is not stored.
+
+    Raises TooManyKeys at the active-key cap, whoever asks (API, dashboard, admin, command)."""
+    if tenant.api_keys.usable().count() >= MAX_ACTIVE_KEYS_PER_TENANT:
+        raise TooManyKeys(
+            f"A tenant may have at most {MAX_ACTIVE_KEYS_PER_TENANT} active keys; "
+            "revoke unused ones first."
+        )
     public_id, raw_key = generate_key()
     key = ApiKey.objects.create(
         tenant=tenant,
@@ -96,9 +110,7 @@ def enable_service(
 ) -> TenantService:
     """Enable (or re-enable) a service, optionally changing its settings. New services archive
     request events per IPCAI_DEFAULT_SAVE_REQUEST_EVENTS; only IPCAI_OFFERED_SERVICES exist."""
-    _check_types([application_type])
-    if application_type not in settings.IPCAI_OFFERED_SERVICES:
-        raise ValueError(f"{application_type} is not offered by this deployment")
+    check_service_offered(application_type)
     service, _ = TenantService.objects.get_or_create(
         tenant=tenant,
         application_type=application_type,
@@ -165,6 +177,13 @@ def record_keys_last_used(last_used: dict[int, datetime]) -> int:
         # A plain update: no save() signal, so the cached grant stays warm.
         updated += ApiKey.objects.filter(pk=key_id).update(last_used_at=when)
     return updated
+
+
+def check_service_offered(application_type: str) -> None:
+    """Only the services this deployment offers (IPCAI_OFFERED_SERVICES) can be enabled."""
+    _check_types([application_type])
+    if application_type not in settings.IPCAI_OFFERED_SERVICES:
+        raise ValueError(f"{application_type} is not offered by this deployment")
 
 
 def _check_types(application_types: Iterable[str]) -> None:

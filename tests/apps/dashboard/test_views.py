@@ -16,11 +16,12 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from apps.core.grants import KeyRejected
 from apps.detection.metering import drain_usage
 from apps.detection.models import DailyUsage
 from apps.reports.monthly import build_monthly_reports
 from apps.tenants.application_types import ApplicationType
-from apps.tenants.grants import KeyRejected, resolve_key
+from apps.tenants.grants import resolve_key
 from apps.tenants.models import ApiKey, Membership, TenantService
 from apps.tenants.services import add_member, create_tenant
 from tests.apps.dashboard.conftest import signed_in, try_it

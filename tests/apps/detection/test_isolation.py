@@ -1,8 +1,8 @@
 """Tenant isolation at the API: a key of tenant A never sees or affects tenant B."""
 
-from apps.detection.limits import requests_this_month
 from apps.detection.metering import drain_usage
 from apps.detection.models import DailyUsage, UsageEvent
+from apps.tenants.limits import requests_this_month
 from apps.tenants.services import revoke_api_key, set_monthly_quota, set_tenant_active
 from tests.apps.detection.conftest import SEED_BODY
 

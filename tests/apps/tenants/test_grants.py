@@ -7,8 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from apps.core.grants import KeyRejected
 from apps.tenants.application_types import ApplicationType
-from apps.tenants.grants import KeyRejected, resolve_key
+from apps.tenants.grants import resolve_key
 from apps.tenants.services import (
     disable_service,
     enable_service,

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from apps.tenants.grants import KeyRejected, resolve_key
+from apps.core.grants import KeyRejected
+from apps.tenants.grants import resolve_key
 from apps.tenants.models import ApiKey, TenantService
 from tests.apps.factories import UserFactory
 

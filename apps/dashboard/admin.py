@@ -1,5 +1,6 @@
-"""Operator UI: tenants with their services, members and keys; keys issued and revoked here;
-bulk actions (enable a service, suspend, reactivate, export usage) and usage per month.
+"""Operator UI, on the top floor since it shows usage and reports beside tenants: tenants with
+their services, members and keys; keys issued and revoked here; bulk actions (enable a service,
+suspend, reactivate, export usage) and usage per month.
 
 Saves go through the models (signals keep the key cache coherent); issuing and revoking keys go
 through apps/tenants/services.py so the admin hashes and revokes exactly like the commands do.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.http import HttpRequest, HttpResponse
@@ -22,6 +24,8 @@ from apps.reports.usage import MONTHLY_FIELDS, monthly_totals, rows_csv, utc_tod
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.models import ApiKey, Membership, Tenant, TenantService
 from apps.tenants.services import (
+    TooManyKeys,
+    check_service_offered,
     enable_service,
     issue_api_key,
     revoke_api_key,
@@ -31,8 +35,27 @@ from apps.tenants.services import (
 USAGE_SUMMARY_MONTHS = 12
 
 
+class TenantServiceForm(forms.ModelForm):
+    """Enabling a service here obeys the same rule as everywhere else (offered services)."""
+
+    class Meta:
+        model = TenantService
+        fields = "__all__"
+
+    def clean(self) -> dict:
+        data = super().clean()
+        application_type = data.get("application_type")
+        if data.get("enabled") and application_type:
+            try:
+                check_service_offered(application_type)
+            except ValueError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return data
+
+
 class TenantServiceInline(admin.TabularInline):
     model = TenantService
+    form = TenantServiceForm
     extra = 0
     fields = [
         "application_type",
@@ -140,10 +163,16 @@ class TenantAdmin(admin.ModelAdmin):
 
     @admin.action(description="Issue a new API key (shown once)")
     def issue_key(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> TemplateResponse:
-        issued = [
-            (tenant, issue_api_key(tenant, name="admin", created_by=request.user)[1])
-            for tenant in queryset
-        ]
+        issued, refused = [], []
+        for tenant in queryset:
+            try:
+                issued.append(
+                    (tenant, issue_api_key(tenant, name="admin", created_by=request.user)[1])
+                )
+            except TooManyKeys as exc:
+                refused.append(f"{tenant.slug}: {exc}")
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
         # Rendered straight into the response: never stored in messages, session or logs.
         return TemplateResponse(
             request,
@@ -213,6 +242,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(TenantService)
 class TenantServiceAdmin(admin.ModelAdmin):
+    form = TenantServiceForm
     list_display = [
         "tenant",
         "application_type",

@@ -11,8 +11,9 @@ import pytest
 
 from apps.reports.monthly import build_monthly_reports
 from apps.reports.usage import utc_today
+from apps.tenants import services
 from apps.tenants.grants import resolve_key
-from apps.tenants.models import Tenant
+from apps.tenants.models import ApiKey, Tenant, TenantService
 from tests.apps.factories import UserFactory
 from tests.apps.reports.conftest import drain_usage, metered
 
@@ -111,3 +112,37 @@ def test_monthly_reports_are_listed_and_exported(operator, tenant_a):
     assert [(r["tenant"], r["requests"], r["p50_latency_ms"]) for r in rows] == [
         ("alpha", "1", "8.0")
     ]
+
+
+def test_the_admin_enforces_the_active_key_cap_like_the_api(operator, tenant_a, monkeypatch):
+    monkeypatch.setattr(services, "MAX_ACTIVE_KEYS_PER_TENANT", 0)
+    response = operator.post(
+        "/admin/tenants/tenant/",
+        {"action": "issue_key", "_selected_action": [tenant_a.pk]},
+        follow=True,
+    )
+    assert "at most 0 active keys" in response.content.decode()
+    assert not ApiKey.objects.filter(tenant=tenant_a, name="admin").exists()
+
+
+def test_the_admin_refuses_to_enable_a_service_this_deployment_does_not_offer(
+    operator, tenant_b, settings
+):
+    settings.IPCAI_OFFERED_SERVICES = ["persons-detection"]
+    service = TenantService.objects.create(
+        tenant=tenant_b, application_type="pets-detection", enabled=False
+    )
+    response = operator.post(
+        f"/admin/tenants/tenantservice/{service.pk}/change/",
+        {
+            "tenant": tenant_b.pk,
+            "application_type": "pets-detection",
+            "enabled": "on",
+            "min_confidence": "0.5",
+            "retention_days": "30",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "is not offered by this deployment" in response.content.decode()
+    service.refresh_from_db()
+    assert service.enabled is False

@@ -13,10 +13,12 @@ from functools import cache
 
 from django.conf import settings
 from redis.commands.core import Script
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
 
-from apps.detection.errors import ApiError
-from apps.tenants.grants import KeyGrant
-from portal.redis import get_redis, redis_key
+from apps.core.errors import ApiError
+from apps.core.grants import KeyGrant
+from apps.core.redis import get_redis, redis_key
 
 _COUNT = """
 local rate = redis.call('INCR', KEYS[1])
@@ -95,3 +97,11 @@ def _seconds_to_next_month(now: datetime) -> int:
     year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
     start = datetime(year, month, 1, tzinfo=UTC)
     return max(1, int((start - now).total_seconds()))
+
+
+class KeyRateAndQuota(BaseThrottle):
+    """Per-key rate limit and per-tenant monthly quota (429 + Retry-After), counted in Redis."""
+
+    def allow_request(self, request: Request, view) -> bool:
+        count_request(request.auth)
+        return True

@@ -1,0 +1,148 @@
+"""Who may call the API: one authentication class and the permissions every API view shares.
+
+The key resolves to its tenant once per request and rides on `request.auth` as a KeyGrant; the
+permissions read only that grant. The resolver itself belongs to the tenants app (it reads the
+key table): it is named by the `IPCAI_API_KEY_RESOLVER` setting, as Django names its
+authentication backends, so this ground floor imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from apps.core.errors import ApiError
+from apps.core.grants import KeyGrant, KeyRejected
+
+API_KEY_HEADER = "HTTP_X_API_KEY"
+API_KEY_FORM_FIELD = "api_key"  # DeepStack's way of sending the key
+
+
+@cache
+def key_resolver() -> Callable[[str], KeyGrant]:
+    """The configured `raw key -> KeyGrant` function (raises KeyRejected)."""
+    return import_string(settings.IPCAI_API_KEY_RESOLVER)
+
+
+def _reset(setting: str, **_: object) -> None:
+    if setting == "IPCAI_API_KEY_RESOLVER":
+        key_resolver.cache_clear()
+
+
+setting_changed.connect(_reset)
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """`x-api-key` header (or DeepStack's `api_key` form field) → KeyGrant, or 401."""
+
+    def authenticate(self, request: Request) -> tuple[AnonymousUser, KeyGrant] | None:
+        raw_key = request.META.get(API_KEY_HEADER) or self._form_key(request)
+        if not raw_key:
+            return None  # the permission turns "no key" into 401 missing_api_key
+        try:
+            grant = key_resolver()(raw_key.strip())
+        except KeyRejected as exc:
+            raise ApiError(
+                401, exc.code, exc.message, {"WWW-Authenticate": self.authenticate_header(request)}
+            ) from None
+        return AnonymousUser(), grant
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'ApiKey header="x-api-key"'  # makes DRF answer 401, not 403, without a key
+
+    @staticmethod
+    def _form_key(request: Request) -> str | None:
+        content_type = request.content_type or ""
+        if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            value = request.data.get(API_KEY_FORM_FIELD)
+            return value if isinstance(value, str) else None
+        return None
+
+
+def require_active_grant(request: Request) -> KeyGrant | None:
+    """The request's grant when its tenant is active; None without a key (DRF then answers
+    401); 403 `tenant_inactive` for a suspended tenant."""
+    grant = request.auth
+    if not isinstance(grant, KeyGrant):
+        return None
+    if not grant.tenant_active:
+        raise ApiError(
+            403,
+            "tenant_inactive",
+            f"Tenant {grant.tenant_slug!r} is inactive; contact the operator to reactivate it.",
+        )
+    return grant
+
+
+class ActiveTenantKey(BasePermission):
+    """A valid key (else 401) of an active tenant (else 403)."""
+
+    def has_permission(self, request: Request, view) -> bool:
+        return require_active_grant(request) is not None
+
+
+class ServiceEnabled(BasePermission):
+    """The tenant is active and every service the request asks for is enabled (else 403).
+
+    The view names the services it will run: `view.requested_application_types(request, grant)`.
+    """
+
+    def has_permission(self, request: Request, view) -> bool:
+        grant = require_active_grant(request)
+        if grant is None:
+            return False  # DRF raises NotAuthenticated → 401
+        for application_type in view.requested_application_types(request, grant):
+            if grant.service(application_type) is None:
+                raise ApiError(
+                    403,
+                    "service_not_enabled",
+                    f"The {application_type} service is not enabled for tenant "
+                    f"{grant.tenant_slug!r}. A tenant owner can enable it in the dashboard "
+                    "(Services), or ask the operator to enable it in the admin.",
+                )
+        return True
+
+
+def RequireScope(scope: str) -> type[BasePermission]:
+    """A permission class: the key must carry `scope` (403 `insufficient_scope` otherwise).
+
+    Used beside ActiveTenantKey / ServiceEnabled: `permission_classes = [ActiveTenantKey,
+    RequireScope("manage")]`. Requests without a key are left to the other permission (401)."""
+
+    class _RequireScope(BasePermission):
+        def has_permission(self, request: Request, view) -> bool:
+            grant = request.auth
+            if isinstance(grant, KeyGrant) and not grant.has_scope(scope):
+                raise ApiError(
+                    403,
+                    "insufficient_scope",
+                    f"This API key lacks the {scope!r} scope; use a key that has it or create "
+                    "one in the dashboard (API keys).",
+                )
+            return isinstance(grant, KeyGrant)
+
+    _RequireScope.__name__ = _RequireScope.__qualname__ = f"RequireScope_{scope}"
+    return _RequireScope
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = ApiKeyAuthentication
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "x-api-key",
+            "description": "Your API key (`ipcai_...`). DeepStack clients may send it as the "
+            "`api_key` form field instead.",
+        }
