@@ -16,8 +16,9 @@ def serve(settings: WorkerSettings) -> int:
     from gpu_worker.logs import configure_logging
     from gpu_worker.server import create_app
 
-    # Fail fast, before binding the port, when the model is missing or not the right file.
-    verified_model_path(get_spec(settings.model, settings.model_dir), settings.model_dir)
+    # Fail fast, before binding the port, when a model is unknown, missing or not the right file.
+    for name in settings.served_models:
+        verified_model_path(get_spec(name, settings.model_dir), settings.model_dir)
     configure_logging(settings.log_level)
     uvicorn.run(
         create_app(settings),

@@ -1,10 +1,16 @@
 """Dynamic batching: coalesce concurrent requests into batches for a pool of inference lanes.
 
-Modelled on Ray Serve's @batch and Triton's dynamic batcher: a lane that becomes free takes
-everything waiting, up to max_batch; if fewer are waiting it holds the first one at most
-max_wait so a batch can form. While all lanes are busy, requests queue and later batches grow
-by themselves. The queue is bounded: beyond max_queue the caller gets 503 + Retry-After at
-once, instead of a latency that grows without limit.
+Modelled on Ray Serve's @batch and Triton's dynamic batcher, with one difference: a batch waits
+for company only while the device is busy. When nothing runs on it, a request is dispatched at
+once (waiting would only add latency: the device would sit idle meanwhile); while a batch runs,
+a free lane collects what arrives, up to max_batch or max_wait, or until the device goes idle.
+The device being busy is what makes batches worth forming, and under load they fill by
+themselves. The queue is bounded: beyond max_queue the caller gets 503 + Retry-After at once,
+instead of a latency that grows without limit.
+
+The device is shared (sharing.py): several models' batchers draw on the same cores or GPU, and
+on a CPU a lone request on an idle machine may run on the `wide` lane, a session that uses
+every core.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from gpu_worker.errors import WorkerError, overloaded
+from gpu_worker.sharing import DeviceShare
 
 Lane = TypeVar("Lane")
 RunBatch = Callable[[Any, list[Any]], list[Any]]
@@ -28,6 +35,7 @@ class BatchInfo:
     size: int
     queue_s: float  # enqueue → dispatch
     run_s: float  # the batch's run on its lane
+    cores: int = 1  # device slots the run held: every core for a wide run on an idle CPU
 
 
 @dataclass
@@ -47,8 +55,13 @@ class DynamicBatcher(Generic[Lane]):
         max_wait_s: float,
         max_queue: int,
         on_batch: Callable[[BatchInfo], None] | None = None,
+        share: DeviceShare | None = None,
+        wide_lane: Lane | None = None,
     ) -> None:
         self._lanes = list(lanes)
+        self._share = share or DeviceShare(None)
+        self._wide_lane = wide_lane
+        self._wide_free = wide_lane is not None
         self._run_batch = run_batch
         self._executor = executor
         self.max_batch = max(1, max_batch)
@@ -73,6 +86,7 @@ class DynamicBatcher(Generic[Lane]):
     def start(self) -> None:
         for lane in self._lanes:
             self._free.put_nowait(lane)
+        self._share.listen(self._wakeup)
         self._runner = asyncio.get_running_loop().create_task(self._dispatch_forever())
 
     async def submit(self, item: Any) -> tuple[Any, BatchInfo]:
@@ -110,16 +124,28 @@ class DynamicBatcher(Generic[Lane]):
         while True:
             lane = await self._free.get()
             batch = await self._collect()
+            lane, wide, cores = await self._claim(lane, batch)
             dispatched = time.perf_counter()
             self._busy += 1
             job = loop.run_in_executor(
                 self._executor, self._timed_run, lane, [p.item for p in batch]
             )
             job.add_done_callback(
-                lambda done, lane=lane, batch=batch, start=dispatched: self._deliver(
-                    done, lane, batch, start
+                lambda done, run=(lane, wide, cores), batch=batch, start=dispatched: self._deliver(
+                    done, run, batch, start
                 )
             )
+
+    async def _claim(self, lane: Lane, batch: list[_Pending]) -> tuple[Lane, bool, int]:
+        """The lane and device slots this batch runs with: the whole device for a lone
+        request when nothing else runs or waits, else one slot, once one is free."""
+        if self._wide_free and len(batch) == 1 and not self._queue:
+            cores = self._share.take_all_if_idle()
+            if cores:
+                self._wide_free = False
+                self._free.put_nowait(lane)
+                return self._wide_lane, True, cores
+        return lane, False, await self._share.acquire(1)
 
     async def _collect(self) -> list[_Pending]:
         while True:
@@ -128,7 +154,8 @@ class DynamicBatcher(Generic[Lane]):
                 await self._wakeup.wait()
             if self.max_batch > 1 and self.max_wait_s > 0:
                 deadline = self._queue[0].enqueued + self.max_wait_s
-                while len(self._queue) < self.max_batch:
+                # Collect only while the device is busy; release() wakes us when it goes idle.
+                while len(self._queue) < self.max_batch and self._share.running > 0:
                     remaining = deadline - time.perf_counter()
                     if remaining <= 0:
                         break
@@ -151,15 +178,24 @@ class DynamicBatcher(Generic[Lane]):
         return results, time.perf_counter() - start
 
     def _deliver(
-        self, done: asyncio.Future, lane: Lane, batch: list[_Pending], start: float
+        self,
+        done: asyncio.Future,
+        run: tuple[Lane, bool, int],
+        batch: list[_Pending],
+        start: float,
     ) -> None:
+        lane, wide, cores = run
         self._busy -= 1
-        self._free.put_nowait(lane)
+        if wide:
+            self._wide_free = True
+        else:
+            self._free.put_nowait(lane)
+        self._share.release(cores)
         error = done.exception()
         if error is None:
             results, run_s = done.result()
             if self._on_batch:
-                self._on_batch(BatchInfo(len(batch), 0.0, run_s))
+                self._on_batch(BatchInfo(len(batch), 0.0, run_s, cores))
         for index, pending in enumerate(batch):
             if pending.future.done():
                 continue
@@ -168,5 +204,5 @@ class DynamicBatcher(Generic[Lane]):
             if isinstance(outcome, BaseException):
                 pending.future.set_exception(outcome)
             else:
-                info = BatchInfo(len(batch), start - pending.enqueued, run_s)
+                info = BatchInfo(len(batch), start - pending.enqueued, run_s, cores)
                 pending.future.set_result((outcome, info))

@@ -26,6 +26,9 @@ class WorkerSettings:
 
     model_dir: Path = Path("/opt/ml/model")  # SageMaker's model location
     model: str = "deimv2_femto"  # chosen by measurement: docs/BENCHMARKS.md
+    # Several models in one worker (IPCAI_MODELS=deimv2_femto,yolox_nano); the first is the
+    # default a request gets when it names none. Empty: just `model` (IPCAI_MODEL).
+    models: tuple[str, ...] = ()
     backend: str = "auto"  # onnxruntime | tensorrt | auto
     # Loopback: /invocations has no authentication, so a worker started by hand is not reachable
     # from the network. The container's `serve` listens on every interface, as SageMaker needs.
@@ -33,9 +36,14 @@ class WorkerSettings:
     port: int = 8080
     # Parallel inference lanes (one model instance each). 0 = one per CPU on the CPU backend,
     # where one single-threaded session per core beat one session on all cores by 1.4-1.6x
-    # (shared/models/README.md); 1 on a GPU, where batching is the lever instead.
+    # (shared/models/README.md); 2 on a GPU (detector.py), where batching is the lever and a
+    # second lane prepares one batch while the other runs.
     lanes: int = 0
     threads_per_lane: int = 1
+    # A lone request on an otherwise idle CPU worker runs on one extra session with this many
+    # threads (0 = all CPUs, 1 = off): 1.3-1.4x lower latency for DEIMv2 / YOLOX on two cores,
+    # while under load the single-threaded lanes keep their throughput (docs/BENCHMARKS.md).
+    idle_threads: int = 0
     # 0 = auto: 1 on a CPU, where batching does not pay (DEIMv2 on one thread: 28.6 / 26.6 /
     # 20.3 / 22.4 images/s at batch 1 / 2 / 4 / 8), 8 on a GPU. Capped by the model's batch dim.
     max_batch: int = 0
@@ -61,12 +69,25 @@ class WorkerSettings:
     engine_cache_dir: Path = field(
         default_factory=lambda: Path.home() / ".cache" / "ipcai" / "engines"
     )
+    # TensorRT: fp16 (default) or fp32, and layer names (fnmatch patterns) kept in FP32 inside
+    # an FP16 engine, for models whose FP16 accuracy fails the parity test (docs/WORKER.md).
+    trt_precision: str = "fp16"
+    trt_fp32_layers: tuple[str, ...] = ()
     log_level: str = "INFO"
     graceful_timeout_s: int = 30
 
     @property
     def effective_decode_threads(self) -> int:
         return self.decode_threads or available_cpus()
+
+    @property
+    def served_models(self) -> tuple[str, ...]:
+        """The models this worker loads, the default first."""
+        return self.models or (self.model,)
+
+    @property
+    def effective_idle_threads(self) -> int:
+        return self.idle_threads or available_cpus()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerSettings:
@@ -80,10 +101,18 @@ class WorkerSettings:
         pipeline = env.get("IPCAI_PIPELINE", d.pipeline).strip().lower()
         if pipeline not in {"auto", "inline", "pipelined"}:
             raise SettingsError(f"IPCAI_PIPELINE={pipeline!r}: expected auto, inline or pipelined")
+        precision = env.get("IPCAI_TRT_PRECISION", d.trt_precision).strip().lower()
+        if precision not in {"fp16", "fp32"}:
+            raise SettingsError(f"IPCAI_TRT_PRECISION={precision!r}: expected fp16 or fp32")
+        models = _names(env, "IPCAI_MODELS")
         return cls(
             pipeline=pipeline,
             model_dir=Path(env.get("IPCAI_MODEL_DIR", str(d.model_dir))),
-            model=env.get("IPCAI_MODEL", d.model),
+            model=models[0] if models else env.get("IPCAI_MODEL", d.model),
+            models=models,
+            idle_threads=_int(env, "IPCAI_IDLE_THREADS", d.idle_threads, minimum=0),
+            trt_precision=precision,
+            trt_fp32_layers=_names(env, "IPCAI_TRT_FP32_LAYERS"),
             backend=backend,
             host=env.get("HOST", d.host),
             port=_int(env, "PORT", d.port, minimum=1),
@@ -106,6 +135,12 @@ class WorkerSettings:
             log_level=env.get("LOG_LEVEL", d.log_level).upper(),
             graceful_timeout_s=_int(env, "IPCAI_GRACEFUL_TIMEOUT_S", d.graceful_timeout_s),
         )
+
+
+def _names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list, blanks dropped, repeats removed, order kept."""
+    raw = env.get(name) or ""
+    return tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int | None = None) -> int:

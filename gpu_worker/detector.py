@@ -8,14 +8,16 @@ accuracy table measures is what the server serves.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
 from gpu_worker.app_types import class_ids_for
-from gpu_worker.backends import Backend, BackendOptions, backend_class, resolve_backend_name
+from gpu_worker.backends import Backend, BackendOptions, candidate_backends, load_first_backend
 from gpu_worker.config import WorkerSettings, available_cpus
 from gpu_worker.families import Detections, Family, Prepared, create_family
 from gpu_worker.images import DecodedImage, decode_image, read_header
@@ -53,61 +55,105 @@ class DetectionResult:
         }
 
 
+def resident_bytes() -> int:
+    """This process's resident memory (Linux /proc; 0 elsewhere)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What loading a model cost: for /metrics and the per-model table in docs/WORKER.md."""
+
+    load_s: float  # reading, optimising (or building an engine) for every lane
+    warmup_s: float
+    memory_bytes: int  # growth of the process's resident memory while loading and warming
+
+
 class Detector:
-    """One model, its family adapter and N loaded backend instances (lanes)."""
+    """One model, its family adapter and N loaded backend instances (lanes), plus, on a CPU,
+    the `wide` lane: one more session with every core's threads, for a lone request when the
+    worker is otherwise idle."""
 
     def __init__(
-        self, settings: WorkerSettings, spec: ModelSpec, family: Family, lanes: Sequence[Backend]
+        self,
+        settings: WorkerSettings,
+        spec: ModelSpec,
+        family: Family,
+        lanes: Sequence[Backend],
+        wide_lane: Backend | None = None,
     ) -> None:
         self.settings = settings
         self.spec = spec
         self.family = family
         self.lanes = list(lanes)
+        self.wide_lane = wide_lane
         self.backend_name = self.lanes[0].name
         self.device = self.lanes[0].device
         wanted = settings.max_batch or (1 if self.device == "cpu" else GPU_MAX_BATCH)
         self.max_batch = min(wanted, self.lanes[0].max_batch_size)
+        self.report = LoadReport(0.0, 0.0, 0)
 
     @classmethod
-    def load(cls, settings: WorkerSettings) -> Detector:
-        """Verify the model file, load it on every lane and warm each lane up."""
-        spec = get_spec(settings.model, settings.model_dir)
+    def load(cls, settings: WorkerSettings, name: str | None = None) -> Detector:
+        """Verify model `name`'s file (default: the first served model), load it on every
+        lane and warm each lane up."""
+        memory_before, started = resident_bytes(), time.perf_counter()
+        spec = get_spec(name or settings.model, settings.model_dir)
         path = verified_model_path(spec, settings.model_dir)
         family = create_family(
             spec, nms_iou=settings.nms_iou, max_detections=settings.max_detections
         )
-        backend_name = resolve_backend_name(settings.backend)
         options = BackendOptions(
             threads=settings.threads_per_lane,
             max_batch=settings.max_batch or GPU_MAX_BATCH,
             engine_cache_dir=settings.engine_cache_dir,
             model_sha256=spec.sha256,
+            precision=settings.trt_precision,
+            fp32_layers=settings.trt_fp32_layers,
         )
+        # The first lane decides the backend (auto: TensorRT, else ONNX Runtime) and, by its
+        # device, how many lanes the machine wants.
+        first = load_first_backend(candidate_backends(settings.backend), options, path)
 
-        def new_lane() -> Backend:
-            lane = backend_class(backend_name)(options)
+        def new_lane(lane_options: BackendOptions = options) -> Backend:
+            lane = type(first)(lane_options)
             lane.load(path)
             return lane
 
-        first = new_lane()  # its device decides how many lanes the machine wants
-        lane_count = settings.lanes or (available_cpus() if first.device == "cpu" else 2)
+        on_cpu = first.device == "cpu"
+        lane_count = settings.lanes or (available_cpus() if on_cpu else 2)
         lanes = [first, *(new_lane() for _ in range(lane_count - 1))]
-        detector = cls(settings, spec, family, lanes)
-        started = time.perf_counter()
+        wide = None
+        wide_threads = settings.effective_idle_threads
+        if on_cpu and settings.threads_per_lane == 1 and wide_threads > 1:
+            wide = new_lane(replace(options, threads=wide_threads, spinning=False))
+        detector = cls(settings, spec, family, lanes, wide)
+        loaded = time.perf_counter()
         sample = family.preprocess(np.full((480, 640, 3), 114, np.uint8)).inputs
-        for lane in lanes:
+        for lane in [*lanes, *([wide] if wide else [])]:
             lane.warm_up(sample, batch_size=detector.max_batch)
+        warmed = time.perf_counter()
+        detector.report = LoadReport(
+            loaded - started, warmed - loaded, max(0, resident_bytes() - memory_before)
+        )
         log.info(
             "model ready",
             extra={
                 "fields": {
                     "model": spec.name,
                     "family": spec.family,
-                    "backend": backend_name,
+                    "backend": detector.backend_name,
                     "device": detector.device,
                     "lanes": len(lanes),
+                    "idle_lane_threads": wide_threads if wide else 0,
                     "max_batch": detector.max_batch,
-                    "warmup_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "load_ms": round(detector.report.load_s * 1000, 1),
+                    "warmup_ms": round(detector.report.warmup_s * 1000, 1),
+                    "memory_mb": round(detector.report.memory_bytes / 2**20, 1),
                 }
             },
         )
@@ -201,5 +247,5 @@ class Detector:
         return results
 
     def close(self) -> None:
-        for lane in self.lanes:
+        for lane in [*self.lanes, *([self.wide_lane] if self.wide_lane else [])]:
             lane.close()

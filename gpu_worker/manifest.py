@@ -76,7 +76,7 @@ def get_spec(name: str, model_dir: Path | None = None) -> ModelSpec:
     manifest = load_manifest(model_dir)
     if name not in manifest:
         known = ", ".join(sorted(manifest))
-        raise KeyError(f"unknown model {name!r} (IPCAI_MODEL); known models: {known}")
+        raise KeyError(f"unknown model {name!r} (IPCAI_MODELS); known models: {known}")
     return manifest[name]
 
 

@@ -1,4 +1,7 @@
-"""Prometheus metrics for the worker, on their own registry (one set per app instance)."""
+"""Prometheus metrics for the worker, on their own registry (one set per app instance).
+
+Everything a model does is labelled `model`, so a worker serving several models shows each
+one's traffic, latency, batches and queue apart."""
 
 from __future__ import annotations
 
@@ -19,52 +22,76 @@ class WorkerMetrics:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "ipcai_worker_requests",
-            "Invocations by application type and HTTP status",
-            ["application_type", "status"],
+            "Invocations by model, application type and HTTP status",
+            ["model", "application_type", "status"],
             registry=self.registry,
         )
         self.request_seconds = Histogram(
             "ipcai_worker_request_seconds",
             "Whole-request latency inside the worker",
+            ["model"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
         self.stage_seconds = Histogram(
             "ipcai_worker_stage_seconds",
             "Latency by stage: decode (bytes to model input), queue, infer, postprocess",
-            ["stage"],
+            ["model", "stage"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
         self.batch_size = Histogram(
             "ipcai_worker_batch_size",
             "Images per inference call",
+            ["model"],
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
+        self.idle_runs = Counter(
+            "ipcai_worker_idle_runs",
+            "Lone requests run with every core because the CPU was otherwise idle",
+            ["model"],
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
-            "ipcai_worker_queue_depth", "Requests waiting for a lane", registry=self.registry
+            "ipcai_worker_queue_depth",
+            "Requests waiting for a lane",
+            ["model"],
+            registry=self.registry,
         )
         self.busy_lanes = Gauge(
-            "ipcai_worker_busy_lanes", "Inference lanes running a batch", registry=self.registry
+            "ipcai_worker_busy_lanes",
+            "Inference lanes running a batch",
+            ["model"],
+            registry=self.registry,
         )
         self.ready = Gauge(
-            "ipcai_worker_ready", "1 once the model is loaded and warmed", registry=self.registry
+            "ipcai_worker_ready",
+            "1 once every model is loaded and warmed",
+            registry=self.registry,
         )
         self.model_info = Gauge(
             "ipcai_worker_model_info",
-            "The model being served (value is always 1)",
-            ["model", "family", "backend", "device", "lanes", "max_batch"],
+            "A model being served (value is always 1); default=true for the default one",
+            ["model", "family", "backend", "device", "lanes", "max_batch", "default"],
             registry=self.registry,
         )
-        self._stages = {
-            name: self.stage_seconds.labels(name)
-            for name in ("decode", "queue", "infer", "postprocess")
-        }
+        self.load_seconds = Gauge(
+            "ipcai_worker_model_load_seconds",
+            "Time to load a model on all its lanes (an engine build included), by phase",
+            ["model", "phase"],
+            registry=self.registry,
+        )
+        self.memory_bytes = Gauge(
+            "ipcai_worker_model_memory_bytes",
+            "Resident memory the process grew by while loading and warming the model",
+            ["model"],
+            registry=self.registry,
+        )
 
-    def observe_stages(self, **seconds: float) -> None:
+    def observe_stages(self, model: str, **seconds: float) -> None:
         for stage, value in seconds.items():
-            self._stages[stage].observe(value)
+            self.stage_seconds.labels(model, stage).observe(value)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -30,6 +30,7 @@ RAW_IMAGE_TYPES = {
 }
 JSON_TYPES = {"application/json"}
 IMAGE_FIELDS = ("image_bytes", "image_base64_enc")  # the worker's field, and the seed camera's
+OPTION_FIELDS = ("application_type", "min_confidence", "model")
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,12 @@ class Invocation:
     image: bytes
     application_type: str
     min_confidence: float
+    model: str | None = None  # a loaded model's name; None: the worker's default
 
 
 def parse_custom_attributes(header: str | None) -> dict[str, str]:
-    """`application_type=pets-detection,min_confidence=0.5` (`;` works as a separator too)."""
+    """`application_type=pets-detection,min_confidence=0.5,model=yolox_nano` (`;` works as a
+    separator too)."""
     if not header:
         return {}
     pairs = (part.split("=", 1) for part in header.replace(";", ",").split(",") if "=" in part)
@@ -80,6 +83,7 @@ def parse_invocation(
             options.get("application_type"), default_application_type
         ),
         min_confidence=_min_confidence(options.get("min_confidence"), default_min_confidence),
+        model=_model(options.get("model")),
     )
 
 
@@ -97,7 +101,7 @@ def _parse_json(body: bytes) -> tuple[bytes, dict]:
         raise bad_request("missing_image", "the JSON body needs an `image_bytes` field (base64)")
     if not isinstance(encoded, str):
         raise bad_request("invalid_base64", "`image_bytes` must be a base64 string")
-    options = {k: document[k] for k in ("application_type", "min_confidence") if k in document}
+    options = {k: document[k] for k in OPTION_FIELDS if k in document}
     return decode_base64(encoded), options
 
 
@@ -119,6 +123,15 @@ def _application_type(value: object, default: str) -> str:
     if not isinstance(value, str):
         value = repr(value)  # reported as unknown below, never a 500
     return TYPE_SEPARATOR.join(parse_application_types(value))
+
+
+def _model(value: object) -> str | None:
+    """The requested model's name; whether it is loaded is the server's question."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise bad_request("invalid_model", f"model must be a model's name, got {value!r}")
+    return value.strip()
 
 
 def _min_confidence(value: object, default: float) -> float:

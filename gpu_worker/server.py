@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 import orjson
@@ -24,12 +23,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gpu_worker.app_types import DEFAULT_APPLICATION_TYPE
-from gpu_worker.batching import DynamicBatcher
 from gpu_worker.config import WorkerSettings
-from gpu_worker.detector import Detector
 from gpu_worker.errors import WorkerError, too_large
-from gpu_worker.metrics import CONTENT_TYPE, WorkerMetrics
+from gpu_worker.metrics import CONTENT_TYPE
 from gpu_worker.payload import Invocation, parse_invocation
+from gpu_worker.serving import ServedModel, WorkerState
 
 log = logging.getLogger("gpu_worker.server")
 access_log = logging.getLogger("gpu_worker.access")
@@ -43,64 +41,6 @@ def json_response(body: dict, status: int = 200, headers: dict[str, str] | None 
 
 def error_response(error: WorkerError) -> Response:
     return json_response(error.to_body(), error.status, error.headers)
-
-
-class WorkerState:
-    """What the routes share: the detector once loaded, the pools, the batcher, metrics."""
-
-    def __init__(self, settings: WorkerSettings) -> None:
-        self.settings = settings
-        self.metrics = WorkerMetrics()
-        self.detector: Detector | None = None
-        self.batcher: DynamicBatcher | None = None
-        self.load_error: str | None = None
-        self.cpu_pool = ThreadPoolExecutor(settings.effective_decode_threads, "decode")
-        self.lane_pool: ThreadPoolExecutor | None = None
-
-    @property
-    def ready(self) -> bool:
-        return self.batcher is not None
-
-    async def load(self) -> None:
-        """Load and warm the model off the event loop, so /ping answers 503 meanwhile."""
-        loop = asyncio.get_running_loop()
-        try:
-            detector = await loop.run_in_executor(None, Detector.load, self.settings)
-        except Exception as exc:
-            self.load_error = str(exc)
-            log.exception("model failed to load")
-            raise
-        self.detector = detector
-        self.lane_pool = ThreadPoolExecutor(len(detector.lanes), "lane")
-        batcher = DynamicBatcher(
-            detector.lanes,
-            detector.run_inline if detector.runs_inline else detector.run_batch,
-            self.lane_pool,
-            max_batch=detector.max_batch,
-            max_wait_s=self.settings.max_wait_ms / 1000,
-            max_queue=self.settings.max_queue,
-            on_batch=lambda info: self.metrics.batch_size.observe(info.size),
-        )
-        batcher.start()
-        self.metrics.model_info.labels(
-            detector.spec.name,
-            detector.spec.family,
-            detector.backend_name,
-            detector.device,
-            str(len(detector.lanes)),
-            str(detector.max_batch),
-        ).set(1)
-        self.metrics.ready.set(1)
-        self.batcher = batcher
-
-    async def close(self) -> None:
-        if self.batcher:
-            await self.batcher.close(self.settings.graceful_timeout_s)
-        if self.lane_pool:
-            self.lane_pool.shutdown(wait=True)
-        self.cpu_pool.shutdown(wait=True)
-        if self.detector:
-            self.detector.close()
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -118,7 +58,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def _not_ready() -> WorkerError:
-    return WorkerError(503, "not_ready", "the model is loading", {"Retry-After": "5"})
+    return WorkerError(503, "not_ready", "the models are loading", {"Retry-After": "5"})
 
 
 def _body_too_large(size: int, limit: int) -> WorkerError:
@@ -143,24 +83,28 @@ def create_app(settings: WorkerSettings) -> Starlette:
 
     async def ping(request: Request) -> Response:
         if state.ready:
-            detector = state.detector
+            default = state.models[state.default].detector
             return json_response(
-                {"status": "ok", "model": detector.spec.name, "backend": detector.backend_name}
+                {
+                    "status": "ok",
+                    "model": state.default,
+                    "backend": default.backend_name,
+                    "models": list(state.names),
+                }
             )
         if state.load_error:
             return error_response(WorkerError(503, "model_failed", state.load_error))
         return error_response(_not_ready())
 
     async def metrics(request: Request) -> Response:
-        if state.batcher:
-            state.metrics.queue_depth.set(state.batcher.queue_depth)
-            state.metrics.busy_lanes.set(state.batcher.busy_lanes)
+        state.update_gauges()
         return Response(state.metrics.render(), media_type=CONTENT_TYPE)
 
     async def invocations(request: Request) -> Response:
         started = time.perf_counter()
         fields: dict = {"method": request.method, "path": request.url.path}
         application_type = "unknown"
+        model_name = "unknown"
         try:
             if not state.ready:
                 raise _not_ready()
@@ -174,7 +118,9 @@ def create_app(settings: WorkerSettings) -> Starlette:
                 settings.default_min_confidence,
             )
             application_type = invocation.application_type
-            result_body = await _detect(state, invocation, fields)
+            served = state.model(invocation.model)
+            model_name = served.name
+            result_body = await _detect(state, served, invocation, fields)
             response = json_response(result_body)
         except WorkerError as error:
             fields["error"] = error.code
@@ -189,10 +135,12 @@ def create_app(settings: WorkerSettings) -> Starlette:
                 WorkerError(500, "internal_error", "inference failed; see the worker's log")
             )
         elapsed = time.perf_counter() - started
-        state.metrics.requests.labels(application_type, str(response.status_code)).inc()
-        state.metrics.request_seconds.observe(elapsed)
+        status = str(response.status_code)
+        state.metrics.requests.labels(model_name, application_type, status).inc()
+        state.metrics.request_seconds.labels(model_name).observe(elapsed)
         fields.update(
             status=response.status_code,
+            model=model_name,
             application_type=application_type,
             latency_ms=round(elapsed * 1000, 2),
         )
@@ -207,40 +155,41 @@ def create_app(settings: WorkerSettings) -> Starlette:
     return Starlette(routes=routes, lifespan=lifespan)
 
 
-async def _detect(state: WorkerState, invocation: Invocation, fields: dict) -> dict:
-    detector = state.detector
-    if detector.runs_inline:
-        stages, total, batch, result = await _detect_inline(state, invocation)
+async def _detect(
+    state: WorkerState, served: ServedModel, invocation: Invocation, fields: dict
+) -> dict:
+    if served.detector.runs_inline:
+        stages, total, info, result = await _detect_inline(served, invocation)
     else:
-        stages, total, batch, result = await _detect_pipelined(state, invocation)
-    state.metrics.observe_stages(**stages)
+        stages, total, info, result = await _detect_pipelined(state, served, invocation)
+    state.metrics.observe_stages(served.name, **stages)
     timings = {name: round(stages[name] * 1000, 2) for name in STAGES}
     timings["total"] = round(total * 1000, 2)
-    fields.update(objects=len(result.labels), batch=batch, timings_ms=timings)
+    fields.update(objects=len(result.labels), batch=info.size, cores=info.cores, timings_ms=timings)
     return {
         **result.to_seed_json(),
         "application_type": invocation.application_type,
-        "model": detector.spec.name,
+        "model": served.name,
         "timings_ms": timings,
     }
 
 
-async def _detect_inline(state: WorkerState, invocation: Invocation):
+async def _detect_inline(served: ServedModel, invocation: Invocation):
     """The whole request runs on one lane (see Detector.runs_inline)."""
     job = (invocation.image, invocation.application_type, invocation.min_confidence)
-    result, info = await state.batcher.submit(job)
+    result, info = await served.batcher.submit(job)
     stages = {**result.timings_s, "queue": info.queue_s}
-    return stages, info.queue_s + info.run_s, info.size, result
+    return stages, info.queue_s + info.run_s, info, result
 
 
-async def _detect_pipelined(state: WorkerState, invocation: Invocation):
+async def _detect_pipelined(state: WorkerState, served: ServedModel, invocation: Invocation):
     """Decode on the CPU pool, infer in a batch on a lane, post-process on the CPU pool."""
     loop = asyncio.get_running_loop()
-    detector = state.detector
+    detector = served.detector
     t0 = time.perf_counter()
     item = await loop.run_in_executor(state.cpu_pool, detector.prepare, invocation.image)
     t1 = time.perf_counter()
-    outputs, info = await state.batcher.submit(item)
+    outputs, info = await served.batcher.submit(item)
     t2 = time.perf_counter()
     result = await loop.run_in_executor(
         state.cpu_pool,
@@ -252,4 +201,4 @@ async def _detect_pipelined(state: WorkerState, invocation: Invocation):
     )
     t3 = time.perf_counter()
     stages = {"decode": t1 - t0, "queue": info.queue_s, "infer": info.run_s, "postprocess": t3 - t2}
-    return stages, t3 - t0, info.size, result
+    return stages, t3 - t0, info, result

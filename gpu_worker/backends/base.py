@@ -29,6 +29,11 @@ class BackendOptions:
     engine_cache_dir: Path = Path("/tmp/ipcai-engines")
     model_sha256: str = ""  # keys compiled-engine caches
     device_id: int = 0
+    # Whether idle intra-op threads spin: off for the all-cores idle session, whose spinning
+    # threads would otherwise take CPU from the single-threaded lanes running beside it.
+    spinning: bool = True
+    precision: str = "fp16"  # TensorRT: fp16 or fp32
+    fp32_layers: tuple[str, ...] = ()  # TensorRT: layer-name patterns kept in FP32
 
 
 class Backend(ABC):

@@ -3,12 +3,14 @@ onnxruntime-gpu build is installed (the GPU image)."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
 
 from gpu_worker.backends.base import Backend, TensorSpec, strip_initializer_inputs
 
+log = logging.getLogger(__name__)
 ORT_TYPES = {
     "tensor(float)": np.float32,
     "tensor(float16)": np.float16,
@@ -30,10 +32,11 @@ class OnnxRuntimeBackend(Backend):
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only: per-tensor warnings flood the log
+        if not self.options.spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         model_bytes = strip_initializer_inputs(model_path.read_bytes())
-        self._session = ort.InferenceSession(
-            model_bytes, sess_options=options, providers=self._providers(ort)
-        )
+        providers = self._providers(ort)
+        self._session = ort.InferenceSession(model_bytes, sess_options=options, providers=providers)
         self._inputs = [
             TensorSpec(
                 i.name,
@@ -43,6 +46,14 @@ class OnnxRuntimeBackend(Backend):
             for i in self._session.get_inputs()
         ]
         self._output_names = [o.name for o in self._session.get_outputs()]
+        # onnxruntime-gpu silently drops a provider it cannot load (its TensorRT provider is
+        # built against one TensorRT minor, maybe not the image's): say which ones it uses.
+        requested = [p if isinstance(p, str) else p[0] for p in providers]
+        active = self._session.get_providers()
+        if len(requested) > 1:
+            level = logging.INFO if active == requested else logging.WARNING
+            fields = {"requested": requested, "active": active}
+            log.log(level, "onnxruntime providers", extra={"fields": fields})
 
     def _providers(self, ort) -> list:
         available = set(ort.get_available_providers())
@@ -55,7 +66,7 @@ class OnnxRuntimeBackend(Backend):
                     "TensorrtExecutionProvider",
                     {
                         "device_id": self.options.device_id,
-                        "trt_fp16_enable": True,
+                        "trt_fp16_enable": self.options.precision == "fp16",
                         "trt_engine_cache_enable": True,
                         "trt_engine_cache_path": str(cache),
                     },

@@ -57,3 +57,17 @@ def test_bad_bodies_have_status_and_code(content_type, body, status, code):
     with pytest.raises(WorkerError) as refused:
         parse(content_type, body)
     assert (refused.value.status, refused.value.code) == (status, code)
+
+
+def test_model_comes_from_custom_attributes_or_the_json_body():
+    assert parse("image/jpeg", b"\xff\xd8\xff", "model=yolox_nano").model == "yolox_nano"
+    body = b'{"image_bytes": "' + base64.b64encode(b"abc") + b'", "model": "deimv2_femto"}'
+    assert parse("application/json", body).model == "deimv2_femto"
+    assert parse("image/jpeg", b"\xff\xd8\xff").model is None  # the worker's default
+
+
+def test_a_model_that_is_not_a_name_is_400():
+    body = b'{"image_bytes": "' + base64.b64encode(b"abc") + b'", "model": ["a", "b"]}'
+    with pytest.raises(WorkerError) as refused:
+        parse("application/json", body)
+    assert (refused.value.status, refused.value.code) == (400, "invalid_model")

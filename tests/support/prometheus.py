@@ -6,13 +6,16 @@ import re
 
 
 def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus text format (0 when absent)."""
-    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    """The sum of the samples of `name` that carry these labels, whatever other labels they
+    have (0 when none): `metric(text, "ipcai_worker_requests_total", status="200")` counts
+    every model's and type's 200s, as a Prometheus `sum` would."""
+    wanted = {f'{k}="{v}"' for k, v in labels.items()}
+    total = 0.0
     for line in text.splitlines():
         match = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)$", line)
         if not match or match.group(1) != name:
             continue
-        found = ",".join(sorted((match.group(2) or "").split(","))) if match.group(2) else ""
-        if found == wanted:
-            return float(match.group(3))
-    return 0.0
+        found = set(match.group(2).split(",")) if match.group(2) else set()
+        if wanted <= found:
+            total += float(match.group(3))
+    return total

@@ -1,0 +1,132 @@
+"""The models a worker serves: each one's detector, lanes and batcher, on one shared device.
+
+IPCAI_MODELS lists them, the first being the default. Each model has its own batcher (a batch
+never mixes models: their inputs differ) and its own lanes; all of them draw on one
+`DeviceShare`, so on a CPU the models together run at most one inference per core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from gpu_worker.batching import BatchInfo, DynamicBatcher
+from gpu_worker.config import WorkerSettings, available_cpus
+from gpu_worker.detector import Detector
+from gpu_worker.errors import bad_request
+from gpu_worker.metrics import WorkerMetrics
+from gpu_worker.sharing import DeviceShare
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServedModel:
+    name: str
+    detector: Detector
+    batcher: DynamicBatcher
+    lane_pool: ThreadPoolExecutor
+
+
+class WorkerState:
+    """What the routes share: the loaded models, the decode pool, the device, metrics."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self.names = settings.served_models
+        self.default = self.names[0]
+        self.metrics = WorkerMetrics()
+        self.models: dict[str, ServedModel] = {}
+        self.load_error: str | None = None
+        self.cpu_pool = ThreadPoolExecutor(settings.effective_decode_threads, "decode")
+        self.share: DeviceShare | None = None
+        self.loaded = False
+
+    @property
+    def ready(self) -> bool:
+        """Every listed model is loaded and warmed (SageMaker's /ping must mean all)."""
+        return self.loaded
+
+    def model(self, name: str | None) -> ServedModel:
+        """The model a request names (None: the default); 400 listing the loaded ones."""
+        served = self.models.get(name or self.default)
+        if served is None:
+            raise bad_request(
+                "unknown_model",
+                f"unknown model {name!r}; loaded: {', '.join(self.names)}",
+            )
+        return served
+
+    async def load(self) -> None:
+        """Load and warm each model in turn, off the event loop, so /ping answers 503
+        meanwhile (one at a time: loads in parallel would compete for the same cores)."""
+        loop = asyncio.get_running_loop()
+        for name in self.names:
+            try:
+                detector = await loop.run_in_executor(None, Detector.load, self.settings, name)
+            except Exception as exc:
+                self.load_error = f"model {name!r}: {exc}"
+                log.exception("model failed to load", extra={"fields": {"model": name}})
+                raise
+            if self.share is None:
+                # One slot per core on a CPU; a GPU's lanes are not limited by slots.
+                cpu = detector.device == "cpu"
+                self.share = DeviceShare(available_cpus() if cpu else None)
+            self.models[name] = self._serve(detector)
+        self.metrics.ready.set(1)
+        self.loaded = True
+
+    def _serve(self, detector: Detector) -> ServedModel:
+        name = detector.spec.name
+        wide = detector.wide_lane
+        lane_pool = ThreadPoolExecutor(len(detector.lanes) + (1 if wide else 0), f"lane-{name}")
+        batch_sizes = self.metrics.batch_size.labels(name)
+        idle_runs = self.metrics.idle_runs.labels(name)
+
+        def on_batch(info: BatchInfo) -> None:
+            batch_sizes.observe(info.size)
+            if info.cores > 1:
+                idle_runs.inc()
+
+        batcher = DynamicBatcher(
+            detector.lanes,
+            detector.run_inline if detector.runs_inline else detector.run_batch,
+            lane_pool,
+            max_batch=detector.max_batch,
+            max_wait_s=self.settings.max_wait_ms / 1000,
+            max_queue=self.settings.max_queue,
+            on_batch=on_batch,
+            share=self.share,
+            wide_lane=wide,
+        )
+        batcher.start()
+        self.metrics.model_info.labels(
+            name,
+            detector.spec.family,
+            detector.backend_name,
+            detector.device,
+            str(len(detector.lanes)),
+            str(detector.max_batch),
+            str(name == self.default).lower(),
+        ).set(1)
+        report = detector.report
+        self.metrics.load_seconds.labels(name, "load").set(report.load_s)
+        self.metrics.load_seconds.labels(name, "warmup").set(report.warmup_s)
+        self.metrics.memory_bytes.labels(name).set(report.memory_bytes)
+        return ServedModel(name, detector, batcher, lane_pool)
+
+    def update_gauges(self) -> None:
+        for served in self.models.values():
+            self.metrics.queue_depth.labels(served.name).set(served.batcher.queue_depth)
+            self.metrics.busy_lanes.labels(served.name).set(served.batcher.busy_lanes)
+
+    async def close(self) -> None:
+        timeout = self.settings.graceful_timeout_s
+        await asyncio.gather(*(m.batcher.close(timeout) for m in self.models.values()))
+        for served in self.models.values():
+            served.lane_pool.shutdown(wait=True)
+        self.cpu_pool.shutdown(wait=True)
+        for served in self.models.values():
+            served.detector.close()
