@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "apps.core",
     "apps.tenants",
+    "apps.cameras",
     "apps.detection",
     "apps.events",
     "apps.reports",
@@ -192,6 +193,20 @@ IPCAI_EVENT_SPOOL_REPLAY_S = env.float("IPCAI_EVENT_SPOOL_REPLAY_S", default=5.0
 IPCAI_ARCHIVE_RETRY_BACKOFF_S = env.int("IPCAI_ARCHIVE_RETRY_BACKOFF_S", default=1)
 IPCAI_ARCHIVE_RETRY_BACKOFF_MAX_S = env.int("IPCAI_ARCHIVE_RETRY_BACKOFF_MAX_S", default=300)
 
+# --- Camera events and webhooks (apps/events: tracking, camera_events, webhooks/) ----------
+# The portal's own address as webhook receivers reach it: snapshot URLs in payloads use it.
+IPCAI_PUBLIC_URL = env("IPCAI_PUBLIC_URL", default="http://127.0.0.1:8000")
+IPCAI_SNAPSHOT_URL_TTL_S = env.int("IPCAI_SNAPSHOT_URL_TTL_S", default=7 * 24 * 3600)
+# Webhooks may target loopback and private addresses only where this is on: on-premise
+# installs and the tests. Link-local (cloud metadata) addresses are refused regardless.
+IPCAI_WEBHOOK_ALLOW_PRIVATE = env.bool("IPCAI_WEBHOOK_ALLOW_PRIVATE", default=False)
+# Retries: base x 3^n, capped, +-20 % jitter; 16 attempts span about a day with the defaults.
+IPCAI_WEBHOOK_RETRY_BASE_S = env.float("IPCAI_WEBHOOK_RETRY_BASE_S", default=5.0)
+IPCAI_WEBHOOK_RETRY_MAX_S = env.float("IPCAI_WEBHOOK_RETRY_MAX_S", default=3 * 3600.0)
+IPCAI_WEBHOOK_MAX_ATTEMPTS = env.int("IPCAI_WEBHOOK_MAX_ATTEMPTS", default=16)
+# How often the sweep closes events of silent cameras and re-enqueues due deliveries.
+IPCAI_CAMERA_SWEEP_S = env.float("IPCAI_CAMERA_SWEEP_S", default=5.0)
+
 # --- Inference: the worker over HTTP, or a SageMaker endpoint carrying the same body --------
 IPCAI_WORKER_URL = env("IPCAI_WORKER_URL", default="http://127.0.0.1:8080")
 IPCAI_SAGEMAKER_ENDPOINT = env("IPCAI_SAGEMAKER_ENDPOINT", default="")
@@ -227,6 +242,9 @@ IPCAI_DEFAULT_SAVE_REQUEST_EVENTS = env.bool("IPCAI_DEFAULT_SAVE_REQUEST_EVENTS"
 # Changing it invalidates every issued key.
 IPCAI_API_KEY_HASH_KEY = env("IPCAI_API_KEY_HASH_KEY", default=SECRET_KEY)
 IPCAI_KEY_CACHE_TTL_S = env.int("IPCAI_KEY_CACHE_TTL_S", default=300)
+# A camera's latest frame (cameras list, zone editor, connect flow) is stored at most this often
+# per camera and portal process: one JPEG write to Redis per half minute, not one per frame.
+IPCAI_CAMERA_FRAME_INTERVAL_S = env.float("IPCAI_CAMERA_FRAME_INTERVAL_S", default=30.0)
 # raw key -> KeyGrant, for apps/core/auth.py (the ground floor names no app by import).
 IPCAI_API_KEY_RESOLVER = "apps.tenants.grants.resolve_key"
 # Per API key, fixed window. 6000/min (100/s) keeps a runaway camera from starving others
