@@ -1,4 +1,4 @@
-"""The `ipcai` command line: detect, watch, keys, usage.
+"""The `ipcai` command line: detect, watch, keys, usage, relay.
 
 Machine-readable results go to stdout (JSON / JSON lines), everything meant for a person
 (progress bar, summary table, warnings) goes to stderr, so `ipcai detect ... | jq` and
@@ -163,6 +163,33 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_argument("--service", help="only this application type")
     usage.add_argument("--json", action="store_true", help="JSON instead of a table")
     usage.set_defaults(handler=cmd_usage)
+
+    relay = commands.add_parser(
+        "relay",
+        help="a local DeepStack / CodeProject.AI server for Blue Iris, Agent DVR and others",
+        description="Listens on the LAN like a local AI server and forwards every vision call "
+        f"to the service with the key from ${ENV_API_KEY} or the config file "
+        "(never the command line). Point the camera software at this host and port.",
+    )
+    relay.add_argument(
+        "--listen", default="127.0.0.1:5000", metavar="HOST:PORT", help="default 127.0.0.1:5000"
+    )
+    relay.add_argument("--camera", metavar="ID", help="send every call as this camera")
+    relay.add_argument("--url", help=f"service base URL (default: ${ENV_URL} or the config file)")
+    relay.add_argument("--config", type=Path, metavar="FILE", help="TOML file with api_key, url")
+    relay.add_argument("--timeout", type=_positive_float, default=30.0, help="seconds per call")
+    relay.add_argument(
+        "--concurrency", type=_positive_int, default=4, help="calls forwarded at once"
+    )
+    relay.add_argument(
+        "--max-waiting",
+        type=int,
+        default=32,
+        metavar="N",
+        help="calls that may wait for a free slot; beyond that the relay answers 503 at once",
+    )
+    relay.add_argument("--api-key", help=argparse.SUPPRESS)  # refused with a reason, below
+    relay.set_defaults(handler=cmd_relay)
     return parser
 
 
@@ -294,6 +321,35 @@ def cmd_usage(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int
     return EXIT_OK
 
 
+def cmd_relay(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    try:
+        from ipcai.relay import load_settings, parse_listen, run_relay
+    except ImportError as exc:  # starlette / uvicorn come with the `relay` extra
+        raise ConfigurationError(
+            f"ipcai relay needs the relay extra: pip install 'ipcai[relay]' ({exc.name} missing)"
+        ) from None
+
+    if args.api_key:
+        raise ConfigurationError(
+            f"the relay reads its key from ${ENV_API_KEY} or the config file: arguments are "
+            "visible to every user of the machine"
+        )
+    parse_listen(args.listen)  # a bad --listen fails before anything starts
+    settings = load_settings(
+        url=args.url,
+        camera=args.camera,
+        config_path=args.config,
+        timeout=args.timeout,
+        concurrency=args.concurrency,
+        max_waiting=max(0, args.max_waiting),
+    )
+    logger.setLevel(logging.INFO)  # one line per call is the relay's whole output
+    for handler in logger.handlers:  # a long-running service: each line needs its time
+        handler.setFormatter(logging.Formatter("%(asctime)s ipcai relay: %(message)s"))
+    run_relay(settings, args.listen)
+    return EXIT_OK
+
+
 def main(
     argv: Sequence[str] | None = None, stdout: IO[str] | None = None, stderr: IO[str] | None = None
 ) -> int:
@@ -303,7 +359,7 @@ def main(
     handler = logging.StreamHandler(stderr)
     handler.setFormatter(logging.Formatter("ipcai: %(message)s"))
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO if args.verbose else logging.WARNING)
+    logger.setLevel(logging.INFO if getattr(args, "verbose", False) else logging.WARNING)
     command: Callable[[argparse.Namespace, IO[str], IO[str]], int] = args.handler
     try:
         return command(args, stdout, stderr)

@@ -30,7 +30,8 @@ def test_dependencies_are_pinned_to_the_projects_constraints():
         for line in (REPO_ROOT / "constraints.txt").read_text().splitlines()
         if "==" in line and not line.startswith("#")
     )
-    pins = [*project["dependencies"], *project["optional-dependencies"]["video"]]
+    extras = project["optional-dependencies"]
+    pins = [*project["dependencies"], *(pin for pins in extras.values() for pin in pins)]
     for pin in pins:
         name, version = pin.split("==")
         assert constraints.get(name) == version, pin

@@ -1,0 +1,206 @@
+"""`ipcai relay` as Blue Iris and Agent DVR use it: they know an IP and a port, never a key.
+
+The relay runs as its own process (the installed `ipcai` command); the camera software's
+requests are replayed with `requests` exactly as they arrive (multipart `min_confidence` then
+`image` named image.jpg, no key, no extra headers), against a real portal and worker, or a
+scripted HTTP server where the test needs the service to stall or misbehave.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.client.running_cli import cli_env, ipcai_argv, run_cli
+from tests.support.images import seed_image
+from tests.support.portal import running_portal
+from tests.support.processes import ServerProcess, free_port, http_ok
+from tests.support.scripted_http import Reply, scripted_server
+
+
+@contextmanager
+def running_relay(
+    log_dir: Path, service_url: str, key: str | None, *args: str, env: dict | None = None
+) -> Iterator[tuple[str, ServerProcess]]:
+    """Yield (relay base URL, process) once the relay answers on its port."""
+    port = free_port()
+    relay_env = cli_env(service_url, key or "")
+    if key is None:
+        relay_env.pop("IPCAI_API_KEY")
+    relay_env.update(env or {})
+    process = ServerProcess(
+        argv=ipcai_argv("relay", "--listen", f"127.0.0.1:{port}", *args),
+        env=relay_env,
+        log_path=log_dir / f"relay-{port}.log",
+    )
+    process.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        process.wait_until(lambda: http_ok(base), timeout=30)
+        yield base, process
+    finally:
+        process.stop()
+
+
+def blue_iris_detect(url: str, image: bytes, min_confidence: str = "0.4") -> requests.Response:
+    """Blue Iris's call: multipart `min_confidence`, then the frame as `image` (image.jpg),
+    no key, no camera header (as replayed by Blue Onyx's test client)."""
+    return requests.post(
+        url,
+        data={"min_confidence": min_confidence},
+        files={"image": ("image.jpg", image, "image/jpeg")},
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def relay(tmp_path_factory, live_portal, api_key) -> Iterator[tuple[str, ServerProcess]]:
+    with running_relay(tmp_path_factory.mktemp("relay"), live_portal.base_url, api_key) as r:
+        yield r
+
+
+def relay_log_lines(process: ServerProcess, marker: str) -> list[str]:
+    return [line for line in process.log().splitlines() if marker in line]
+
+
+def test_blue_iris_detection_through_the_relay_without_a_key(relay, api_key):
+    base, process = relay
+    response = blue_iris_detect(f"{base}/v1/vision/detection", seed_image("persons"))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is True
+    assert [p["label"] for p in body["predictions"]].count("person") == 5
+    assert all(p["confidence"] >= 0.4 for p in body["predictions"])
+    # One line per call, and never the key.
+    process.wait_until(lambda: relay_log_lines(process, "POST /v1/vision/detection -> 200"))
+    assert api_key not in process.log()
+
+
+def test_the_update_probe_is_answered_by_the_relay_itself(relay):
+    base, _ = relay
+    body = requests.get(f"{base}/v1/status/updateavailable", timeout=10).json()
+    assert body["success"] is True and body["updateAvailable"] is False
+    assert {"major", "minor", "patch"} <= set(body["current"])
+    assert body["current"] == body["latest"]
+
+
+def test_unknown_routes_get_a_deepstack_error(relay):
+    base, _ = relay
+    response = requests.post(f"{base}/v1/vision/face", timeout=10)
+    assert response.status_code == 404
+    assert response.json()["success"] is False
+
+
+def test_the_relay_forwards_the_body_unchanged_with_the_key_and_camera(tmp_path):
+    """What reaches the service: the camera's exact multipart body and boundary, plus the
+    key header and the configured camera, nothing of the relay's own making in the body."""
+    reply = Reply(200, {"success": True, "predictions": []})
+    key = "ipcai_000000000000_k"
+    with (
+        scripted_server(reply) as service,
+        running_relay(tmp_path, service.url, key, "--camera", "cam-7") as (base, _),
+    ):
+        sent = requests.Request(
+            "POST",
+            f"{base}/v1/vision/custom/ipcam-general?x=1",
+            data={"min_confidence": "0.5"},
+            files={"image": ("image.jpg", b"\xff\xd8frame", "image/jpeg")},
+        ).prepare()
+        with requests.Session() as session:
+            assert session.send(sent, timeout=30).json() == {"success": True, "predictions": []}
+    (received,) = service.received
+    assert received.path == "/v1/vision/custom/ipcam-general?x=1"
+    assert received.body == sent.body
+    assert received.headers["content-type"] == sent.headers["Content-Type"]
+    assert received.headers["x-api-key"] == "ipcai_000000000000_k"
+    assert received.headers["x-camera-id"] == "cam-7"
+
+
+def test_bounded_concurrency_answers_busy_instead_of_queueing_forever(tmp_path):
+    release = threading.Event()
+    held = Reply(200, {"success": True, "predictions": []}, hold=release)
+    with scripted_server(held, Reply(200, {"success": True, "predictions": []})) as service:
+        args = ("--concurrency", "1", "--max-waiting", "0")
+        with running_relay(tmp_path, service.url, "ipcai_000000000000_k", *args) as (base, _):
+            first: dict = {}
+            thread = threading.Thread(
+                target=lambda: first.update(
+                    response=blue_iris_detect(f"{base}/v1/vision/detection", b"\xff\xd8a")
+                )
+            )
+            thread.start()
+            _wait_for(lambda: len(service.received) == 1, "the first call at the service")
+            busy = blue_iris_detect(f"{base}/v1/vision/detection", b"\xff\xd8b")
+            release.set()
+            thread.join(timeout=30)
+            after = blue_iris_detect(f"{base}/v1/vision/detection", b"\xff\xd8c")
+    assert busy.status_code == 503
+    assert busy.json()["success"] is False and "busy" in busy.json()["error"]
+    assert busy.headers["Retry-After"] == "1"
+    assert first["response"].status_code == 200
+    assert after.status_code == 200
+    assert len(service.received) == 2  # the refused call never reached the service
+
+
+def test_the_relay_survives_the_service_going_down_and_coming_back(
+    tmp_path, live_worker_url, images_dir
+):
+    with running_portal(tmp_path / "portal", live_worker_url) as portal:
+        key = portal.create_tenant("relay-outage", services=["persons-detection"])
+        with running_relay(tmp_path, portal.base_url, key) as (base, relay_process):
+            url = f"{base}/v1/vision/detection"
+            frame = seed_image("persons")
+            assert blue_iris_detect(url, frame).status_code == 200
+
+            portal.server.stop()
+            down = blue_iris_detect(url, frame)
+            assert down.status_code == 503
+            assert down.json()["success"] is False
+            assert "unreachable" in down.json()["error"]
+            # The probes do not depend on the service: Blue Iris keeps the AI "up".
+            assert requests.get(f"{base}/v1/status/updateavailable", timeout=10).ok
+
+            portal.server.start()
+            portal.server.wait_until(lambda: http_ok(f"{portal.base_url}/healthz"), timeout=60)
+            back = blue_iris_detect(url, frame)
+            assert back.status_code == 200
+            assert [p["label"] for p in back.json()["predictions"]].count("person") == 5
+            assert relay_process.process.poll() is None  # the same relay process throughout
+
+
+def test_the_key_can_come_from_a_config_file(tmp_path, live_portal, api_key):
+    config = tmp_path / "relay.toml"
+    config.write_text(f'api_key = "{api_key}"\nurl = "{live_portal.base_url}"\n')
+    config.chmod(0o600)
+    with running_relay(tmp_path, live_portal.base_url, None, "--config", str(config)) as (base, _):
+        response = blue_iris_detect(f"{base}/v1/vision/detection", seed_image("pets"))
+    assert response.status_code == 200
+    assert [p["label"] for p in response.json()["predictions"]] == ["dog"] * 3
+
+
+def test_no_key_on_the_command_line_and_a_clear_error_without_one(tmp_path, live_portal):
+    refused = run_cli(["relay", "--api-key", "ipcai_000000000000_x"], live_portal.base_url, "")
+    assert refused.returncode == 2
+    assert "visible to every user" in refused.stderr
+    env = {**cli_env(live_portal.base_url, ""), "IPCAI_CONFIG": str(tmp_path / "none.toml")}
+    missing = subprocess.run(
+        ipcai_argv("relay"), env=env, capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 2
+    assert "no API key" in missing.stderr and "IPCAI_API_KEY" in missing.stderr
+
+
+def _wait_for(condition, what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"not seen within {timeout}s: {what}")
