@@ -1,0 +1,1 @@
+"""Cameras: per-camera zones, masks, class thresholds and size filters; the filter step."""

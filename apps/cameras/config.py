@@ -1,0 +1,197 @@
+"""A camera's filter settings as a frozen value, read per request from a Redis-cached snapshot.
+
+The request path never touches the database on a hit: one Redis round trip (MGET) answers both
+"is this key bound to a camera?" and "what is the named camera?". Every change to a camera or a
+key binding deletes the affected snapshots (apps/cameras/signals.py), so an edited zone applies
+from the very next request. Parsed snapshots are memoised per process by their bytes, so a busy
+camera's zones are compiled into polygons once, not on every frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from types import MappingProxyType
+
+import orjson
+from django.conf import settings
+
+from apps.cameras.geometry import Polygon
+from apps.cameras.models import Camera, CameraKey
+from apps.core.redis import get_redis, redis_key
+
+# Unknown camera ids are remembered briefly, so a flood of made-up ids never reaches the
+# database.
+NEGATIVE_TTL_S = 60
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneConfig:
+    name: str
+    kind: str  # "include" | "mask"
+    classes: frozenset[str]  # empty: the zone applies to every class
+    polygon: Polygon
+
+    def applies_to(self, label: str) -> bool:
+        return not self.classes or label in self.classes
+
+    @property
+    def points(self) -> tuple[tuple[float, float], ...]:
+        return self.polygon.points
+
+
+@dataclass(frozen=True, slots=True)
+class CameraConfig:
+    """What the filter step (and the camera-events tracker) needs to know of a camera."""
+
+    camera_id: str  # the public id (`cam_...`), as API clients name it
+    pk: int
+    tenant_id: int
+    name: str
+    services: tuple[str, ...]
+    class_thresholds: Mapping[str, float]
+    min_box_area: float | None
+    min_box_pixels: int | None
+    anchor: str
+    zones: tuple[ZoneConfig, ...]
+
+    @property
+    def include_zones(self) -> tuple[ZoneConfig, ...]:
+        return tuple(z for z in self.zones if z.kind == "include")
+
+    def threshold_floor(self, service_thresholds: Mapping[str, float], labels: frozenset[str]):
+        """The lowest score any kept box may have: what to ask the worker for, so a class
+        threshold below its service's still sees its boxes."""
+        floor = min(service_thresholds.values())
+        for label, threshold in self.class_thresholds.items():
+            if label in labels:
+                floor = min(floor, threshold)
+        return floor
+
+
+def camera_entry(camera: Camera) -> dict:
+    """The cached, JSON-safe snapshot of a camera (state "active")."""
+    return {
+        "state": "active",
+        "camera_id": camera.public_id,
+        "pk": camera.pk,
+        "tenant_id": camera.tenant_id,
+        "name": camera.name,
+        "services": list(camera.services),
+        "class_thresholds": dict(camera.class_thresholds),
+        "min_box_area": camera.min_box_area,
+        "min_box_pixels": camera.min_box_pixels,
+        "anchor": camera.anchor,
+        "zones": list(camera.zones),
+    }
+
+
+def config_of(entry: dict) -> CameraConfig:
+    return CameraConfig(
+        camera_id=entry["camera_id"],
+        pk=entry["pk"],
+        tenant_id=entry["tenant_id"],
+        name=entry["name"],
+        services=tuple(entry["services"]),
+        class_thresholds=MappingProxyType(dict(entry["class_thresholds"])),
+        min_box_area=entry["min_box_area"],
+        min_box_pixels=entry["min_box_pixels"],
+        anchor=entry["anchor"],
+        zones=tuple(
+            ZoneConfig(
+                name=z["name"],
+                kind=z["kind"],
+                classes=frozenset(z.get("classes") or ()),
+                polygon=Polygon.of(z["points"]),
+            )
+            for z in entry["zones"]
+        ),
+    )
+
+
+def camera_cache_key(camera_id: str) -> str:
+    return redis_key("camera", "id", camera_id)
+
+
+def binding_cache_key(key_public_id: str) -> str:
+    return redis_key("camera", "key", key_public_id)
+
+
+def lookup(
+    key_public_id: str, camera_id: str | None
+) -> tuple[CameraConfig | None, CameraConfig | None]:
+    """(the camera the key is bound to, the camera named `camera_id`), either None when there
+    is none. One Redis round trip on a hit; the caller checks tenants and binding rules."""
+    keys = []
+    if key_public_id:
+        keys.append(binding_cache_key(key_public_id))
+    if camera_id:
+        keys.append(camera_cache_key(camera_id))
+    if not keys:
+        return None, None
+    r = get_redis()
+    values = r.mget(keys)
+    bound = named = None
+    if key_public_id:
+        raw = values.pop(0)
+        if raw is None:
+            raw = orjson.dumps(_load_binding(key_public_id))
+            r.set(binding_cache_key(key_public_id), raw, ex=_binding_ttl(raw))
+        bound = _bound_config(raw)
+    if camera_id:
+        raw = values.pop(0)
+        if raw is None:
+            raw = orjson.dumps(_load_camera(camera_id))
+            r.set(camera_cache_key(camera_id), raw, ex=_camera_ttl(raw))
+        named = _camera_config(raw)
+    return bound, named
+
+
+def camera_config(camera_id: str) -> CameraConfig | None:
+    """The named camera's config (any tenant: the caller compares tenant ids)."""
+    return lookup("", camera_id)[1]
+
+
+@lru_cache(maxsize=4096)
+def _camera_config(raw: bytes) -> CameraConfig | None:
+    entry = orjson.loads(raw)
+    return config_of(entry) if entry.get("state") == "active" else None
+
+
+@lru_cache(maxsize=4096)
+def _bound_config(raw: bytes) -> CameraConfig | None:
+    entry = orjson.loads(raw)
+    camera = entry.get("camera")
+    return config_of(camera) if camera else None
+
+
+def _load_camera(camera_id: str) -> dict:
+    camera = Camera.objects.filter(public_id=camera_id).first()
+    return camera_entry(camera) if camera else {"state": "unknown"}
+
+
+def _load_binding(key_public_id: str) -> dict:
+    binding = (
+        CameraKey.objects.select_related("camera").filter(api_key__public_id=key_public_id).first()
+    )
+    return {"camera": camera_entry(binding.camera) if binding else None}
+
+
+def _camera_ttl(raw: bytes) -> int:
+    return settings.IPCAI_KEY_CACHE_TTL_S if b'"active"' in raw else NEGATIVE_TTL_S
+
+
+def _binding_ttl(raw: bytes) -> int:
+    # Unbound keys too: binding a key deletes its snapshot, and most keys are unbound.
+    return settings.IPCAI_KEY_CACHE_TTL_S
+
+
+def forget_camera(camera_id: str, key_public_ids: list[str]) -> None:
+    """Drop a camera's snapshot and those of the keys bound to it (they embed the camera)."""
+    get_redis().delete(camera_cache_key(camera_id), *(binding_cache_key(k) for k in key_public_ids))
+
+
+def forget_bindings(key_public_ids: list[str]) -> None:
+    if key_public_ids:
+        get_redis().delete(*(binding_cache_key(k) for k in key_public_ids))
