@@ -11,7 +11,11 @@ urlpatterns = [
     path("api/v1/", include("apps.reports.api_urls")),  # ... and usage
     path("", include("apps.events.urls")),  # archived request events of the key's tenant
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        SpectacularRedocView.as_view(url_name="api-schema", template_name="api_docs/redoc.html"),
+        name="api-docs",
+    ),
     path("admin/", admin.site.urls),
     path("", include("apps.dashboard.urls")),  # the tenant dashboard (sign-in, /t/<slug>/...)
 ]
