@@ -45,7 +45,7 @@ class ApiKeyAuthentication(BaseAuthentication):
     """`x-api-key` header (or DeepStack's `api_key` form field) → KeyGrant, or 401."""
 
     def authenticate(self, request: Request) -> tuple[AnonymousUser, KeyGrant] | None:
-        raw_key = request.META.get(API_KEY_HEADER) or self._form_key(request)
+        raw_key = self.presented_key(request)
         if not raw_key:
             return None  # the permission turns "no key" into 401 missing_api_key
         try:
@@ -55,6 +55,11 @@ class ApiKeyAuthentication(BaseAuthentication):
                 401, exc.code, exc.message, {"WWW-Authenticate": self.authenticate_header(request)}
             ) from None
         return AnonymousUser(), grant
+
+    def presented_key(self, request: Request) -> str | None:
+        """The key the request carries: the header, else DeepStack's form field. Subclasses
+        add other places (the detection app's `/k/<key>/` URLs)."""
+        return request.META.get(API_KEY_HEADER) or self._form_key(request)
 
     def authenticate_header(self, request: Request) -> str:
         return 'ApiKey header="x-api-key"'  # makes DRF answer 401, not 403, without a key
