@@ -31,7 +31,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
-    "drf_spectacular_sidecar",  # Redoc as static files: /api/docs/ works offline
     "apps.core",
     "apps.tenants",
     "apps.cameras",
@@ -145,6 +144,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 IPCAI_USAGE_DRAIN_INTERVAL_S = env.float("IPCAI_USAGE_DRAIN_INTERVAL_S", default=10.0)
+# How often the camera-events sweep closes events of silent cameras and re-sends due webhooks.
+IPCAI_CAMERA_SWEEP_S = env.float("IPCAI_CAMERA_SWEEP_S", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     "drain-usage-events": {
         "task": "apps.detection.tasks.drain_usage_events",
@@ -154,6 +155,8 @@ CELERY_BEAT_SCHEDULE = {
     # (safety net beside each portal process's own replay), and apply retention.
     "replay-archive-spool": {"task": "events.replay_spool", "schedule": 60.0},
     "purge-expired-events": {"task": "events.purge_expired", "schedule": 3600.0},
+    # Camera events: close events of silent cameras, re-send due webhooks, store snapshots.
+    "camera-events-sweep": {"task": "events.camera_sweep", "schedule": IPCAI_CAMERA_SWEEP_S},
     # Every tenant's usage report of the month that just ended (apps/reports/tasks.py).
     "monthly-usage-reports": {
         "task": "reports.build_monthly_usage_reports",
@@ -173,6 +176,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": max(1, min(10, IPCAI_BROKER_VISIBILITY_TIMEOUT_S // 5)),
     "unacked_restore_throttle": 1,
 }
+# Task modules beside the apps' tasks.py that autodiscovery does not import.
+CELERY_IMPORTS = ("apps.events.camera_tasks",)
 # Late-acknowledged tasks (the archive's) should not pile up unstarted in one worker.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
@@ -205,8 +210,6 @@ IPCAI_WEBHOOK_ALLOW_PRIVATE = env.bool("IPCAI_WEBHOOK_ALLOW_PRIVATE", default=Fa
 IPCAI_WEBHOOK_RETRY_BASE_S = env.float("IPCAI_WEBHOOK_RETRY_BASE_S", default=5.0)
 IPCAI_WEBHOOK_RETRY_MAX_S = env.float("IPCAI_WEBHOOK_RETRY_MAX_S", default=3 * 3600.0)
 IPCAI_WEBHOOK_MAX_ATTEMPTS = env.int("IPCAI_WEBHOOK_MAX_ATTEMPTS", default=16)
-# How often the sweep closes events of silent cameras and re-enqueues due deliveries.
-IPCAI_CAMERA_SWEEP_S = env.float("IPCAI_CAMERA_SWEEP_S", default=5.0)
 
 # --- Inference: the worker over HTTP, or a SageMaker endpoint carrying the same body --------
 IPCAI_WORKER_URL = env("IPCAI_WORKER_URL", default="http://127.0.0.1:8080")
@@ -276,7 +279,6 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
 

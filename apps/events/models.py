@@ -53,3 +53,13 @@ class ArchivedEvent(models.Model):
     @property
     def has_image(self) -> bool:
         return bool(self.image_key)
+
+
+# Camera events and webhooks live in their own module; importing them here registers them.
+from apps.events.camera_models import (  # noqa: E402, F401
+    CameraAlerting,
+    CameraEvent,
+    DeliveryAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)

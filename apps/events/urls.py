@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from apps.events import views
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("api/v1/events", views.EventListView.as_view(), name="list"),
     path("api/v1/events/<str:event_id>", views.EventDetailView.as_view(), name="detail"),
     path("api/v1/events/<str:event_id>/image", views.EventImageView.as_view(), name="image"),
+    path("", include("apps.events.camera_urls")),  # camera events and webhooks
 ]

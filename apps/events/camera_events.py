@@ -1,0 +1,277 @@
+"""Camera events from camera frames: the detection flow's tracking hook and the idle sweep.
+
+The detection flow calls ``track_camera_frame`` once per camera request, after the camera's
+filter step, with plain values (no request, no grant). Under the camera's Redis lock it steps
+the tracker (tracking.py) and writes what changed: an opened event is a row plus its
+``event.started`` deliveries in one transaction; a better frame replaces the event's stashed
+snapshot (snapshots.py) and its best box; a closed event gets its end, its ``event.ended``
+deliveries, and a Celery task that stores the best snapshot. Writes happen inside the lock, so
+the open of an event is committed before any process can close it.
+
+Tracking is a side effect: when Redis is down or the camera's lock stays busy, the frame is
+answered without events and the reason is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db import transaction
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from apps.events import camera_counters, snapshots, track_store
+from apps.events.camera_models import CameraAlerting, CameraEvent, zone_index
+from apps.events.tracking import Change, Detection, TrackerSettings, expire, step
+from apps.events.webhooks.delivery import queue_event_deliveries
+
+logger = logging.getLogger(__name__)
+
+# Alert settings change rarely and are read on every frame: each process keeps them briefly.
+_SETTINGS_TTL_S = 5.0
+_settings_cache: dict[int, tuple[float, TrackerSettings | None]] = {}
+
+
+@dataclass(frozen=True)
+class CameraFrame:
+    """One camera request's kept detections, as the detection flow hands them over."""
+
+    tenant_id: int
+    camera_pk: int
+    captured_at: float  # Unix seconds: the client's capture time, else the arrival
+    detections: Sequence[dict]  # {"label", "score", "box": [x1, y1, x2, y2], "zones": [...]}
+    image: bytes
+    width: int
+    height: int
+
+
+def tracker_settings(camera_pk: int) -> TrackerSettings | None:
+    """The camera's tracker settings; None when its events are switched off."""
+    now = time.monotonic()
+    cached = _settings_cache.get(camera_pk)
+    if cached and cached[0] > now:
+        return cached[1]
+    row = CameraAlerting.objects.filter(camera_id=camera_pk).first()
+    if row is None:
+        value: TrackerSettings | None = TrackerSettings()
+    elif not row.enabled:
+        value = None
+    else:
+        value = TrackerSettings(
+            timeout_s=row.timeout_s,
+            cooldown_s=row.cooldown_s,
+            stationary_after_s=row.stationary_after_s,
+            labels=frozenset(row.labels) if row.labels else None,
+        )
+    _settings_cache[camera_pk] = (now + _SETTINGS_TTL_S, value)
+    return value
+
+
+def forget_settings(camera_pk: int) -> None:
+    _settings_cache.pop(camera_pk, None)
+
+
+def track_camera_frame(frame: CameraFrame) -> list[dict]:
+    """Step the camera's tracks with this frame; the response's ``events`` list."""
+    settings = tracker_settings(frame.camera_pk)
+    if settings is None:
+        return []
+    detections = [
+        Detection(d["label"], float(d["score"]), tuple(d["box"]), tuple(d.get("zones") or ()))
+        for d in frame.detections
+    ]
+    try:
+        with track_store.locked_camera(frame.camera_pk):
+            stored = track_store.load(frame.camera_pk)
+            changes = step(
+                stored.state, detections, frame.captured_at, settings, lambda: str(uuid.uuid4())
+            )
+            if changes is None:
+                return []  # older than the camera's newest frame: updates nothing
+            stored.arrival = time.time()
+            _write(changes, frame)
+            track_store.save(frame.camera_pk, stored, settings)
+    except (RedisError, track_store.CameraBusy) as exc:
+        logger.warning("camera %s frame not tracked: %r", frame.camera_pk, exc)
+        return []
+    return [_response_item(change) for change in changes]
+
+
+def close_idle_cameras(now: float | None = None) -> int:
+    """Close the events of cameras that stopped sending frames (the periodic sweep); returns
+    how many events it closed."""
+    now = time.time() if now is None else now
+    closed = 0
+    for camera_pk in track_store.due_cameras(now):
+        settings = tracker_settings(camera_pk) or TrackerSettings()
+        try:
+            with track_store.locked_camera(camera_pk):
+                stored = track_store.load(camera_pk)
+                changes = expire(stored.state, track_store.camera_clock(stored, now), settings)
+                _write(changes, None)
+                track_store.save(camera_pk, stored, settings)
+        except track_store.CameraBusy:
+            continue  # frames are arriving: they expire the tracks themselves
+        closed += len(changes)
+    return closed
+
+
+def _at(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+def _frame_boxes(frame: CameraFrame) -> list[dict]:
+    return [
+        {"label": d["label"], "score": round(float(d["score"]), 4), "box": list(d["box"])}
+        for d in frame.detections
+    ]
+
+
+def _write(changes: list[Change], frame: CameraFrame | None) -> None:
+    for change in changes:
+        if change.kind == "opened" and frame is not None:
+            _open(change, frame)
+        elif change.kind == "updated" and change.best_improved and frame is not None:
+            _improve(change, frame)
+        elif change.kind == "closed":
+            _close(change)
+
+
+def _open(change: Change, frame: CameraFrame) -> None:
+    track = change.track
+    snapshots.stash(change.event_id, frame.image)
+    with transaction.atomic():
+        event = CameraEvent.objects.create(
+            id=change.event_id,
+            tenant_id=frame.tenant_id,
+            camera_id=frame.camera_pk,
+            label=track.label,
+            zones=track.zones,
+            zone_index=zone_index(track.zones),
+            started_at=_at(track.event_started or frame.captured_at),
+            max_score=track.best_score,
+            box=track.best_box,
+            best_at=_at(frame.captured_at),
+            frame_boxes=_frame_boxes(frame),
+            frame_width=frame.width,
+            frame_height=frame.height,
+        )
+        queue_event_deliveries(event, "event.started", event_payload(event, "event.started"))
+    camera_counters.count("events_opened")
+
+
+def _improve(change: Change, frame: CameraFrame) -> None:
+    track = change.track
+    snapshots.stash(change.event_id, frame.image)
+    CameraEvent.objects.filter(id=change.event_id).update(
+        max_score=track.best_score,
+        box=track.best_box,
+        zones=track.zones,
+        zone_index=zone_index(track.zones),
+        best_at=_at(frame.captured_at),
+        frame_boxes=_frame_boxes(frame),
+        frame_width=frame.width,
+        frame_height=frame.height,
+    )
+
+
+def _close(change: Change) -> None:
+    track = change.track
+    with transaction.atomic():
+        event = (
+            CameraEvent.objects.select_for_update()
+            .select_related("camera")
+            .filter(id=change.event_id, ended_at__isnull=True)
+            .first()
+        )
+        if event is None:
+            return
+        event.ended_at = _at(track.last_seen)
+        event.close_reason = change.reason
+        event.set_zones(track.zones)
+        event.max_score = max(event.max_score, track.best_score)
+        event.save(update_fields=["ended_at", "close_reason", "zones", "zone_index", "max_score"])
+        queue_event_deliveries(event, "event.ended", event_payload(event, "event.ended"))
+        transaction.on_commit(lambda: _queue_snapshot(str(event.id)))
+    camera_counters.count("events_closed")
+
+
+def _queue_snapshot(event_id: str) -> None:
+    from apps.events.camera_tasks import store_snapshot
+
+    try:
+        store_snapshot.apply_async(args=[event_id], retry=False)
+    except Exception as exc:  # the stash waits in Redis; the snapshot sweep stores it
+        logger.warning("snapshot of event %s not queued: %s", event_id, exc)
+
+
+def store_event_snapshot(event_id: str) -> bool:
+    """Move a closed event's stashed best frame to storage (the Celery task's body)."""
+    event = CameraEvent.objects.filter(id=event_id).first()
+    if event is None or event.snapshot_key:
+        return False
+    stored = snapshots.store(
+        str(event.id),
+        event.tenant_id,
+        event.started_at,
+        {
+            "event_id": str(event.id),
+            "width": event.frame_width,
+            "height": event.frame_height,
+            "box": event.box,
+            "boxes": event.frame_boxes,
+        },
+    )
+    if stored is None:
+        return False
+    key, content_type = stored
+    CameraEvent.objects.filter(id=event.id).update(
+        snapshot_key=key, snapshot_content_type=content_type
+    )
+    snapshots.drop_stash(str(event.id))
+    return True
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def event_item(event: CameraEvent) -> dict:
+    """The public shape of an event (REST items and webhook payload data)."""
+    return {
+        "id": str(event.id),
+        "camera": event.camera.public_id,
+        "camera_name": event.camera.name,
+        "label": event.label,
+        "zones": list(event.zones),
+        "started_at": _iso(event.started_at),
+        "ended_at": _iso(event.ended_at),
+        "max_score": round(event.max_score, 4),
+        "box": list(event.box),
+        "snapshot_url": snapshots.signed_url(str(event.id)),
+    }
+
+
+def event_payload(event: CameraEvent, event_type: str) -> dict:
+    """The webhook body: Standard Webhooks' recommended {type, timestamp, data} envelope."""
+    return {"type": event_type, "timestamp": _iso(timezone.now()), "data": event_item(event)}
+
+
+def _response_item(change: Change) -> dict:
+    track = change.track
+    item = {
+        "id": change.event_id,
+        "type": change.kind,
+        "label": track.label,
+        "score": round(track.score, 4),
+        "box": [round(c, 1) for c in track.box],
+    }
+    if change.kind == "closed":
+        item["ended_at"] = _iso(_at(track.last_seen))
+        item["reason"] = change.reason
+    return item

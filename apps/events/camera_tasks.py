@@ -1,0 +1,64 @@
+"""Celery tasks of camera events: webhook attempts, snapshot storage, and the sweeps that make
+the database the source of truth (due deliveries and unstored snapshots are found again even
+when their queued task was lost with Redis).
+
+Registered through apps/events/tasks.py (Celery's autodiscovery imports that module).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db import DatabaseError
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from apps.events.camera_events import close_idle_cameras, store_event_snapshot
+from apps.events.camera_models import CameraEvent
+from apps.events.storage import StorageError
+from apps.events.webhooks import delivery
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="events.deliver_webhook", ignore_result=True, acks_late=True)
+def deliver_webhook(delivery_id: str) -> str:
+    return delivery.attempt(delivery_id)
+
+
+@shared_task(
+    bind=True,
+    name="events.store_snapshot",
+    ignore_result=True,
+    acks_late=True,
+    max_retries=20,
+)
+def store_snapshot(self, event_id: str) -> bool:
+    try:
+        return store_event_snapshot(event_id)
+    except (StorageError, DatabaseError, RedisError) as exc:
+        logger.warning("snapshot of event %s not stored yet: %s", event_id, exc)
+        raise self.retry(exc=exc, countdown=min(300, 2**self.request.retries)) from exc
+
+
+@shared_task(name="events.camera_sweep", ignore_result=True)
+def camera_sweep() -> dict:
+    """Close events of silent cameras, re-enqueue due deliveries, store missed snapshots."""
+    closed = close_idle_cameras()
+    due = delivery.due_deliveries()
+    delivery.enqueue(due)
+    recent = timezone.now() - timedelta(days=1)
+    unstored = list(
+        CameraEvent.objects.filter(
+            ended_at__isnull=False, ended_at__gte=recent, snapshot_key=""
+        ).values_list("id", flat=True)[:200]
+    )
+    for event_id in unstored:
+        try:
+            store_event_snapshot(str(event_id))
+        except (StorageError, RedisError) as exc:
+            logger.warning("snapshot of event %s not stored yet: %s", event_id, exc)
+            break
+    return {"closed": closed, "deliveries": len(due), "snapshots": len(unstored)}

@@ -1,0 +1,1 @@
+"""Webhooks for camera events: endpoints, Standard Webhooks signing, SSRF-safe delivery."""
