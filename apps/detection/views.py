@@ -23,9 +23,14 @@ from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant
 from apps.core.serializers import ErrorSerializer
 from apps.detection import payloads
+from apps.detection.codeproject import (
+    allowed_labels,
+    codeproject_fields,
+    deepstack_message,
+    error_fields,
+)
 from apps.detection.images import check_image, decode_base64_image
 from apps.detection.responses import (
-    deepstack_error,
     deepstack_predictions,
     deepstack_success,
     native_response,
@@ -42,7 +47,7 @@ from apps.detection.serializers import (
     SeedResponseSerializer,
 )
 from apps.detection.services import DetectionCall, detect, detect_services, finish_request
-from apps.tenants.application_types import APPLICATION_LABELS, ApplicationType
+from apps.tenants.application_types import ApplicationType
 from apps.tenants.limits import KeyRateAndQuota
 
 ERROR_STATUSES = {
@@ -263,6 +268,7 @@ class NativeDetectView(DetectionView):
 )
 class DeepStackDetectionView(DetectionView):
     endpoint = "deepstack"
+    command = "detect"  # CodeProject.AI's name for this call
 
     def application_types_of(self, request: Request, grant: KeyGrant) -> list[str]:
         enabled = grant.enabled_services()
@@ -275,7 +281,7 @@ class DeepStackDetectionView(DetectionView):
             )
         return enabled
 
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request, **path_key: str) -> Response:
         if payloads.media_type(request) not in payloads.MULTIPART_TYPES:
             raise ApiError(
                 415,
@@ -287,12 +293,33 @@ class DeepStackDetectionView(DetectionView):
         grant = request.auth
         application_types = self.application_types_of(request, grant)
         results = detect_services(request.detection, grant, image, application_types, threshold)
-        allowed = frozenset().union(*(APPLICATION_LABELS[t] for t in grant.enabled_services()))
-        return Response(deepstack_success(deepstack_predictions(results, allowed)))
+        predictions = deepstack_predictions(results, allowed_labels(application_types))
+        return Response(
+            {
+                **deepstack_success(predictions),
+                **codeproject_fields(request.detection, results, predictions, self.command),
+            }
+        )
 
     def handle_exception(self, exc: Exception) -> Response:
+        """Errors keep their status but read as DeepStack's (its messages where it has one)
+        with CodeProject.AI's numeric code: camera software shows `error` as it is."""
         response = super().handle_exception(exc)
         error = response.data.get("error") if isinstance(response.data, dict) else None
         if isinstance(error, dict):
-            response.data = deepstack_error(error.get("message", "error"))
+            code = str(error.get("code", ""))
+            # Only raised once the form is parsed, so reading it again cannot fail.
+            sent = (
+                self.request.data.get("min_confidence")
+                if code == "invalid_min_confidence"
+                else None
+            )
+            message = deepstack_message(
+                response.status_code,
+                code,
+                str(error.get("message", "error")),
+                custom=self.command != "detect",
+                min_confidence=sent,
+            )
+            response.data = error_fields(response.status_code, message)
         return response

@@ -3,7 +3,7 @@
 import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.tenants.services import enable_service
+from apps.tenants.services import disable_service, enable_service
 from tests.support.prometheus import metric
 
 
@@ -51,13 +51,69 @@ def test_min_confidence_form_field(inference, client, key_a, persons_jpg):
     assert all(p["confidence"] >= 0.85 for p in predictions)
 
 
-def test_errors_use_deepstacks_shape(client, key_a):
-    response = deepstack(client, b"this is text named frame.jpg", api_key=key_a.raw)
-    assert response.status_code == 400
-    assert response.json() == {"success": False, "error": "The data is not a JPEG or PNG image."}
-    response = deepstack(client, b"", api_key="ipcai_000000000000_wrong")
-    assert response.status_code == 401
-    assert response.json()["success"] is False and "not valid" in response.json()["error"]
+def test_errors_use_deepstacks_shape_and_messages(client, key_a, persons_jpg):
+    """DeepStack's body (`success`, `error`) plus CodeProject.AI's numeric `code`, with
+    DeepStack's own message wherever DeepStack has one for the failure."""
+    not_an_image = deepstack(client, b"this is text named frame.jpg", api_key=key_a.raw)
+    assert not_an_image.status_code == 400
+    assert not_an_image.json() == {
+        "success": False,
+        "error": "The data is not a JPEG or PNG image.",
+        "code": 400,
+    }
+    cases = [
+        ({"api_key": "ipcai_000000000000_wrong", "image": persons_jpg}, 401, "Incorrect api key"),
+        ({"image": persons_jpg}, 401, "Incorrect api key"),
+        ({"api_key": key_a.raw}, 400, "No valid image file found"),
+        (
+            {"api_key": key_a.raw, "image": persons_jpg, "min_confidence": "high"},
+            400,
+            "Invalid value for min_confidence",
+        ),
+        (
+            {"api_key": key_a.raw, "image": persons_jpg, "min_confidence": "1.5"},
+            400,
+            "min_confidence cannot be greater than 1",
+        ),
+    ]
+    for fields, status, message in cases:
+        image = fields.pop("image", None)
+        files = {"image": SimpleUploadedFile("frame.jpg", image)} if image else {}
+        response = client.post("/v1/vision/detection", {**files, **fields})
+        assert (response.status_code, response.json()) == (
+            status,
+            {"success": False, "error": message, "code": status},
+        ), fields
+
+
+def test_a_tenant_without_services_sees_deepstacks_not_activated(client, key_b, tenant_b):
+    for service in tenant_b.services.filter(enabled=True):
+        disable_service(tenant_b, service.application_type)
+    response = deepstack(client, b"\xff\xd8", api_key=key_b.raw)
+    assert response.status_code == 403
+    assert response.json() == {
+        "success": False,
+        "error": "Detection endpoint not activated",
+        "code": 403,
+    }
+
+
+def test_codeproject_fields_beside_deepstacks_typed_as_its_clients_read_them(
+    inference, client, key_a, pets_jpg
+):
+    body = deepstack(client, pets_jpg, api_key=key_a.raw).json()
+    assert body["count"] == len(body["predictions"]) == 3
+    assert body["message"] == "Found dog, dog, dog"
+    assert body["command"] == "detect" and body["code"] == 200
+    for name in ("inferenceMs", "processMs", "analysisRoundTripMs", "count", "code"):
+        assert type(body[name]) is int, name
+    assert body["processMs"] >= body["inferenceMs"] > 0
+    assert body["analysisRoundTripMs"] >= body["processMs"]
+    for name in ("moduleId", "moduleName", "executionProvider", "requestId", "timestampUTC"):
+        assert isinstance(body[name], str) and body[name], name
+    assert type(body["canUseGPU"]) is bool
+    confidences = [p["confidence"] for p in body["predictions"]]
+    assert confidences == sorted(confidences, reverse=True)
 
 
 def test_all_enabled_services_cost_one_inference_each_at_its_own_threshold(
