@@ -224,6 +224,23 @@ IPCAI_WORKER_READ_TIMEOUT_S = env.float("IPCAI_WORKER_READ_TIMEOUT_S", default=3
 # which caps what one process can queue on the worker.
 IPCAI_WORKER_POOL_SIZE = env.int("IPCAI_WORKER_POOL_SIZE", default=32)
 
+# --- Models: accuracy tiers and the registry's model store (docs/DEPLOY.md, section 7a) ----
+# Tier name -> worker model name. A service names a tier (or a tenant model); the portal sends
+# the model name to the worker. An empty default tier sends no name: the worker's default.
+IPCAI_MODEL_TIERS = env.dict(
+    "IPCAI_MODEL_TIERS", default={"fast": "yolox_nano", "accurate": "deimv2_femto"}
+)
+IPCAI_DEFAULT_TIER = env("IPCAI_DEFAULT_TIER", default="")
+# Where the admin reads a registered model's file to check its sha256 (the workers' folder).
+IPCAI_MODEL_STORE = env("IPCAI_MODEL_STORE", default=env("IPCAI_MODEL_DIR", default=""))
+# SageMaker layout B: `model=variant,...` sends TargetVariant for those models.
+IPCAI_SAGEMAKER_VARIANTS = env.dict("IPCAI_SAGEMAKER_VARIANTS", default={})
+
+# --- Dataset exports (apps/reports/datasets): bounded so one export cannot fill the store ---
+IPCAI_EXPORT_MAX_BYTES = env.int("IPCAI_EXPORT_MAX_BYTES", default=2 * 1024**3)
+# Archived events one export may scan (the newest ones of the filter's range).
+IPCAI_EXPORT_MAX_CANDIDATES = env.int("IPCAI_EXPORT_MAX_CANDIDATES", default=100_000)
+
 # --- Uploads: bounded before anything is decoded --------------------------------------------
 IPCAI_MAX_IMAGE_BYTES = env.int("IPCAI_MAX_IMAGE_BYTES", default=10 * 1024 * 1024)
 # Same ceiling as the worker (8K UHD is 33.2 MP); read from the image header, never decoded.

@@ -30,6 +30,8 @@ class ServiceGrant:
     min_confidence: float
     save_request_events: bool
     retention_days: int
+    tier: str = ""  # accuracy tier; apps/tenants/model_tiers.py maps it to a model
+    model: str = ""  # a specific (tenant) model's name, winning over the tier
 
 
 @dataclass(frozen=True, slots=True)

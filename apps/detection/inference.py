@@ -40,14 +40,21 @@ class InferenceError(Exception):
 
 class InferenceClient(Protocol):
     def detect(
-        self, image: bytes, content_type: str, application_type: str, min_confidence: float
+        self,
+        image: bytes,
+        content_type: str,
+        application_type: str,
+        min_confidence: float,
+        model: str = "",
     ) -> dict:
-        """The worker's response for one image (seed-compatible fields, original pixels)."""
+        """The worker's response for one image (seed-compatible fields, original pixels),
+        from `model` ("" = the worker's default)."""
         ...
 
 
-def custom_attributes(application_type: str, min_confidence: float) -> str:
-    return f"application_type={application_type},min_confidence={min_confidence:g}"
+def custom_attributes(application_type: str, min_confidence: float, model: str = "") -> str:
+    attributes = f"application_type={application_type},min_confidence={min_confidence:g}"
+    return f"{attributes},model={model}" if model else attributes
 
 
 def _worker_error(status: int, body: bytes, retry_after: str | None) -> InferenceError:
@@ -107,13 +114,18 @@ class HttpInferenceClient:
         self.pool_timeout = read_timeout
 
     def detect(
-        self, image: bytes, content_type: str, application_type: str, min_confidence: float
+        self,
+        image: bytes,
+        content_type: str,
+        application_type: str,
+        min_confidence: float,
+        model: str = "",
     ) -> dict:
         headers = {
             "Content-Type": content_type,
             "Accept": "application/json",
             "X-Amzn-SageMaker-Custom-Attributes": custom_attributes(
-                application_type, min_confidence
+                application_type, min_confidence, model
             ),
         }
         for attempt in (1, 2):
@@ -152,7 +164,14 @@ class HttpInferenceClient:
 class SageMakerInferenceClient:
     """boto3 `invoke_endpoint` with the same body and CustomAttributes as the HTTP client."""
 
-    def __init__(self, endpoint_name: str, *, client=None, read_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        endpoint_name: str,
+        *,
+        client=None,
+        read_timeout: float = 30.0,
+        variants: dict[str, str] | None = None,
+    ) -> None:
         if client is None:
             import boto3
             from botocore.config import Config
@@ -168,12 +187,21 @@ class SageMakerInferenceClient:
             )
         self.client = client
         self.endpoint_name = endpoint_name
+        self.variants: dict[str, str] = dict(variants or {})
 
     def detect(
-        self, image: bytes, content_type: str, application_type: str, min_confidence: float
+        self,
+        image: bytes,
+        content_type: str,
+        application_type: str,
+        min_confidence: float,
+        model: str = "",
     ) -> dict:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        # Layout B (docs/DEPLOY.md 7a): a tier's models live on their own production variant.
+        variant = self.variants.get(model)
+        target = {"TargetVariant": variant} if variant else {}
         for attempt in (1, 2):
             try:
                 response = self.client.invoke_endpoint(
@@ -181,7 +209,8 @@ class SageMakerInferenceClient:
                     Body=image,
                     ContentType=content_type,
                     Accept="application/json",
-                    CustomAttributes=custom_attributes(application_type, min_confidence),
+                    CustomAttributes=custom_attributes(application_type, min_confidence, model),
+                    **target,
                 )
                 return _parse_success(response["Body"].read())
             except ClientError as exc:
@@ -214,7 +243,9 @@ def get_inference_client() -> InferenceClient:
     """The configured client, one per process (its connection pool is shared by threads)."""
     if settings.IPCAI_INFERENCE_CLIENT == "sagemaker":
         return SageMakerInferenceClient(
-            settings.IPCAI_SAGEMAKER_ENDPOINT, read_timeout=settings.IPCAI_WORKER_READ_TIMEOUT_S
+            settings.IPCAI_SAGEMAKER_ENDPOINT,
+            read_timeout=settings.IPCAI_WORKER_READ_TIMEOUT_S,
+            variants=settings.IPCAI_SAGEMAKER_VARIANTS,
         )
     return HttpInferenceClient(
         settings.IPCAI_WORKER_URL,
@@ -227,6 +258,7 @@ def get_inference_client() -> InferenceClient:
 def _reset(setting: str, **_: object) -> None:
     if setting.startswith("IPCAI_WORKER") or setting in {
         "IPCAI_SAGEMAKER_ENDPOINT",
+        "IPCAI_SAGEMAKER_VARIANTS",
         "IPCAI_INFERENCE_CLIENT",
     }:
         get_inference_client.cache_clear()

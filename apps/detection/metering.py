@@ -44,6 +44,7 @@ class Usage:
     # Objects found per service, aligned with the comma-separated application_type: a
     # DeepStack request runs every enabled service and rolls up into each of them.
     objects_per_service: tuple[int, ...] = ()
+    model: str = ""  # the model(s) that answered, comma-separated
 
 
 def queue_key() -> str:
@@ -129,6 +130,7 @@ def store_events(events: list[dict]) -> int:
                 latency_ms=e["latency_ms"],
                 objects_found=e["objects"],
                 image_bytes=e["image_bytes"],
+                model=e.get("model", ""),
             )
         )
         if tenant_id is None:

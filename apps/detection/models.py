@@ -33,6 +33,8 @@ class UsageEvent(models.Model):
     latency_ms = models.FloatField()
     objects_found = models.PositiveIntegerField(default=0)
     image_bytes = models.PositiveIntegerField(default=0)
+    # The worker model(s) that answered, comma-separated like application_type.
+    model = models.CharField(max_length=128, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

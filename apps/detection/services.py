@@ -18,6 +18,7 @@ from apps.detection.inference import InferenceError, get_inference_client
 from apps.detection.metering import Usage, record_usage
 from apps.events.enqueue import archive_answered_request
 from apps.tenants.application_types import APPLICATION_LABELS
+from apps.tenants.model_tiers import model_for
 
 
 @dataclass
@@ -69,6 +70,7 @@ def detect_services(
     call.grant = grant
     call.image = image
     thresholds: dict[str, float] = {}
+    models: dict[str, str] = {}  # the worker model of each service ("" = the worker's default)
     for application_type in application_types:
         if application_type not in call.application_types:
             call.application_types.append(application_type)
@@ -80,22 +82,35 @@ def detect_services(
         thresholds[application_type] = (
             service.min_confidence if min_confidence is None else min_confidence
         )
-    try:
-        combined = get_inference_client().detect(
-            image.data, image.content_type, "+".join(thresholds), min(thresholds.values())
-        )
-    except InferenceError as exc:
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        raise ApiError(exc.status, exc.code, exc.message, headers) from None
+        models[application_type] = model_for(service.tier, service.model)
+    # Services served by one model share one inference; a tenant model gets its own call.
+    answers = {
+        model: _infer(image, {k: t for k, t in thresholds.items() if models[k] == model}, model)
+        for model in dict.fromkeys(models.values())
+    }
     if len(thresholds) == 1:
-        results = [combined]
+        results = list(answers.values())
     else:
         results = [
-            result_for_service(combined, APPLICATION_LABELS[kind], threshold, kind)
+            result_for_service(answers[models[kind]], APPLICATION_LABELS[kind], threshold, kind)
             for kind, threshold in thresholds.items()
         ]
     call.results.extend(results)
     return results
+
+
+def _infer(image: CheckedImage, thresholds: dict[str, float], model: str) -> dict:
+    try:
+        return get_inference_client().detect(
+            image.data,
+            image.content_type,
+            "+".join(thresholds),
+            min(thresholds.values()),
+            model=model,
+        )
+    except InferenceError as exc:
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        raise ApiError(exc.status, exc.code, exc.message, headers) from None
 
 
 def result_for_service(
@@ -138,6 +153,7 @@ def finish_request(call: DetectionCall, status_code: int, error_code: str = "") 
             objects=call.objects,
             objects_per_service=tuple(len(r.get("bbox_coords", ())) for r in call.results),
             image_bytes=len(call.image.data) if call.image else 0,
+            model=",".join(dict.fromkeys(r["model"] for r in call.results if r.get("model"))),
         )
     )
     if status_code == 200 and grant is not None and call.image is not None:

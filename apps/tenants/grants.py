@@ -86,8 +86,10 @@ def _load_entry(public_id: str) -> dict:
                 "min_confidence": s.min_confidence,
                 "save_request_events": s.save_request_events,
                 "retention_days": s.retention_days,
+                "tier": s.tier,
+                "model": s.model.name if s.model_id else "",
             }
-            for s in tenant.services.all()
+            for s in tenant.services.select_related("model")
         ],
     }
 

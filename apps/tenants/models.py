@@ -7,11 +7,13 @@ dashboard all do the same thing (hashing, cache invalidation, audit timestamps).
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from apps.tenants.application_types import ApplicationType
+from apps.tenants.application_types import APPLICATION_LABELS, ApplicationType
+from apps.tenants.model_tiers import model_for, tier_names
 
 # Ten years: past that an archive is a liability, not a feature.
 MAX_RETENTION_DAYS = 3650
@@ -117,6 +119,79 @@ class ApiKey(models.Model):
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
 
+class DetectionModel(models.Model):
+    """A model the inference workers serve, by name: the tier models and tenant models.
+
+    The name is the worker's (its IPCAI_MODELS list and manifest entry); `manage.py
+    model_manifest` writes the manifest entries from these rows. A tenant model belongs to one
+    tenant: only that tenant's services can be assigned to it.
+    """
+
+    class Family(models.TextChoices):
+        YOLOX = "yolox", "YOLOX"
+        PICODET = "picodet", "PicoDet"
+        DEIMV2 = "deimv2", "DEIMv2"
+
+    name = models.SlugField(
+        max_length=64, unique=True, help_text="The worker's model name (IPCAI_MODELS)."
+    )
+    file = models.CharField(
+        max_length=500,
+        help_text="ONNX file in the model store: a name in IPCAI_MODEL_STORE, or s3://bucket/key.",
+    )
+    sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[RegexValidator(r"^[0-9a-f]{64}$", "64 lowercase hex digits.")],
+        help_text="Checked against the file; computed from it when left empty.",
+    )
+    family = models.CharField(max_length=16, choices=Family.choices)
+    input_width = models.PositiveIntegerField(default=416)
+    input_height = models.PositiveIntegerField(default=416)
+    class_names = models.JSONField(
+        default=list, help_text='The model\'s classes in output order, e.g. ["cat", "dog"].'
+    )
+    licence = models.CharField(
+        max_length=200, blank=True, help_text="Licence note: Apache-2.0, the tenant's own data..."
+    )
+    tenant = models.ForeignKey(
+        Tenant,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="detection_models",
+        help_text="Owner of a tenant model; empty for a model any tenant may use.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name if self.tenant_id is None else f"{self.name} ({self.tenant})"
+
+    def clean(self) -> None:
+        names = self.class_names
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise ValidationError({"class_names": "A non-empty list of class names."})
+
+    def missing_classes(self, application_type: str) -> list[str]:
+        """The service's classes this model cannot detect."""
+        return sorted(APPLICATION_LABELS[application_type] - set(self.class_names))
+
+    def manifest_entry(self) -> dict:
+        """The worker's manifest.json entry (gpu_worker/manifest.py)."""
+        return {
+            "family": self.family,
+            "file": self.file.rsplit("/", 1)[-1],
+            "sha256": self.sha256,
+            "input_size": [self.input_width, self.input_height],
+            "classes": self.class_names,
+            "license": self.licence,
+            "description": f"registered in the portal (tenant: {self.tenant or 'any'})",
+        }
+
+
 class TenantService(models.Model):
     """One detection service (application type) of a tenant, with its settings."""
 
@@ -139,6 +214,20 @@ class TenantService(models.Model):
         help_text=f"How long archived request events are kept (days, 0 keeps them, at most "
         f"{MAX_RETENTION_DAYS}).",
     )
+    # Which model answers (apps/tenants/model_tiers.py): `model` if set, else the tier's.
+    tier = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="Accuracy tier (IPCAI_MODEL_TIERS: fast, accurate); empty: the default.",
+    )
+    model = models.ForeignKey(
+        DetectionModel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="services",
+        help_text="A specific (tenant) model; wins over the tier.",
+    )
 
     class Meta:
         ordering = ["tenant", "application_type"]
@@ -151,3 +240,25 @@ class TenantService(models.Model):
     def __str__(self) -> str:
         state = "enabled" if self.enabled else "disabled"
         return f"{self.tenant}: {self.application_type} ({state})"
+
+    def clean(self) -> None:
+        if self.tier and self.tier not in tier_names():
+            raise ValidationError({"tier": f"Unknown tier; this deployment has {tier_names()}."})
+        if self.model_id is None:
+            return
+        if self.model.tenant_id not in (None, self.tenant_id):
+            raise ValidationError({"model": f"{self.model.name} is another tenant's model."})
+        missing = self.model.missing_classes(self.application_type)
+        if missing:
+            raise ValidationError(
+                {
+                    "model": f"{self.model.name} cannot serve {self.application_type}: it has "
+                    f"no class {', '.join(missing)} (its classes: "
+                    f"{', '.join(self.model.class_names)})."
+                }
+            )
+
+    @property
+    def model_name(self) -> str:
+        """The worker model that answers this service ("" = the worker's default)."""
+        return model_for(self.tier, self.model.name if self.model_id else "")

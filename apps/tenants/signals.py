@@ -12,7 +12,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from apps.tenants.grants import forget_keys, forget_tenant
-from apps.tenants.models import ApiKey, Tenant, TenantService
+from apps.tenants.models import ApiKey, DetectionModel, Tenant, TenantService
 
 
 def _now_and_on_commit(fn, *args) -> None:
@@ -33,3 +33,9 @@ def _tenant_changed(sender, instance: Tenant, **_) -> None:
 @receiver([post_save, post_delete], sender=TenantService)
 def _service_changed(sender, instance: TenantService, **_) -> None:
     _now_and_on_commit(forget_tenant, instance.tenant_id)
+
+
+@receiver([post_save, post_delete], sender=DetectionModel)
+def _model_changed(sender, instance: DetectionModel, **_) -> None:
+    for tenant_id in set(instance.services.values_list("tenant_id", flat=True)):
+        _now_and_on_commit(forget_tenant, tenant_id)
