@@ -1,4 +1,5 @@
-"""`python -m gpu_worker [serve]` runs the server; `fetch` and `models` manage model files."""
+"""`python -m gpu_worker [serve]` runs the server; `fetch` and `models` manage model files;
+`build-engines` builds TensorRT engines ahead of time, for the model folder's `engines/`."""
 
 from __future__ import annotations
 
@@ -46,6 +47,21 @@ def fetch(names: list[str], model_dir: Path, url: str | None) -> int:
     return 0
 
 
+def build_engines(settings: WorkerSettings) -> int:
+    """Build each served model's TensorRT engine on this GPU into IPCAI_ENGINE_CACHE_DIR, so
+    they can ship in model.tar.gz under engines/ and new instances start without a build."""
+    from dataclasses import replace
+
+    from gpu_worker.detector import Detector
+
+    for name in settings.served_models:
+        Detector.load(replace(settings, backend="tensorrt", lanes=1), name).close()
+    for path in sorted(settings.engine_cache_dir.glob("*.engine")):
+        print(f"{path} ({path.stat().st_size / 2**20:.1f} MiB)")
+    print("copy these into <model folder>/engines/ for GPUs of this type")
+    return 0
+
+
 def list_models(model_dir: Path) -> int:
     for name, spec in sorted(load_manifest(model_dir).items()):
         try:
@@ -65,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     fetch_cmd.add_argument("names", nargs="+", help="model names from the manifest")
     fetch_cmd.add_argument("--dir", type=Path, help="target folder (default: IPCAI_MODEL_DIR)")
     fetch_cmd.add_argument("--url", help="download from this URL instead of the manifest's")
+    commands.add_parser(
+        "build-engines", help="build TensorRT engines for IPCAI_MODELS on this GPU (ahead of time)"
+    )
     models_cmd = commands.add_parser("models", help="list known models and their file status")
     models_cmd.add_argument("--dir", type=Path, help="model folder (default: IPCAI_MODEL_DIR)")
     args = parser.parse_args(argv)
@@ -75,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             return fetch(args.names, model_dir, args.url)
         if args.command == "models":
             return list_models(model_dir)
+        if args.command == "build-engines":
+            return build_engines(settings)
         return serve(settings)
     except (SettingsError, ModelFileError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) else str(exc)

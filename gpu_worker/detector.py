@@ -114,6 +114,7 @@ class Detector:
             model_sha256=spec.sha256,
             precision=settings.trt_precision,
             fp32_layers=settings.trt_fp32_layers,
+            prebuilt_engine_dirs=(settings.model_dir / "engines",),
         )
         # The first lane decides the backend (auto: TensorRT, else ONNX Runtime) and, by its
         # device, how many lanes the machine wants.

@@ -34,6 +34,9 @@ class BackendOptions:
     spinning: bool = True
     precision: str = "fp16"  # TensorRT: fp16 or fp32
     fp32_layers: tuple[str, ...] = ()  # TensorRT: layer-name patterns kept in FP32
+    # TensorRT: read-only folders of engines built ahead of time (the model folder's engines/),
+    # looked up before engine_cache_dir under the same names.
+    prebuilt_engine_dirs: tuple[Path, ...] = ()
 
 
 class Backend(ABC):

@@ -1,12 +1,19 @@
-"""TensorRT backend: an FP16 engine built from the ONNX file, cached on disk.
+"""TensorRT backend: an FP16 (or FP32) engine built from the ONNX file, cached on disk.
 
 Written to TensorRT 10's Python API (explicit-batch networks, named I/O tensors,
 `execute_async_v3`) with cuda-python for memory and streams. The engine is built once per
-(model checksum, GPU name, TensorRT version, max batch) and cached, because a build takes
-tens of seconds to minutes and a SageMaker instance restarts often; a new GPU type or TensorRT
-release gets its own file automatically. Where the model's batch dimension is dynamic (DEIMv2)
-the engine gets an optimization profile for batch 1..max_batch; fixed-batch exports (YOLOX,
-PicoDet) run at their fixed batch.
+(model checksum, GPU name, TensorRT version, max batch, precision, build revision) and cached,
+because a build takes tens of seconds to minutes and a SageMaker instance restarts often; a new
+GPU type, TensorRT release or change to `_build` gets its own file automatically. Engines built
+ahead of time for the target GPU (`python -m gpu_worker build-engines`) may ship in the model
+folder's `engines/`, so a scaled-out instance starts without building. Where the model's batch
+dimension is dynamic (DEIMv2) the engine gets an optimization profile for batch 1..max_batch;
+fixed-batch exports (YOLOX, PicoDet) run at their fixed batch.
+
+FP16 here is TensorRT 10's weakly typed `BuilderFlag.FP16`, deprecated since 10.12 and removed
+in 11 (the `gpu` extra pins 10.13): moving to 11 means strongly typed networks, with the
+mixed precision put into the ONNX file first (NVIDIA ModelOpt AutoCast) instead of
+`IPCAI_TRT_FP32_LAYERS`.
 
 NOT RUN IN THIS PROJECT'S CI OR DEVELOPMENT MACHINES: they have no GPU and TensorRT wheels are
 GB-sized. The tests skip this backend cleanly without a GPU (tests/gpu_worker/backends).
@@ -14,15 +21,110 @@ GB-sized. The tests skip this backend cleanly without a GPU (tests/gpu_worker/ba
 
 from __future__ import annotations
 
+import fnmatch
+import hashlib
 import logging
+import os
 import re
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from gpu_worker.backends.base import Backend, TensorSpec
 
 log = logging.getLogger(__name__)
+# Part of every engine's cache key: bump it whenever `_build` changes what an engine contains
+# (flags, profiles, precision handling), so no instance reuses an engine built the old way.
+BUILD_REVISION = 2
+Engine = TypeVar("Engine")
+
+_process_logger = None  # TensorRT wants one logger per process, shared by every engine
+_logger_lock = threading.Lock()
+_thread_device = threading.local()  # the CUDA device is current per thread, not per process
+
+
+def trt_logger(trt):
+    global _process_logger
+    with _logger_lock:
+        if _process_logger is None:
+            _process_logger = trt.Logger(trt.Logger.WARNING)
+        return _process_logger
+
+
+def engine_file_name(
+    model_stem: str,
+    model_sha256: str,
+    gpu_name: str,
+    trt_version: str,
+    max_batch: int,
+    precision: str,
+    fp32_layers: Sequence[str] = (),
+) -> str:
+    """The cache key: everything an engine depends on, readable in a directory listing."""
+    gpu = re.sub(r"[^A-Za-z0-9]+", "-", gpu_name).strip("-")
+    parts = [model_stem, (model_sha256 or "nosha")[:12], gpu, f"trt{trt_version}"]
+    parts += [f"b{max_batch}", precision]
+    if fp32_layers:
+        layers = ",".join(sorted(fp32_layers)).encode()
+        parts.append(f"fp32layers{hashlib.sha256(layers).hexdigest()[:8]}")
+    parts.append(f"r{BUILD_REVISION}")
+    return "-".join(parts) + ".engine"
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write through a temporary file of this process's own (mkstemp) in the same folder,
+    then rename: two instances building the same engine never interleave their bytes, and a
+    crash mid-write never leaves a truncated engine under the real name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def cached_or_built(
+    name: str,
+    cache_dir: Path,
+    build: Callable[[], bytes],
+    deserialize: Callable[[bytes], Engine | None],
+    prebuilt_dirs: Iterable[Path] = (),
+) -> Engine:
+    """The engine `name` from a prebuilt folder or the cache, else built and cached. A file
+    that no longer deserializes (truncated, corrupt, or built by another TensorRT) is rebuilt
+    rather than failing every start."""
+    for folder in [*prebuilt_dirs, cache_dir]:
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            engine = deserialize(path.read_bytes())
+        except Exception as exc:  # TensorRT raises or returns None, depending on the fault
+            log.warning("cached engine %s raised %s", path, exc)
+            engine = None
+        if engine is not None:
+            log.info("loaded TensorRT engine %s", path)
+            return engine
+        log.warning("TensorRT engine %s cannot be used; rebuilding it", path)
+    log.info("building TensorRT engine %s (first start on this GPU)", name)
+    data = build()
+    engine = deserialize(data)
+    if engine is None:
+        raise RuntimeError(f"TensorRT could not deserialize the engine it just built ({name})")
+    write_atomically(cache_dir / name, data)
+    return engine
+
+
+def matching_layers(names: Iterable[str], patterns: Sequence[str]) -> list[str]:
+    """Layer names matching any fnmatch pattern (IPCAI_TRT_FP32_LAYERS)."""
+    return [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
 
 
 def _cudart():
@@ -67,13 +169,17 @@ class TensorRTBackend(Backend):
 
         self._trt = trt
         self._cudart = _cudart()
-        _check(self._cudart.cudaSetDevice(self.options.device_id))
-        self._logger = trt.Logger(trt.Logger.WARNING)
-        engine_bytes = self._cached_or_built_engine(model_path)
-        runtime = trt.Runtime(self._logger)
-        self._engine = runtime.deserialize_cuda_engine(engine_bytes)
-        if self._engine is None:
-            raise RuntimeError(f"TensorRT could not deserialize the engine for {model_path}")
+        self._use_device()
+        self._logger = trt_logger(trt)
+        # Held for the engine's lifetime: an engine must not outlive the runtime that made it.
+        self._runtime = runtime = trt.Runtime(self._logger)
+        self._engine = cached_or_built(
+            self._engine_name(model_path),
+            self.options.engine_cache_dir,
+            lambda: self._build(model_path),
+            runtime.deserialize_cuda_engine,
+            self.options.prebuilt_engine_dirs,
+        )
         self._context = self._engine.create_execution_context()
         self._stream = _check(self._cudart.cudaStreamCreate())
         self._inputs, self._output_names = [], []
@@ -87,33 +193,24 @@ class TensorRTBackend(Backend):
                 self._output_names.append(name)
         self._buffers: dict[str, tuple[int, int]] = {}  # name -> (device pointer, bytes)
 
-    def _engine_path(self, model_path: Path) -> Path:
-        props = _check(self._cudart.cudaGetDeviceProperties(self.options.device_id))
-        gpu = re.sub(r"[^A-Za-z0-9]+", "-", props.name.decode(errors="replace")).strip("-")
-        key = "-".join(
-            [
-                model_path.stem,
-                (self.options.model_sha256 or "nosha")[:12],
-                gpu,
-                f"trt{self._trt.__version__}",
-                f"b{self.options.max_batch}",
-                "fp16",
-            ]
-        )
-        return self.options.engine_cache_dir / f"{key}.engine"
+    def _use_device(self) -> None:
+        """Make the lane's GPU current on the calling thread (lanes run on pool threads, not
+        the thread that loaded them; a wrong device fails far from here)."""
+        if getattr(_thread_device, "id", None) != self.options.device_id:
+            _check(self._cudart.cudaSetDevice(self.options.device_id))
+            _thread_device.id = self.options.device_id
 
-    def _cached_or_built_engine(self, model_path: Path) -> bytes:
-        path = self._engine_path(model_path)
-        if path.is_file():
-            log.info("loading cached TensorRT engine %s", path)
-            return path.read_bytes()
-        log.info("building TensorRT engine for %s (first start on this GPU)", model_path)
-        engine = self._build(model_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(engine)
-        tmp.replace(path)  # atomic: a crash mid-write never leaves a truncated engine
-        return engine
+    def _engine_name(self, model_path: Path) -> str:
+        props = _check(self._cudart.cudaGetDeviceProperties(self.options.device_id))
+        return engine_file_name(
+            model_path.stem,
+            self.options.model_sha256,
+            props.name.decode(errors="replace"),
+            self._trt.__version__,
+            self.options.max_batch,
+            self.options.precision,
+            self.options.fp32_layers,
+        )
 
     def _build(self, model_path: Path) -> bytes:
         trt = self._trt
@@ -125,8 +222,19 @@ class TensorRTBackend(Backend):
             raise RuntimeError(f"TensorRT cannot parse {model_path}: {errors}")
         config = builder.create_builder_config()
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, 2 << 30)
-        if builder.platform_has_fast_fp16:
-            config.set_flag(trt.BuilderFlag.FP16)
+        if self.options.precision == "fp16":
+            config.set_flag(trt.BuilderFlag.FP16)  # weakly typed: see the module docstring
+            layers = [network.get_layer(i) for i in range(network.num_layers)]
+            kept = set(matching_layers((layer.name for layer in layers), self.options.fp32_layers))
+            for layer in layers:
+                if layer.name in kept:
+                    layer.precision = trt.float32
+                    for index in range(layer.num_outputs):
+                        layer.set_output_type(index, trt.float32)
+            if kept:
+                # Without it TensorRT 10 treats the per-layer precision as a mere preference.
+                config.set_flag(trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS)
+                log.info("TensorRT: %d layers kept in FP32", len(kept))
         profile = builder.create_optimization_profile()
         dynamic = False
         for index in range(network.num_inputs):
@@ -158,11 +266,17 @@ class TensorRTBackend(Backend):
 
     def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         cudart = self._cudart
+        self._use_device()
         to_device = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice
         to_host = cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
         for spec in self._inputs:
             array = np.ascontiguousarray(inputs[spec.name], dtype=spec.dtype)
-            self._context.set_input_shape(spec.name, array.shape)
+            if not self._context.set_input_shape(spec.name, array.shape):
+                # Say it here: otherwise execution fails later with an unrelated-looking error.
+                raise ValueError(
+                    f"input {spec.name} of shape {array.shape} is outside the engine's "
+                    f"optimization profile (batch 1..{self.max_batch_size})"
+                )
             pointer = self._device_buffer(spec.name, array.nbytes)
             _check(
                 cudart.cudaMemcpyAsync(

@@ -234,3 +234,11 @@ def test_bad_setting_is_reported_by_name(tmp_path):
     )
     assert result.returncode == 2
     assert "IPCAI_MAX_BATCH" in result.stderr
+
+
+def test_an_unknown_model_in_the_list_fails_fast_naming_it():
+    result = run_worker_command(
+        {"IPCAI_MODEL_DIR": str(model_dir()), "IPCAI_MODELS": "yolox_nano,yolov9_e"}
+    )
+    assert result.returncode == 2
+    assert "unknown model 'yolov9_e' (IPCAI_MODELS)" in result.stderr
