@@ -20,11 +20,13 @@ def seed_response(call: DetectionCall, result: dict) -> dict:
         model=result.get("model", ""),
         timings_ms=timings(call, result),
     )
+    if "camera" in result:
+        body["camera"] = result["camera"]
     return body
 
 
 def native_response(call: DetectionCall, result: dict) -> dict:
-    return {
+    body = {
         "request_id": call.request_id,
         "application_type": result.get("application_type", call.application_types[-1]),
         "model": result.get("model", ""),
@@ -39,6 +41,12 @@ def native_response(call: DetectionCall, result: dict) -> dict:
         ],
         "timings_ms": timings(call, result),
     }
+    if "camera" in result:  # a camera's request: the zones of each box, and what was dropped
+        for detection, zones in zip(body["detections"], result["zones"], strict=True):
+            detection["zones"] = zones
+        body["camera"] = result["camera"]
+        body["dropped"] = result["dropped"]
+    return body
 
 
 def deepstack_predictions(results: list[dict], allowed_labels: frozenset[str]) -> list[dict]:

@@ -11,6 +11,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from apps.cameras.config import CameraConfig
+from apps.cameras.filtering import filter_result
+from apps.cameras.frames import remember_frame
+from apps.cameras.resolve import check_camera_service
 from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant
 from apps.detection.images import CheckedImage
@@ -30,6 +34,7 @@ class DetectionCall:
     timestamp: float = field(default_factory=time.time)
     started: float = field(default_factory=time.perf_counter)
     grant: KeyGrant | None = None
+    camera: CameraConfig | None = None  # the request's camera (apps/cameras/resolve.py)
     application_types: list[str] = field(default_factory=list)
     image: CheckedImage | None = None
     results: list[dict] = field(default_factory=list)  # the worker's answers, one per type
@@ -79,13 +84,19 @@ def detect_services(
             raise ApiError(
                 403, "service_not_enabled", f"The {application_type} service is not enabled."
             )
+        if call.camera is not None:
+            check_camera_service(call.camera, application_type)
         thresholds[application_type] = (
             service.min_confidence if min_confidence is None else min_confidence
         )
         models[application_type] = model_for(service.tier, service.model)
+    camera = call.camera
+    # A camera's class thresholds may be below its services': ask the worker for the lowest,
+    # and let the camera's filter apply each class's own threshold.
+    asked = dict.fromkeys(thresholds, camera.threshold_floor(thresholds)) if camera else thresholds
     # Services served by one model share one inference; a tenant model gets its own call.
     answers = {
-        model: _infer(image, {k: t for k, t in thresholds.items() if models[k] == model}, model)
+        model: _infer(image, {k: t for k, t in asked.items() if models[k] == model}, model)
         for model in dict.fromkeys(models.values())
     }
     if len(thresholds) == 1:
@@ -93,7 +104,11 @@ def detect_services(
     else:
         results = [
             result_for_service(answers[models[kind]], APPLICATION_LABELS[kind], threshold, kind)
-            for kind, threshold in thresholds.items()
+            for kind, threshold in asked.items()
+        ]
+    if camera is not None:  # the camera's filter: once, before response, metering, archiving
+        results = [
+            filter_result(camera, r, t) for r, t in zip(results, thresholds.values(), strict=True)
         ]
     call.results.extend(results)
     return results
@@ -156,6 +171,14 @@ def finish_request(call: DetectionCall, status_code: int, error_code: str = "") 
             model=",".join(dict.fromkeys(r["model"] for r in call.results if r.get("model"))),
         )
     )
+    if status_code == 200 and call.camera is not None and call.image is not None:
+        remember_frame(
+            call.camera.camera_id,
+            call.image.data,
+            call.image.content_type,
+            call.timestamp,
+            call.results,
+        )
     if status_code == 200 and grant is not None and call.image is not None:
         body = call.parsed_body if isinstance(call.parsed_body, dict) else {}
         archive_answered_request(

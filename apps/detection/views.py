@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.cameras.resolve import CAMERA_FIELD, CAMERA_HEADER, camera_for_request, camera_services
 from apps.core.auth import ApiKeyAuthentication, ServiceEnabled
 from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant
@@ -105,6 +106,19 @@ class DetectionView(APIView):
         super().perform_authentication(request)
         if isinstance(request.auth, KeyGrant):  # attribute even 4xx answers to the tenant
             request.detection.grant = request.auth
+            # Before the permissions: a camera narrows the services a request may run.
+            request.detection.camera = camera_for_request(request.auth, self.camera_named(request))
+
+    def camera_named(self, request: Request) -> object:
+        """The camera id the request names: `X-Camera-Id`, `?camera=`, else its body's field."""
+        return (
+            request.META.get(CAMERA_HEADER)
+            or request.query_params.get(CAMERA_FIELD)
+            or self.body_camera(request)
+        )
+
+    def body_camera(self, request: Request) -> object:
+        return None
 
     def finalize_response(self, request: Request, response: Response, *args, **kwargs) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -140,6 +154,9 @@ class SeedInferenceView(DetectionView):
         return [
             payloads.application_type(requested) if requested else grant.default_application_type
         ]
+
+    def body_camera(self, request: Request) -> object:
+        return self._body(request).get(CAMERA_FIELD)
 
     def post(self, request: Request) -> Response:
         body = self._body(request)
@@ -218,6 +235,15 @@ class NativeDetectView(DetectionView):
     def application_types_of(self, request: Request, grant: KeyGrant) -> list[str]:
         return [self.kwargs["application_type"]]
 
+    def body_camera(self, request: Request) -> object:
+        content_type = payloads.media_type(request)
+        if content_type in payloads.MULTIPART_TYPES:
+            return request.data.get(CAMERA_FIELD)
+        if content_type == "application/json":
+            request.detection.parsed_body = payloads.json_object(request)
+            return request.detection.parsed_body.get(CAMERA_FIELD)
+        return None
+
     def post(self, request: Request, application_type: str) -> Response:
         image_bytes, body_threshold = self._image_and_threshold(request)
         threshold = payloads.min_confidence(request.query_params.get("min_confidence"))
@@ -239,7 +265,7 @@ class NativeDetectView(DetectionView):
             threshold = payloads.min_confidence(request.data.get("min_confidence"))
             return payloads.uploaded_file(request), threshold
         if content_type == "application/json":
-            body = payloads.json_object(request)
+            body = request.detection.parsed_body or payloads.json_object(request)
             image = decode_base64_image(body.get("image_base64"), "image_base64")
             return image, payloads.min_confidence(body.get("min_confidence"))
         raise ApiError(
@@ -272,6 +298,15 @@ class DeepStackDetectionView(DetectionView):
 
     def application_types_of(self, request: Request, grant: KeyGrant) -> list[str]:
         enabled = grant.enabled_services()
+        camera = request.detection.camera
+        if camera is not None:
+            enabled = camera_services(camera, enabled)
+            if not enabled:
+                raise ApiError(
+                    403,
+                    "service_not_enabled_for_camera",
+                    f"None of camera {camera.camera_id!r}'s services is enabled for the tenant.",
+                )
         if not enabled:
             raise ApiError(
                 403,
@@ -280,6 +315,11 @@ class DeepStackDetectionView(DetectionView):
                 "owner can enable one in the dashboard (Services).",
             )
         return enabled
+
+    def body_camera(self, request: Request) -> object:
+        if payloads.media_type(request) in payloads.MULTIPART_TYPES:
+            return request.data.get(CAMERA_FIELD)
+        return None
 
     def post(self, request: Request, **path_key: str) -> Response:
         if payloads.media_type(request) not in payloads.MULTIPART_TYPES:
