@@ -73,6 +73,13 @@ class ApiKeyAuthentication(BaseAuthentication):
         return None
 
 
+def ask_the_operator() -> str:
+    """Who changes what a tenant may use (services, suspension) and how to reach them: the
+    operator, not a tenant owner, so a camera's user is not sent to a page they cannot change."""
+    email = settings.IPCAI_SUPPORT_EMAIL
+    return f"write to the operator at {email}" if email else "ask the operator of this service"
+
+
 def require_active_grant(request: Request) -> KeyGrant | None:
     """The request's grant when its tenant is active; None without a key (DRF then answers
     401); 403 `tenant_inactive` for a suspended tenant."""
@@ -83,7 +90,7 @@ def require_active_grant(request: Request) -> KeyGrant | None:
         raise ApiError(
             403,
             "tenant_inactive",
-            f"Tenant {grant.tenant_slug!r} is inactive; contact the operator to reactivate it.",
+            f"Tenant {grant.tenant_slug!r} is inactive; to reactivate it, {ask_the_operator()}.",
         )
     return grant
 
@@ -111,8 +118,8 @@ class ServiceEnabled(BasePermission):
                     403,
                     "service_not_enabled",
                     f"The {application_type} service is not enabled for tenant "
-                    f"{grant.tenant_slug!r}. A tenant owner can enable it in the dashboard "
-                    "(Services), or ask the operator to enable it in the admin.",
+                    f"{grant.tenant_slug!r}. Only the operator enables services: "
+                    f"{ask_the_operator()}.",
                 )
         return True
 

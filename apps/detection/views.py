@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.cameras.resolve import CAMERA_FIELD, CAMERA_HEADER, camera_for_request, camera_services
-from apps.core.auth import ApiKeyAuthentication, ServiceEnabled
+from apps.core.auth import ApiKeyAuthentication, ServiceEnabled, ask_the_operator
 from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant
 from apps.core.serializers import ErrorSerializer
@@ -311,8 +311,8 @@ class DeepStackDetectionView(DetectionView):
             raise ApiError(
                 403,
                 "service_not_enabled",
-                f"No detection service is enabled for tenant {grant.tenant_slug!r}; a tenant "
-                "owner can enable one in the dashboard (Services).",
+                f"No detection service is enabled for tenant {grant.tenant_slug!r}. Only the "
+                f"operator enables services: {ask_the_operator()}.",
             )
         return enabled
 

@@ -101,7 +101,8 @@ def test_inactive_tenant_is_403(call, key_a, tenant_a, endpoint):
     assert "inactive" in error_of(response)[1]
 
 
-def test_a_service_not_enabled_is_403_naming_it_and_how_to_enable_it(client, key_a):
+def test_a_service_not_enabled_is_403_naming_it_and_who_enables_it(client, key_a, settings):
+    settings.IPCAI_SUPPORT_EMAIL = "support@ipcai.example"
     for response in [
         client.post(
             "/api/v1/detect/vehicles-detection",
@@ -119,7 +120,22 @@ def test_a_service_not_enabled_is_403_naming_it_and_how_to_enable_it(client, key
         assert response.status_code == 403
         code, message = error_of(response)
         assert code == "service_not_enabled"
-        assert "vehicles-detection" in message and "enable" in message
+        assert "vehicles-detection" in message
+        # Tenant owners cannot enable services: the message names who can and how to reach them.
+        assert "Only the operator enables services" in message
+        assert "support@ipcai.example" in message
+        assert "dashboard" not in message
+
+    settings.IPCAI_SUPPORT_EMAIL = ""
+    response = client.post(
+        "/api/v1/detect/vehicles-detection",
+        seed_image("vehicles"),
+        content_type="image/jpeg",
+        **key_a.headers,
+    )
+    assert error_of(response)[1].endswith(
+        "Only the operator enables services: ask the operator of this service."
+    )
 
 
 def test_deepstack_with_no_service_enabled_is_403(call, key_a, tenant_a):
@@ -130,6 +146,16 @@ def test_deepstack_with_no_service_enabled_is_403(call, key_a, tenant_a):
     response = call("deepstack", key_a.raw)
     assert response.status_code == 403
     assert response.json()["success"] is False
+
+
+def test_an_inactive_tenant_is_told_whom_to_ask(call, key_a, tenant_a, settings):
+    settings.IPCAI_SUPPORT_EMAIL = "support@ipcai.example"
+    set_tenant_active(tenant_a, False)
+    message = error_of(call("native", key_a.raw))[1]
+    assert message == (
+        "Tenant 'alpha' is inactive; to reactivate it, write to the operator at "
+        "support@ipcai.example."
+    )
 
 
 # --- 400 ---------------------------------------------------------------------------------
