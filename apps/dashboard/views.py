@@ -29,7 +29,7 @@ from apps.events.storage import StorageError, get_storage
 from apps.reports.models import MonthlyUsageReport
 from apps.reports.usage import daily_csv, daily_series, parse_month, report_csv, service_totals
 from apps.tenants.application_types import ApplicationType
-from apps.tenants.models import ApiKey, Membership
+from apps.tenants.models import ApiKey, Membership, Tenant
 from apps.tenants.services import TooManyKeys, issue_api_key, revoke_api_key, update_service
 
 EVENTS_PER_PAGE = 24
@@ -66,8 +66,10 @@ def home(request: HttpRequest) -> HttpResponse:
     memberships = request.user.memberships.select_related("tenant").order_by("tenant__name")
     last = request.session.get("tenant")
     chosen = next((m for m in memberships if m.tenant.slug == last), None) or memberships.first()
-    if chosen is None:
-        return render(request, "dashboard/no_tenant.html")
+    if chosen is None:  # an operator is told how to join a tenant, anyone else whom to ask
+        tenants = Tenant.objects.order_by("slug")[:20] if request.user.is_staff else []
+        context = {"tenants": tenants, "support_email": settings.IPCAI_SUPPORT_EMAIL}
+        return render(request, "dashboard/no_tenant.html", context)
     return redirect("dashboard:overview", slug=chosen.tenant.slug)
 
 
