@@ -14,6 +14,8 @@ from email.utils import formatdate
 from importlib.metadata import PackageNotFoundError, version
 
 from django.conf import settings
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from apps.detection.services import DetectionCall
 from apps.tenants.application_types import APPLICATION_LABELS, ApplicationType
@@ -126,3 +128,21 @@ def deepstack_message(
 def error_fields(status: int, message: str) -> dict:
     """DeepStack's error body plus CodeProject.AI's numeric code."""
     return {"success": False, "error": message, "code": status}
+
+
+def as_deepstack_error(response: Response, request: Request, *, custom: bool) -> Response:
+    """Our `{"error": {code, message}}` answer rewritten as DeepStack's, status kept."""
+    error = response.data.get("error") if isinstance(response.data, dict) else None
+    if isinstance(error, dict):
+        code = str(error.get("code", ""))
+        # Only raised once the form is parsed, so reading it again cannot fail.
+        sent = request.data.get("min_confidence") if code == "invalid_min_confidence" else None
+        message = deepstack_message(
+            response.status_code,
+            code,
+            str(error.get("message", "error")),
+            custom=custom,
+            min_confidence=sent,
+        )
+        response.data = error_fields(response.status_code, message)
+    return response

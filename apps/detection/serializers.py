@@ -118,9 +118,56 @@ class DeepStackPredictionSerializer(serializers.Serializer):
 
 class DeepStackResponseSerializer(serializers.Serializer):
     success = serializers.BooleanField()
-    predictions = DeepStackPredictionSerializer(many=True)
+    predictions = DeepStackPredictionSerializer(many=True, help_text="Highest confidence first.")
+    # CodeProject.AI's additions, which Blue Iris, Agent DVR and Home Assistant read.
+    count = serializers.IntegerField(help_text="Number of predictions.")
+    message = serializers.CharField(help_text='"Found person, dog..." or "No objects found".')
+    inferenceMs = serializers.IntegerField(help_text="Model inference time.")
+    processMs = serializers.IntegerField(help_text="Inference worker time (decode to boxes).")
+    analysisRoundTripMs = serializers.IntegerField(help_text="Time inside the service.")
+    moduleId = serializers.CharField()
+    moduleName = serializers.CharField()
+    command = serializers.CharField(help_text="detect, or custom for a named model.")
+    executionProvider = serializers.CharField(help_text="CPU or GPU.")
+    canUseGPU = serializers.BooleanField()
+    code = serializers.IntegerField(help_text="200.")
+    requestId = serializers.CharField()
+    timestampUTC = serializers.CharField(help_text="RFC 1123 date.")
 
 
 class DeepStackErrorSerializer(serializers.Serializer):
     success = serializers.BooleanField(help_text="Always false on errors.")
-    error = serializers.CharField(help_text="What went wrong.")
+    error = serializers.CharField(help_text="What went wrong (DeepStack's text where it has one).")
+    code = serializers.IntegerField(help_text="The HTTP status, as CodeProject.AI sends it.")
+
+
+class CodeProjectModelListSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    models = serializers.ListField(
+        child=serializers.CharField(), help_text="Custom model names this key can use."
+    )
+    moduleId = serializers.CharField()
+    moduleName = serializers.CharField()
+    command = serializers.CharField(help_text="list-custom")
+    code = serializers.IntegerField()
+    analysisRoundTripMs = serializers.IntegerField()
+
+
+class CodeProjectVersionSerializer(serializers.Serializer):
+    major = serializers.IntegerField()
+    minor = serializers.IntegerField()
+    patch = serializers.IntegerField()
+    preRelease = serializers.CharField(allow_null=True)
+    securityUpdate = serializers.BooleanField()
+    build = serializers.IntegerField()
+    file = serializers.CharField()
+    releaseNotes = serializers.CharField()
+
+
+class CodeProjectUpdateSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    version = CodeProjectVersionSerializer()
+    current = CodeProjectVersionSerializer()
+    latest = CodeProjectVersionSerializer()
+    updateAvailable = serializers.BooleanField(help_text="Always false: the service self-updates.")

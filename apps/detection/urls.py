@@ -1,6 +1,20 @@
 from django.urls import path
 
-from apps.detection import views
+from apps.detection import codeproject_views, views
+from apps.detection.path_keys import path_key_variant
+
+# DeepStack / CodeProject.AI routes: camera software appends these to a server's address.
+VISION_ROUTES = [
+    ("v1/vision/detection", views.DeepStackDetectionView, "deepstack-detection"),
+    # Before custom/<model>: "list" is CodeProject.AI's listing, not a model name.
+    ("v1/vision/custom/list", codeproject_views.CustomModelListView, "codeproject-custom-list"),
+    ("v1/vision/custom/<str:model>", codeproject_views.CustomModelView, "codeproject-custom"),
+    (
+        "v1/status/updateavailable",
+        codeproject_views.UpdateAvailableView,
+        "codeproject-update-available",
+    ),
+]
 
 urlpatterns = [
     path("inference", views.SeedInferenceView.as_view(), name="seed-inference"),
@@ -9,5 +23,10 @@ urlpatterns = [
         views.NativeDetectView.as_view(),
         name="native-detect",
     ),
-    path("v1/vision/detection", views.DeepStackDetectionView.as_view(), name="deepstack-detection"),
+    *(path(route, view.as_view(), name=name) for route, view, name in VISION_ROUTES),
+    # The same routes behind /k/<key>/ for software that takes a URL but sends no key.
+    *(
+        path(f"k/<str:path_key>/{route}", path_key_variant(view).as_view(), name=f"{name}-key")
+        for route, view, name in VISION_ROUTES
+    ),
 ]

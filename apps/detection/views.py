@@ -24,12 +24,7 @@ from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant
 from apps.core.serializers import ErrorSerializer
 from apps.detection import payloads
-from apps.detection.codeproject import (
-    allowed_labels,
-    codeproject_fields,
-    deepstack_message,
-    error_fields,
-)
+from apps.detection.codeproject import allowed_labels, as_deepstack_error, codeproject_fields
 from apps.detection.images import check_image, decode_base64_image
 from apps.detection.responses import (
     deepstack_predictions,
@@ -345,21 +340,4 @@ class DeepStackDetectionView(DetectionView):
         """Errors keep their status but read as DeepStack's (its messages where it has one)
         with CodeProject.AI's numeric code: camera software shows `error` as it is."""
         response = super().handle_exception(exc)
-        error = response.data.get("error") if isinstance(response.data, dict) else None
-        if isinstance(error, dict):
-            code = str(error.get("code", ""))
-            # Only raised once the form is parsed, so reading it again cannot fail.
-            sent = (
-                self.request.data.get("min_confidence")
-                if code == "invalid_min_confidence"
-                else None
-            )
-            message = deepstack_message(
-                response.status_code,
-                code,
-                str(error.get("message", "error")),
-                custom=self.command != "detect",
-                min_confidence=sent,
-            )
-            response.data = error_fields(response.status_code, message)
-        return response
+        return as_deepstack_error(response, self.request, custom=self.command != "detect")
