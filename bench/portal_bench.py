@@ -1,10 +1,13 @@
 """The seed's own load test through the portal, against the worker alone, in one run.
 
     .venv/bin/python bench/portal_bench.py [--requests 1000] [--concurrency 80] [--rounds 2]
+        [--models deimv2_femto,yolox_nano] [--portals 2x16,2x64]
 
-Starts a real worker (`python -m gpu_worker`, `--model`: default deimv2_femto) and a real portal
-(gunicorn, SQLite, Redis) through the same helpers the tests use, creates a tenant, then runs
-the seed's exact command, alternating the two targets each round so machine noise hits both:
+For each model, starts a real worker (`python -m gpu_worker`) and one real portal (gunicorn,
+SQLite, Redis, through the same helpers the tests use) per candidate configuration
+(`WORKERSxTHREADS`, optionally `+wait=S` for the in-portal bound IPCAI_WORKER_QUEUE_TIMEOUT_S),
+creates a tenant, then runs the seed's exact command, every target once per round in turn so
+machine noise hits all of them alike:
 
     ab -p ../shared/images/post_data.txt -T application/json -H 'x-api-key: KEY' \\
        -c 80 -n 1000 http://127.0.0.1:PORT/inference          (portal)
@@ -13,7 +16,8 @@ the seed's exact command, alternating the two targets each round so machine nois
 
 ab counts a response whose length differs from the first one as "failed (Length)"; every answer
 here carries its own timings, so those are listed apart from real failures (non-2xx, connect,
-receive, exceptions). Prints a Markdown table for docs/BENCHMARKS.md.
+receive, exceptions). The portal's CPU per request comes from /proc (gunicorn master and
+workers). Prints Markdown tables for docs/BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -25,12 +29,15 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.ab import AbResult, ensure_ab, run_ab  # noqa: E402
+from bench.archiving_bench import cpu_seconds  # noqa: E402
 from tests.support.portal import running_portal  # noqa: E402
 from tests.support.processes import shared_dir  # noqa: E402
 from tests.support.worker import running_worker  # noqa: E402
@@ -38,10 +45,37 @@ from tests.support.worker import running_worker  # noqa: E402
 POST_DATA = shared_dir() / "images" / "post_data.txt"
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """One portal configuration: gunicorn processes x threads, optional in-portal wait bound."""
+
+    workers: int
+    threads: int
+    queue_timeout_s: float | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Candidate:
+        shape, _, wait = text.partition("+wait=")
+        workers, threads = (int(n) for n in shape.split("x"))
+        return cls(workers, threads, float(wait) if wait else None)
+
+    @property
+    def label(self) -> str:
+        wait = f", wait ≤ {self.queue_timeout_s:g} s" if self.queue_timeout_s is not None else ""
+        return f"portal {self.workers}x{self.threads}{wait}"
+
+    def env(self) -> dict[str, str]:
+        env = {"IPCAI_WORKER_POOL_SIZE": str(self.threads)}
+        if self.queue_timeout_s is not None:
+            env["IPCAI_WORKER_QUEUE_TIMEOUT_S"] = str(self.queue_timeout_s)
+        return env
+
+
 def row(run: AbResult) -> str:
+    cpu = f"{run.cpu_ms:.1f}" if run.cpu_ms else "-"
     return (
         f"| {run.label} | {run.rps:.1f} | {run.p50} | {run.p95} | {run.p99} | "
-        f"{run.max_ms} | {run.errors} | {run.length_mismatches} |"
+        f"{run.max_ms} | {run.errors} | {run.length_mismatches} | {cpu} |"
     )
 
 
@@ -51,50 +85,86 @@ def ab(target: str, url: str, n: int, c: int, key: str | None = None) -> AbResul
     return run_ab(target, url, POST_DATA, "application/json", n, c, headers, keepalive=False)
 
 
+def bench_model(model: str, candidates: list[Candidate], args: argparse.Namespace) -> list:
+    with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp, ExitStack() as stack:
+        logs = Path(tmp)
+        _, worker_url = stack.enter_context(running_worker(logs, model=model))
+        portals = []
+        for index, candidate in enumerate(candidates):
+            portal = stack.enter_context(
+                running_portal(
+                    logs / f"portal-{index}",
+                    worker_url,
+                    workers=candidate.workers,
+                    threads=candidate.threads,
+                    **candidate.env(),
+                )
+            )
+            key = portal.create_tenant("bench", ["persons-detection"])
+            portals.append((candidate, portal, key))
+        worker = f"{worker_url}/invocations"
+        ab("warm-up", worker, 100, 8)
+        for _, portal, key in portals:
+            ab("warm-up", f"{portal.base_url}/inference", 100, 8, key)
+        runs: list[AbResult] = []
+        for _ in range(args.rounds):
+            runs.append(ab("worker alone", worker, args.requests, args.concurrency))
+            for candidate, portal, key in portals:
+                pid = portal.server.process.pid
+                before = cpu_seconds(pid)
+                run = ab(
+                    candidate.label,
+                    f"{portal.base_url}/inference",
+                    args.requests,
+                    args.concurrency,
+                    key,
+                )
+                run.cpu_ms = (cpu_seconds(pid) - before) * 1000 / args.requests
+                runs.append(run)
+    return runs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=80)
-    parser.add_argument("--model", default="deimv2_femto", help="the worker's IPCAI_MODEL")
+    parser.add_argument("--models", default="deimv2_femto", help="comma-separated IPCAI_MODEL")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--gunicorn-workers", type=int, default=2)
-    parser.add_argument("--gunicorn-threads", type=int, default=16)
+    parser.add_argument(
+        "--portals",
+        default="2x64",
+        help="comma-separated portal candidates WORKERSxTHREADS[+wait=SECONDS]",
+    )
     args = parser.parse_args()
     ensure_ab()
-
-    with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
-        logs = Path(tmp)
-        with (
-            running_worker(logs, model=args.model) as (_, worker_url),
-            running_portal(
-                logs,
-                worker_url,
-                workers=args.gunicorn_workers,
-                threads=args.gunicorn_threads,
-            ) as portal,
-        ):
-            key = portal.create_tenant("bench", ["persons-detection"])
-            worker = f"{worker_url}/invocations"
-            front = f"{portal.base_url}/inference"
-            ab("warm-up", worker, 100, 8)
-            ab("warm-up", front, 100, 8, key)
-            runs: list[AbResult] = []
-            for _ in range(args.rounds):
-                runs.append(ab("worker alone", worker, args.requests, args.concurrency))
-                runs.append(ab("portal", front, args.requests, args.concurrency, key))
-
-    worker_rps = statistics.median(r.rps for r in runs if r.label == "worker alone")
-    portal_rps = statistics.median(r.rps for r in runs if r.label == "portal")
+    candidates = [Candidate.parse(text) for text in args.portals.split(",")]
     print(
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, "
         f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, "
-        f"gunicorn {args.gunicorn_workers}x{args.gunicorn_threads} gthread\n"
+        f"ab -c {args.concurrency} -n {args.requests}, {args.rounds} rounds"
     )
-    print("| target | req/s | p50 ms | p95 ms | p99 ms | max ms | failed | length-only |")
-    print("|---|---|---|---|---|---|---|---|")
-    for run in runs:
-        print(row(run))
-    print(f"\nportal / worker throughput (medians): {portal_rps / worker_rps:.2f}")
+    for model in args.models.split(","):
+        runs = bench_model(model, candidates, args)
+        print(f"\n**{model}**\n")
+        print(
+            "| target | req/s | p50 ms | p95 ms | p99 ms | max ms | failed | length-only "
+            "| portal CPU ms/req |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|")
+        for run in runs:
+            print(row(run))
+        worker_runs = [r for r in runs if r.label == "worker alone"]
+        worker_rps = statistics.median(r.rps for r in worker_runs)
+        worker_p99 = statistics.median(r.p99 for r in worker_runs)
+        print()
+        for candidate in candidates:
+            mine = [r for r in runs if r.label == candidate.label]
+            print(
+                f"- {candidate.label}: throughput / worker "
+                f"{statistics.median(r.rps for r in mine) / worker_rps:.2f}, "
+                f"p99 / worker p99 {statistics.median(r.p99 for r in mine) / worker_p99:.2f}, "
+                f"failures {sum(r.errors for r in mine)}"
+            )
     return 0
 
 

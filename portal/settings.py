@@ -220,9 +220,13 @@ IPCAI_INFERENCE_CLIENT = env(
 IPCAI_WORKER_CONNECT_TIMEOUT_S = env.float("IPCAI_WORKER_CONNECT_TIMEOUT_S", default=2.0)
 # Inference itself is tens of ms; 30 s only covers a worker queue under heavy load.
 IPCAI_WORKER_READ_TIMEOUT_S = env.float("IPCAI_WORKER_READ_TIMEOUT_S", default=30.0)
-# Keep-alive connections per portal process; requests beyond it wait for a free connection,
-# which caps what one process can queue on the worker.
-IPCAI_WORKER_POOL_SIZE = env.int("IPCAI_WORKER_POOL_SIZE", default=32)
+# Keep-alive connections per portal process: the in-portal bound on requests in flight to the
+# worker. Sized like the gunicorn threads (portal/gunicorn.conf.py), so every request a thread
+# holds goes straight to the worker, whose FIFO queue alone orders them (docs/BENCHMARKS.md,
+# "Portal tail latency"). A request that finds no free connection waits at most
+# IPCAI_WORKER_QUEUE_TIMEOUT_S, then gets 503 + Retry-After, as the worker answers when full.
+IPCAI_WORKER_POOL_SIZE = env.int("IPCAI_WORKER_POOL_SIZE", default=64)
+IPCAI_WORKER_QUEUE_TIMEOUT_S = env.float("IPCAI_WORKER_QUEUE_TIMEOUT_S", default=5.0)
 
 # --- Models: accuracy tiers and the registry's model store (docs/DEPLOY.md, section 7a) ----
 # Tier name -> worker model name. A service names a tier (or a tenant model); the portal sends

@@ -65,6 +65,15 @@ def _worker_error(status: int, body: bytes, retry_after: str | None) -> Inferenc
         code, message = "worker_error", f"the inference worker answered {status}"
     if status in CLIENT_ERROR_STATUSES:
         return InferenceError(status, code, message)
+    if status == 503 and code == "not_ready":
+        # Starting or reloading its model: not busy, so clients must not be told to back off
+        # as if it were (the worker's own Retry-After, 5 s, says how long loading takes).
+        return InferenceError(
+            503,
+            "worker_unavailable",
+            "The inference worker is starting (loading its model); retry shortly.",
+            retry_after=_seconds(retry_after or "5"),
+        )
     if status == 503:
         return InferenceError(
             503,
@@ -97,12 +106,23 @@ def _parse_success(body: bytes) -> dict:
 class HttpInferenceClient:
     """POST /invocations on the worker over pooled keep-alive connections.
 
-    One retry on a connection error (a keep-alive connection the worker closed, a restart) or a
-    503 from the worker; nothing else is retried, since a 4xx will not change.
+    One retry on a connection error (a keep-alive connection the worker closed, a restart);
+    nothing else is retried: a 4xx will not change, and a 503 (worker queue full) goes back to
+    the client at once with its Retry-After, since retrying it here would only add load to an
+    overloaded worker (a retry storm) and hide the back-pressure from the client.
+
+    `pool_size` bounds the requests this process has in flight to the worker; one that finds
+    every connection busy waits up to `queue_timeout` for one, then gets 503 + Retry-After.
     """
 
     def __init__(
-        self, base_url: str, *, connect_timeout: float, read_timeout: float, pool_size: int
+        self,
+        base_url: str,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        pool_size: int,
+        queue_timeout: float | None = None,
     ) -> None:
         self.pool = urllib3.connection_from_url(
             base_url,
@@ -111,7 +131,7 @@ class HttpInferenceClient:
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
             retries=False,
         )
-        self.pool_timeout = read_timeout
+        self.pool_timeout = read_timeout if queue_timeout is None else queue_timeout
 
     def detect(
         self,
@@ -155,8 +175,6 @@ class HttpInferenceClient:
                 ) from None
             if response.status == 200:
                 return _parse_success(response.data)
-            if response.status == 503 and attempt == 1:
-                continue
             raise _worker_error(response.status, response.data, response.headers.get("Retry-After"))
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -214,14 +232,14 @@ class SageMakerInferenceClient:
                 )
                 return _parse_success(response["Body"].read())
             except ClientError as exc:
-                error = _sagemaker_error(exc)
-            except BotoCoreError as exc:  # connection trouble, timeouts
+                # Throttling / busy included: passed on at once, as the HTTP client does.
+                raise _sagemaker_error(exc) from None
+            except BotoCoreError as exc:  # connection trouble, timeouts: retried once
                 logger.warning("SageMaker runtime unreachable: %s", exc)
-                error = InferenceError(
-                    503, "worker_unavailable", "The inference endpoint is unavailable.", 5
-                )
-            if error.status != 503 or attempt == 2:
-                raise error
+                if attempt == 2:
+                    raise InferenceError(
+                        503, "worker_unavailable", "The inference endpoint is unavailable.", 5
+                    ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -232,7 +250,11 @@ def _sagemaker_error(exc) -> InferenceError:
         status = int(response.get("OriginalStatusCode", 502))
         body = response.get("OriginalMessage", "").encode()
         return _worker_error(status, body, None)
-    if code in {"ServiceUnavailable", "ThrottlingException", "ModelNotReadyException"}:
+    if code == "ModelNotReadyException":
+        return InferenceError(
+            503, "worker_unavailable", "The inference endpoint is not ready yet.", 5
+        )
+    if code in {"ServiceUnavailable", "ThrottlingException"}:
         return InferenceError(503, "worker_overloaded", "The inference endpoint is busy.", 1)
     logger.error("SageMaker invoke_endpoint failed: %s", exc)
     return InferenceError(502, "worker_error", "The inference endpoint failed.")
@@ -252,6 +274,7 @@ def get_inference_client() -> InferenceClient:
         connect_timeout=settings.IPCAI_WORKER_CONNECT_TIMEOUT_S,
         read_timeout=settings.IPCAI_WORKER_READ_TIMEOUT_S,
         pool_size=settings.IPCAI_WORKER_POOL_SIZE,
+        queue_timeout=settings.IPCAI_WORKER_QUEUE_TIMEOUT_S,
     )
 
 

@@ -56,19 +56,14 @@ def test_the_request_is_the_raw_image_with_options_in_the_sagemaker_header():
     )
 
 
-def test_one_503_is_retried_and_then_succeeds():
-    answer = {
-        "width": 1,
-        "height": 1,
-        "channels": 3,
-        "bbox_coords": [],
-        "bbox_scores": [],
-        "class_names": [],
-    }
-    with scripted_server(Reply(503, b""), Reply(200, answer)) as worker:
-        result = http_client(worker.url).detect(b"x", "image/jpeg", "persons-detection", 0.3)
-        assert len(worker.received) == 2
-    assert result["width"] == 1
+def test_a_busy_workers_503_goes_back_at_once_with_its_retry_after():
+    """No retry storm: an overloaded worker is asked once, and the client learns when to retry."""
+    busy = {"error": {"code": "overloaded", "message": "queue full"}}
+    with scripted_server(Reply(503, busy, headers={"Retry-After": "3"})) as worker:
+        with pytest.raises(InferenceError) as raised:
+            http_client(worker.url).detect(b"x", "image/jpeg", "persons-detection", 0.3)
+        assert len(worker.received) == 1
+    assert (raised.value.status, raised.value.retry_after) == (503, 3)
 
 
 def test_worker_client_errors_pass_through_with_their_code():
@@ -153,15 +148,14 @@ def test_sagemaker_model_errors_keep_the_containers_status(sagemaker):
     assert (raised.value.status, raised.value.code) == (413, "image_too_large")
 
 
-def test_sagemaker_throttling_is_retried_once_then_503(sagemaker):
+def test_sagemaker_throttling_is_passed_on_at_once_as_503(sagemaker):
     client, stubber = sagemaker
-    for _ in range(2):
-        stubber.add_client_error(
-            "invoke_endpoint",
-            service_error_code="ThrottlingException",
-            http_status_code=400,
-            expected_params=expected_call(),
-        )
+    stubber.add_client_error(
+        "invoke_endpoint",
+        service_error_code="ThrottlingException",
+        http_status_code=400,
+        expected_params=expected_call(),
+    )
     with pytest.raises(InferenceError) as raised:
         client.detect(b"\xff\xd8\xffjpeg", "image/jpeg", "persons-detection", 0.3)
     assert raised.value.status == 503 and raised.value.retry_after
