@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils.safestring import SafeString
 
+from apps.dashboard.model_admin import tier_choices
 from apps.detection.models import DailyUsage
 from apps.reports.admin import csv_download
 from apps.reports.usage import MONTHLY_FIELDS, monthly_totals, rows_csv, utc_today
@@ -42,6 +43,13 @@ class TenantServiceForm(forms.ModelForm):
         model = TenantService
         fields = "__all__"
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "tier" in self.fields:  # the deployment's tiers, read when the form is built
+            self.fields["tier"] = forms.ChoiceField(
+                choices=tier_choices(), required=False, help_text=self.fields["tier"].help_text
+            )
+
     def clean(self) -> dict:
         data = super().clean()
         application_type = data.get("application_type")
@@ -63,6 +71,8 @@ class TenantServiceInline(admin.TabularInline):
         "min_confidence",
         "save_request_events",
         "retention_days",
+        "tier",
+        "model",
     ]
 
 
@@ -249,10 +259,15 @@ class TenantServiceAdmin(admin.ModelAdmin):
         "enabled",
         "min_confidence",
         "save_request_events",
+        "served_by",
     ]
     list_filter = ["application_type", "enabled"]
     list_editable = ["enabled"]
     search_fields = ["tenant__slug"]
+
+    @admin.display(description="Model")
+    def served_by(self, service: TenantService) -> str:
+        return service.model_name or "worker default"
 
 
 @admin.register(Membership)

@@ -16,3 +16,12 @@ def build_monthly_usage_reports(month: str | None = None) -> int:
     few seconds, so by then the closed month is complete. Re-running replaces the reports.
     """
     return build_monthly_reports(parse_month(month) if month else previous_month(utc_today()))
+
+
+@shared_task(name="reports.build_dataset_export", ignore_result=True, acks_late=True)
+def build_dataset_export(export_id: str) -> None:
+    """Build one dataset export (apps/reports/datasets/jobs.py); a duplicate delivery of a job
+    already claimed does nothing."""
+    from apps.reports.datasets.jobs import run_export  # jobs.start_export imports this module
+
+    run_export(export_id)

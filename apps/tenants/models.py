@@ -188,7 +188,7 @@ class DetectionModel(models.Model):
             "input_size": [self.input_width, self.input_height],
             "classes": self.class_names,
             "license": self.licence,
-            "description": f"registered in the portal (tenant: {self.tenant or 'any'})",
+            "description": "registered in the portal's model registry",
         }
 
 
