@@ -20,6 +20,7 @@ from django.conf import settings
 from apps.cameras.geometry import Polygon
 from apps.cameras.models import Camera, CameraKey
 from apps.core.redis import get_redis, redis_key
+from apps.tenants.application_types import APPLICATION_LABELS
 
 # Unknown camera ids are remembered briefly, so a flood of made-up ids never reaches the
 # database.
@@ -60,13 +61,14 @@ class CameraConfig:
     def include_zones(self) -> tuple[ZoneConfig, ...]:
         return tuple(z for z in self.zones if z.kind == "include")
 
-    def threshold_floor(self, service_thresholds: Mapping[str, float], labels: frozenset[str]):
-        """The lowest score any kept box may have: what to ask the worker for, so a class
-        threshold below its service's still sees its boxes."""
+    def threshold_floor(self, service_thresholds: Mapping[str, float]) -> float:
+        """The lowest score any kept box may need, given each service's threshold (keyed by
+        application type): what to ask the worker for, so a class threshold below its
+        service's still sees its boxes."""
         floor = min(service_thresholds.values())
-        for label, threshold in self.class_thresholds.items():
-            if label in labels:
-                floor = min(floor, threshold)
+        for application_type in service_thresholds:
+            for label in APPLICATION_LABELS[application_type]:
+                floor = min(floor, self.class_thresholds.get(label, floor))
         return floor
 
 

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from apps.dashboard import exports, views
+from apps.dashboard import views
 from apps.dashboard.session_api import SessionDetectView
 
 app_name = "dashboard"
@@ -85,11 +85,10 @@ tenant_urls = [
     path("events/<str:event_id>/thumbnail.jpg", views.event_thumbnail, name="event-thumbnail"),
     path("events/<str:event_id>/record.json", views.event_record, name="event-record"),
     path("try/", views.try_it, name="try-it"),
+    path("cameras/", include("apps.dashboard.camera_urls")),  # cameras, zones, connect flow
     # "Try it" posts here: the native detection endpoint, signed in by session (session_api).
     path("api/detect/<str:application_type>", SessionDetectView.as_view(), name="try-it-api"),
     path("reports/", views.reports, name="reports"),
-    path("exports/", exports.exports, name="exports"),
-    path("exports/<str:export_id>.zip", exports.export_download, name="export-download"),
     path(
         "reports/<str:month>.<str:fmt>",
         views.report_download,

@@ -1,0 +1,40 @@
+/* Connect a camera, last step: poll the camera's status until its first frame has arrived,
+ * then show that frame with the boxes the camera's filter kept. */
+(function () {
+  "use strict";
+  const section = document.getElementById("first-frame");
+  if (!section) return;
+  const status = document.getElementById("first-status");
+  const frame = document.getElementById("first-drawing");
+  const image = frame.querySelector("img");
+  const POLL_MS = 2000;
+
+  async function poll() {
+    let body = null;
+    try {
+      const response = await fetch(section.dataset.status, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      });
+      if (response.ok) body = await response.json();
+    } catch (err) {
+      body = null; // a network blip: try again on the next tick
+    }
+    if (!body || !body.seen_at) {
+      window.setTimeout(poll, POLL_MS);
+      return;
+    }
+    image.addEventListener(
+      "load",
+      () => window.IPCAI.drawBoxes(frame, body.width, body.height, body.detections),
+      { once: true }
+    );
+    image.src = body.frame_url;
+    frame.hidden = false;
+    const labels = body.detections.map((d) => d.label);
+    status.textContent = `Connected: first frame at ${new Date(body.seen_at).toLocaleString()}, ${
+      labels.length ? labels.join(", ") : "nothing detected"
+    }.`;
+  }
+  poll();
+})();
