@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", include("apps.tenants.api_urls")),  # the tenant's own keys
     path("api/v1/", include("apps.cameras.api_urls")),  # cameras, zones, key bindings
     path("api/v1/", include("apps.reports.api_urls")),  # ... and usage
+    path("api/v1/", include("apps.reports.export_urls")),  # dataset exports of the archive
     path("", include("apps.events.urls")),  # archived request events of the key's tenant
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from apps.dashboard import views
+from apps.dashboard import exports, views
 from apps.dashboard.session_api import SessionDetectView
 
 app_name = "dashboard"
@@ -89,6 +89,8 @@ tenant_urls = [
     # "Try it" posts here: the native detection endpoint, signed in by session (session_api).
     path("api/detect/<str:application_type>", SessionDetectView.as_view(), name="try-it-api"),
     path("reports/", views.reports, name="reports"),
+    path("exports/", exports.exports, name="exports"),
+    path("exports/<str:export_id>.zip", exports.export_download, name="export-download"),
     path(
         "reports/<str:month>.<str:fmt>",
         views.report_download,
