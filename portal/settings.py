@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -41,8 +42,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before anything can read a body (apps/core/middleware.py).
+    "apps.core.middleware.RequestBodyLimitMiddleware",
     "portal.health.HealthCheckMiddleware",  # before any Host check: see portal/health.py
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.middleware.AdminNetworkMiddleware",
+    "apps.core.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -124,7 +129,33 @@ STATICFILES_DIRS = [
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 
 # --- Production hardening, switched on by the environment behind TLS ----------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto says "https" only if a TLS-terminating proxy set it; without one in front,
+# any client could send it and make Django treat plain HTTP as secure.
+DJANGO_BEHIND_TLS_PROXY = env.bool("DJANGO_BEHIND_TLS_PROXY", default=False)
+if DJANGO_BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Addresses of our own proxies (load balancer), CIDR blocks: only from them is X-Forwarded-For
+# believed, for the per-IP limits and the admin allow-list (apps/core/client_ip.py).
+IPCAI_TRUSTED_PROXIES = env.list("IPCAI_TRUSTED_PROXIES", default=[])
+# /admin/ answers only these client networks (CIDR blocks); empty: every network.
+IPCAI_ADMIN_PATH = "/admin/"
+IPCAI_ADMIN_ALLOWED_NETWORKS = env.list("IPCAI_ADMIN_ALLOWED_NETWORKS", default=[])
+# No inline script anywhere in the dashboard (JS lives in static/), so scripts may come from
+# this origin only. The API docs page (Redoc) injects its styles and runs a blob: worker; the
+# admin's widgets use style attributes.
+IPCAI_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+IPCAI_CSP_PATH_POLICIES = {
+    "/api/docs/": IPCAI_CONTENT_SECURITY_POLICY.replace(
+        "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+    ).replace("font-src 'self'", "font-src 'self' data:; worker-src 'self' blob:"),
+    "/admin/": IPCAI_CONTENT_SECURITY_POLICY.replace(
+        "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+    ),
+}
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -155,6 +186,7 @@ CELERY_BEAT_SCHEDULE = {
     # (safety net beside each portal process's own replay), and apply retention.
     "replay-archive-spool": {"task": "events.replay_spool", "schedule": 60.0},
     "purge-expired-events": {"task": "events.purge_expired", "schedule": 3600.0},
+    "purge-old-usage-events": {"task": "detection.purge_usage_events", "schedule": 3600.0},
     # Camera events: close events of silent cameras, re-send due webhooks, store snapshots.
     "camera-events-sweep": {"task": "events.camera_sweep", "schedule": IPCAI_CAMERA_SWEEP_S},
     # Every tenant's usage report of the month that just ended (apps/reports/tasks.py).
@@ -252,6 +284,10 @@ IPCAI_MAX_IMAGE_PIXELS = env.int("IPCAI_MAX_IMAGE_PIXELS", default=40_000_000)
 # A base64 JSON body is 4/3 of the image plus a little JSON around it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = IPCAI_MAX_IMAGE_BYTES * 4 // 3 + 64 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = IPCAI_MAX_IMAGE_BYTES
+# Every route, before parsing (apps/core/middleware.py): nothing the portal takes is larger.
+IPCAI_MAX_REQUEST_BODY_BYTES = env.int(
+    "IPCAI_MAX_REQUEST_BODY_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE
+)
 
 # --- Deployment defaults for tenants (the AWS sample's stack parameters) -------------------
 # applicationType: the services this deployment offers; saveRequestEvents: whether a new
@@ -266,6 +302,14 @@ IPCAI_DEFAULT_SAVE_REQUEST_EVENTS = env.bool("IPCAI_DEFAULT_SAVE_REQUEST_EVENTS"
 # Keyed hash for API keys: a database dump alone does not allow checking guessed keys.
 # Changing it invalidates every issued key.
 IPCAI_API_KEY_HASH_KEY = env("IPCAI_API_KEY_HASH_KEY", default=SECRET_KEY)
+# Like cookiecutter-django's production settings: a deployment never runs on the secret that
+# is in the source code (anyone could forge sessions, and check guessed API keys against a
+# database dump). `make run` and the tests set their own.
+if not DEBUG and _LOCAL_SECRET in (SECRET_KEY, IPCAI_API_KEY_HASH_KEY):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY (and IPCAI_API_KEY_HASH_KEY, which defaults to it) is the built-in "
+        "placeholder: set it to a long random value, or DJANGO_DEBUG=true for development."
+    )
 IPCAI_KEY_CACHE_TTL_S = env.int("IPCAI_KEY_CACHE_TTL_S", default=300)
 # A camera's latest frame (cameras list, zone editor, connect flow) is stored at most this often
 # per camera and portal process: one JPEG write to Redis per half minute, not one per frame.
@@ -276,6 +320,24 @@ IPCAI_API_KEY_RESOLVER = "apps.tenants.grants.resolve_key"
 # while staying above what one 2-core worker serves.
 IPCAI_RATE_LIMIT_REQUESTS = env.int("IPCAI_RATE_LIMIT_REQUESTS", default=6000)
 IPCAI_RATE_LIMIT_WINDOW_S = env.int("IPCAI_RATE_LIMIT_WINDOW_S", default=60)
+# Per tenant, all its keys together, same window: more keys do not buy more rate.
+IPCAI_TENANT_RATE_LIMIT_REQUESTS = env.int("IPCAI_TENANT_RATE_LIMIT_REQUESTS", default=24000)
+# Monthly request quota of new tenants (create_tenant without one); empty: unlimited.
+IPCAI_DEFAULT_MONTHLY_QUOTA = env.int("IPCAI_DEFAULT_MONTHLY_QUOTA", default=None)
+# Failed API-key authentications per client IP within the window before 429
+# (apps/core/failure_limits.py).
+IPCAI_AUTH_FAILURE_LIMIT = env.int("IPCAI_AUTH_FAILURE_LIMIT", default=50)
+IPCAI_AUTH_FAILURE_WINDOW_S = env.int("IPCAI_AUTH_FAILURE_WINDOW_S", default=300)
+# Dashboard and admin sign-in: wrong passwords per username and per client IP in the window.
+IPCAI_SIGNIN_FAILURE_LIMIT = env.int("IPCAI_SIGNIN_FAILURE_LIMIT", default=20)
+IPCAI_SIGNIN_IP_FAILURE_LIMIT = env.int("IPCAI_SIGNIN_IP_FAILURE_LIMIT", default=100)
+IPCAI_SIGNIN_WINDOW_S = env.int("IPCAI_SIGNIN_WINDOW_S", default=900)
+# Password reset requests per address and per client IP in the window.
+IPCAI_PASSWORD_RESET_LIMIT = env.int("IPCAI_PASSWORD_RESET_LIMIT", default=5)
+IPCAI_PASSWORD_RESET_IP_LIMIT = env.int("IPCAI_PASSWORD_RESET_IP_LIMIT", default=20)
+IPCAI_PASSWORD_RESET_WINDOW_S = env.int("IPCAI_PASSWORD_RESET_WINDOW_S", default=3600)
+# Per-request usage rows are kept this long; the daily roll-ups (reports, quotas) stay.
+IPCAI_USAGE_EVENT_RETENTION_DAYS = env.int("IPCAI_USAGE_EVENT_RETENTION_DAYS", default=90)
 IPCAI_USAGE_DRAIN_BATCH = env.int("IPCAI_USAGE_DRAIN_BATCH", default=2000)
 
 REST_FRAMEWORK = {

@@ -1,6 +1,11 @@
 """Test settings: the real settings plus what makes the suite fast and isolated."""
 
+import os
 import uuid
+
+# portal.settings refuses the built-in placeholder secret with DEBUG off; the tests (and the
+# portals, Celery workers and commands they start, which inherit the environment) use their own.
+os.environ.setdefault("DJANGO_SECRET_KEY", f"test-only-{uuid.uuid4().hex}")
 
 from portal.settings import *  # noqa: F403
 from portal.settings import env

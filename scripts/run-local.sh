@@ -15,6 +15,13 @@ export IPCAI_MODEL="${IPCAI_MODEL:-deimv2_femto}"  # the worker's measured defau
 export IPCAI_WORKER_URL="${IPCAI_WORKER_URL:-http://127.0.0.1:${WORKER_PORT}}"
 export DJANGO_SETTINGS_MODULE=portal.settings
 mkdir -p var/log
+# This checkout's own secret, made once: the portal refuses the placeholder in the source, and
+# sessions and API-key hashes depend on it staying the same between runs.
+if [ -z "${DJANGO_SECRET_KEY:-}" ]; then
+    [ -s var/secret_key ] || (umask 077 && "$PY" -c "import secrets; print(secrets.token_urlsafe(48))" >var/secret_key)
+    DJANGO_SECRET_KEY="$(cat var/secret_key)"
+    export DJANGO_SECRET_KEY
+fi
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for port in "$PORTAL_PORT" "$WORKER_PORT"; do

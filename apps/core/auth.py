@@ -20,7 +20,9 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from apps.core.client_ip import client_ip
 from apps.core.errors import ApiError
+from apps.core.failure_limits import FailureLimit
 from apps.core.grants import KeyGrant, KeyRejected
 
 API_KEY_HEADER = "HTTP_X_API_KEY"
@@ -28,8 +30,9 @@ API_KEY_FORM_FIELD = "api_key"  # DeepStack's way of sending the key
 
 
 @cache
-def key_resolver() -> Callable[[str], KeyGrant]:
-    """The configured `raw key -> KeyGrant` function (raises KeyRejected)."""
+def key_resolver() -> Callable[..., KeyGrant]:
+    """The configured `resolve(raw_key, *, cached_only: bool) -> KeyGrant` function (raises
+    KeyRejected; with cached_only, also for a key it would have to read from the database)."""
     return import_string(settings.IPCAI_API_KEY_RESOLVER)
 
 
@@ -42,27 +45,48 @@ setting_changed.connect(_reset)
 
 
 class ApiKeyAuthentication(BaseAuthentication):
-    """`x-api-key` header (or DeepStack's `api_key` form field) → KeyGrant, or 401."""
+    """`x-api-key` header → KeyGrant, or 401 (429 for an IP past the failure limit)."""
 
     def authenticate(self, request: Request) -> tuple[AnonymousUser, KeyGrant] | None:
-        raw_key = self.presented_key(request)
+        """Failures (no key, a bad one) count against the client IP; past the limit the IP
+        gets 429 instead of a key check, so guessing costs no database work. A key the portal
+        has cached as valid keeps working from a blocked IP (a camera sharing a NAT address
+        with a misconfigured one is not locked out)."""
+        raw_key = (self.presented_key(request) or "").strip()
+        ip = client_ip(request.META)
+        limit = api_key_failures()
+        blocked_for = limit.blocked_for(ip)
         if not raw_key:
+            limit.record_failure(ip)
+            if blocked_for:
+                raise too_many_failures(blocked_for)
             return None  # the permission turns "no key" into 401 missing_api_key
         try:
-            grant = key_resolver()(raw_key.strip())
+            grant = key_resolver()(raw_key, cached_only=blocked_for is not None)
         except KeyRejected as exc:
+            limit.record_failure(ip)
+            if blocked_for:
+                raise too_many_failures(blocked_for) from None
             raise ApiError(
                 401, exc.code, exc.message, {"WWW-Authenticate": self.authenticate_header(request)}
             ) from None
         return AnonymousUser(), grant
 
     def presented_key(self, request: Request) -> str | None:
-        """The key the request carries: the header, else DeepStack's form field. Subclasses
-        add other places (the detection app's `/k/<key>/` URLs)."""
-        return request.META.get(API_KEY_HEADER) or self._form_key(request)
+        """The key the request carries: the `x-api-key` header. Subclasses add other places
+        (DeepStack's form field, the detection app's `/k/<key>/` URLs)."""
+        return request.META.get(API_KEY_HEADER)
 
     def authenticate_header(self, request: Request) -> str:
         return 'ApiKey header="x-api-key"'  # makes DRF answer 401, not 403, without a key
+
+
+class ApiKeyOrFormFieldAuthentication(ApiKeyAuthentication):
+    """The header, else DeepStack's `api_key` form field. Only the DeepStack view uses it:
+    reading a form field means parsing the body, which no other route does before the key."""
+
+    def presented_key(self, request: Request) -> str | None:
+        return super().presented_key(request) or self._form_key(request)
 
     @staticmethod
     def _form_key(request: Request) -> str | None:
@@ -71,6 +95,22 @@ class ApiKeyAuthentication(BaseAuthentication):
             value = request.data.get(API_KEY_FORM_FIELD)
             return value if isinstance(value, str) else None
         return None
+
+
+def api_key_failures() -> FailureLimit:
+    return FailureLimit(
+        "apikey-ip", settings.IPCAI_AUTH_FAILURE_LIMIT, settings.IPCAI_AUTH_FAILURE_WINDOW_S
+    )
+
+
+def too_many_failures(retry_after: int) -> ApiError:
+    return ApiError(
+        429,
+        "too_many_auth_failures",
+        f"Too many requests with a missing or invalid API key from your address; retry in "
+        f"{retry_after} s with a valid key.",
+        {"Retry-After": str(retry_after)},
+    )
 
 
 def ask_the_operator() -> str:
@@ -148,6 +188,7 @@ def RequireScope(scope: str) -> type[BasePermission]:
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = ApiKeyAuthentication
+    match_subclasses = True
     name = "ApiKeyAuth"
 
     def get_security_definition(self, auto_schema) -> dict:

@@ -28,14 +28,12 @@ CHUNK_BYTES = 64 * 1024
 
 def _too_large(limit: int, length: int | None = None) -> JsonResponse:
     size = f"{length} bytes" if length is not None else f"over {limit} bytes"
-    response = JsonResponse(
+    # The unread rest is never read by Django; gunicorn drains a bounded amount of it to reuse
+    # the connection and otherwise closes it.
+    return JsonResponse(
         error_body("payload_too_large", f"The request body is {size}; the limit is {limit} bytes."),
         status=413,
     )
-    # The unread rest of the body must not be drained to reach a next request on this
-    # connection: close it instead (gunicorn honours this header).
-    response["Connection"] = "close"
-    return response
 
 
 class RequestBodyLimitMiddleware:

@@ -19,7 +19,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.cameras.resolve import CAMERA_FIELD, CAMERA_HEADER, camera_for_request, camera_services
-from apps.core.auth import ApiKeyAuthentication, ServiceEnabled, ask_the_operator
+from apps.core.auth import (
+    ApiKeyAuthentication,
+    ApiKeyOrFormFieldAuthentication,
+    ServiceEnabled,
+    ask_the_operator,
+)
 from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant
 from apps.core.serializers import ErrorSerializer
@@ -289,6 +294,8 @@ class NativeDetectView(DetectionView):
 )
 class DeepStackDetectionView(DetectionView):
     endpoint = "deepstack"
+    # DeepStack clients may send the key as the `api_key` form field; no other view reads one.
+    authentication_classes = [ApiKeyOrFormFieldAuthentication]
     command = "detect"  # CodeProject.AI's name for this call
 
     def application_types_of(self, request: Request, grant: KeyGrant) -> list[str]:

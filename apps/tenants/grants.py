@@ -3,14 +3,21 @@
 The hot path never writes to the database and reads it only on a cache miss. Every change to
 a key, its tenant or the tenant's services deletes the affected snapshots (apps/tenants/signals.py),
 so revocation and service changes take effect on the very next request.
+
+A fill that read the key before a revocation must not write its stale snapshot after the
+revocation dropped the cached one (the key would work for the cache TTL). So every drop also
+bumps the key's generation, and a fill writes only if the generation is still the one it saw
+before reading the database (one Lua script: compare and set).
 """
 
 from __future__ import annotations
 
 import time
+from functools import cache
 
 import orjson
 from django.conf import settings
+from redis.commands.core import Script
 
 from apps.core.grants import KeyGrant, KeyRejected, ServiceGrant
 from apps.core.redis import get_redis, redis_key
@@ -19,29 +26,60 @@ from apps.tenants.models import ApiKey
 
 # Unknown public ids are remembered briefly so a flood of bad keys does not hit the database.
 NEGATIVE_TTL_S = 60
+# Generations outlive any cache fill by far; they expire so revoked keys leave nothing behind.
+GENERATION_TTL_S = 30 * 86400
+
+# KEYS[1] snapshot, KEYS[2] generation; ARGV[1] snapshot, ARGV[2] ttl, ARGV[3] the generation
+# seen before the database read. Writes only if no invalidation happened since.
+_FILL = """
+local generation = redis.call('GET', KEYS[2]) or '0'
+if generation ~= ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
+
+@cache
+def _fill_script() -> Script:
+    return get_redis().register_script(_FILL)
 
 
 def cache_key(public_id: str) -> str:
     return redis_key("apikey", public_id)
 
 
-def resolve_key(raw_key: str) -> KeyGrant:
-    """The grant of a presented key, or KeyRejected (malformed, unknown, revoked, expired)."""
+def generation_key(public_id: str) -> str:
+    return redis_key("apikey-gen", public_id)
+
+
+def resolve_key(raw_key: str, *, cached_only: bool = False) -> KeyGrant:
+    """The grant of a presented key, or KeyRejected (malformed, unknown, revoked, expired).
+
+    With `cached_only` (the client IP is past its failure limit) a key whose snapshot is not
+    cached is rejected without reading the database. Revoked is said only to a caller that
+    presents the right secret: a stranger cannot learn which public ids were revoked."""
     public_id = public_id_of(raw_key)
     if public_id is None:
         raise KeyRejected("invalid_api_key", "The API key is not valid.")
     r = get_redis()
     cached = r.get(cache_key(public_id))
     if cached is None:
+        if cached_only:
+            raise KeyRejected("not_cached", "The API key was not checked.")
+        generation = (r.get(generation_key(public_id)) or b"0").decode()
         entry = _load_entry(public_id)
-        r.set(cache_key(public_id), orjson.dumps(entry), ex=_ttl(entry))
+        _fill_script()(
+            keys=[cache_key(public_id), generation_key(public_id)],
+            args=[orjson.dumps(entry), _ttl(entry), generation],
+            client=r,
+        )
     else:
         entry = orjson.loads(cached)
     state = entry["state"]
+    if state not in ("active", "revoked") or not key_matches(raw_key, entry["secret_hash"]):
+        raise KeyRejected("invalid_api_key", "The API key is not valid.")
     if state == "revoked":
         raise KeyRejected("revoked_api_key", "The API key was revoked.")
-    if state != "active" or not key_matches(raw_key, entry["secret_hash"]):
-        raise KeyRejected("invalid_api_key", "The API key is not valid.")
     expires_at = entry["expires_at"]
     if expires_at is not None and expires_at <= time.time():
         raise KeyRejected("expired_api_key", "The API key has expired; create a new one.")
@@ -67,7 +105,7 @@ def _load_entry(public_id: str) -> dict:
     if key is None:
         return {"state": "unknown"}
     if key.revoked_at is not None:
-        return {"state": "revoked"}
+        return {"state": "revoked", "secret_hash": key.secret_hash}
     tenant = key.tenant
     return {
         "state": "active",
@@ -95,9 +133,16 @@ def _load_entry(public_id: str) -> dict:
 
 
 def forget_keys(public_ids: list[str]) -> None:
-    """Drop cached snapshots so the next request reads the database again."""
-    if public_ids:
-        get_redis().delete(*(cache_key(p) for p in public_ids))
+    """Drop cached snapshots so the next request reads the database again, and bump their
+    generations so a fill already under way cannot write its older snapshot back."""
+    if not public_ids:
+        return
+    pipe = get_redis().pipeline(transaction=True)
+    for public_id in public_ids:
+        pipe.incr(generation_key(public_id))
+        pipe.expire(generation_key(public_id), GENERATION_TTL_S)
+    pipe.delete(*(cache_key(p) for p in public_ids))
+    pipe.execute()
 
 
 def forget_tenant(tenant_id: int) -> None:

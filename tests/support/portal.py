@@ -124,6 +124,9 @@ def running_portal(
         "DATABASE_URL": database_url,
         "IPCAI_REDIS_PREFIX": f"ipcai-live-{uuid.uuid4().hex[:8]}:",
         "IPCAI_WORKER_URL": worker_url,
+        # The portal refuses its placeholder secret with DEBUG off (benchmarks run outside the
+        # test settings, which set one).
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or f"live-{uuid.uuid4().hex}",
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "GUNICORN_WORKERS": str(workers),
