@@ -177,14 +177,34 @@ CELERY_TIMEZONE = TIME_ZONE
 IPCAI_USAGE_DRAIN_INTERVAL_S = env.float("IPCAI_USAGE_DRAIN_INTERVAL_S", default=10.0)
 # How often the camera-events sweep closes events of silent cameras and re-sends due webhooks.
 IPCAI_CAMERA_SWEEP_S = env.float("IPCAI_CAMERA_SWEEP_S", default=5.0)
+# Archive outbox (apps/events/outbox.py): the sweep hands on entries pending or undelivered
+# longer than the claim bound (consumer killed, wake-up call lost). The bound must exceed one
+# storing attempt plus the longest retry backoff, or live retries get handed on twice.
+IPCAI_ARCHIVE_SWEEP_S = env.float("IPCAI_ARCHIVE_SWEEP_S", default=30.0)
+IPCAI_ARCHIVE_CLAIM_AFTER_S = env.float("IPCAI_ARCHIVE_CLAIM_AFTER_S", default=120.0)
+# An entry that still cannot be stored this long after the request is dropped (logged ERROR,
+# counted): storage down for a week would otherwise fill Redis with images.
+IPCAI_ARCHIVE_ENTRY_TTL_S = env.float("IPCAI_ARCHIVE_ENTRY_TTL_S", default=7 * 24 * 3600.0)
+# Beat's periodic replay of this host's spool (each portal process also replays its own).
+IPCAI_SPOOL_SWEEP_S = env.float("IPCAI_SPOOL_SWEEP_S", default=60.0)
+# spool kind -> replay function (the spool lives in apps/events; usage is metered above it).
+IPCAI_SPOOL_REPLAY = {
+    "archive": "apps.events.enqueue.republish",
+    "usage": "apps.detection.metering.requeue_spooled_usage",
+}
+# Beat writes a heartbeat at every tick (portal/celery.py) and ticks at least this often, so
+# the readiness route (/healthz/celery) calls a beat silent for one drain interval dead.
+CELERY_BEAT_SCHEDULER = "portal.celery:HeartbeatScheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = max(0.25, IPCAI_USAGE_DRAIN_INTERVAL_S / 4)
 CELERY_BEAT_SCHEDULE = {
     "drain-usage-events": {
         "task": "apps.detection.tasks.drain_usage_events",
         "schedule": IPCAI_USAGE_DRAIN_INTERVAL_S,
     },
-    # Request-event archive (apps/events): replay events spooled while the broker was down
+    # Request-event archive (apps/events): reconcile the outbox, replay this host's spool
     # (safety net beside each portal process's own replay), and apply retention.
-    "replay-archive-spool": {"task": "events.replay_spool", "schedule": 60.0},
+    "sweep-archive-outbox": {"task": "events.sweep_outbox", "schedule": IPCAI_ARCHIVE_SWEEP_S},
+    "replay-archive-spool": {"task": "events.replay_spool", "schedule": IPCAI_SPOOL_SWEEP_S},
     "purge-expired-events": {"task": "events.purge_expired", "schedule": 3600.0},
     "purge-old-usage-events": {"task": "detection.purge_usage_events", "schedule": 3600.0},
     # Camera events: close events of silent cameras, re-send due webhooks, store snapshots.
@@ -195,12 +215,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=15, hour=0, day_of_month=1),
     },
 }
-# A dead broker must not stall requests: publishing gives up fast and the archive spools the
-# event instead (apps/events/enqueue.py). visibility_timeout is how long Redis keeps a message
-# a worker took but never acknowledged (worker or connection lost) before redelivering it; it
-# must exceed the longest archive retry backoff. Restore sweeps run every few seconds so such
-# messages come back soon after the timeout.
-IPCAI_BROKER_VISIBILITY_TIMEOUT_S = env.int("IPCAI_BROKER_VISIBILITY_TIMEOUT_S", default=3600)
+# A dead broker must not stall requests: publishing gives up fast (apps/events/enqueue.py).
+# visibility_timeout is how long Redis keeps a message a worker took but never acknowledged
+# (worker or connection lost) before redelivering it; it must exceed the longest countdown a
+# task waits in a worker (archive retries: IPCAI_ARCHIVE_RETRY_BACKOFF_MAX_S). Ten minutes, not
+# an hour: archive events no longer depend on it (the outbox sweep reclaims them), and other
+# tasks come back within minutes of a crash. Restore sweeps run every few seconds.
+IPCAI_BROKER_VISIBILITY_TIMEOUT_S = env.int("IPCAI_BROKER_VISIBILITY_TIMEOUT_S", default=600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": env.float("IPCAI_BROKER_CONNECT_TIMEOUT_S", default=1.0),
     "socket_timeout": env.float("IPCAI_BROKER_SOCKET_TIMEOUT_S", default=5.0),
@@ -222,14 +243,15 @@ AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", default="")  # S3-compatible stores (
 _ARCHIVE_SSE = env("IPCAI_ARCHIVE_SSE", default="AES256")
 IPCAI_ARCHIVE_SSE = "" if _ARCHIVE_SSE.lower() == "none" else _ARCHIVE_SSE
 IPCAI_ARCHIVE_KMS_KEY_ID = env("IPCAI_ARCHIVE_KMS_KEY_ID", default="")
-# Where events wait on disk while the broker is unreachable (one folder per portal host).
+# Where archive and usage events wait on disk while Redis is unreachable (one folder per host).
 IPCAI_EVENT_SPOOL_DIR = env.path("IPCAI_EVENT_SPOOL_DIR", default=VAR_DIR / "spool" / "events")
 # After a failed publish, skip the broker this long (straight to the spool) before trying again.
 IPCAI_EVENT_BROKER_RETRY_S = env.float("IPCAI_EVENT_BROKER_RETRY_S", default=5.0)
 IPCAI_EVENT_SPOOL_REPLAY_S = env.float("IPCAI_EVENT_SPOOL_REPLAY_S", default=5.0)
-# Storage errors retry 1, 2, 4 ... s (full jitter), capped; below the visibility timeout.
+# Storage errors retry 1, 2, 4 ... s (full jitter), capped below the claim bound and the
+# visibility timeout.
 IPCAI_ARCHIVE_RETRY_BACKOFF_S = env.int("IPCAI_ARCHIVE_RETRY_BACKOFF_S", default=1)
-IPCAI_ARCHIVE_RETRY_BACKOFF_MAX_S = env.int("IPCAI_ARCHIVE_RETRY_BACKOFF_MAX_S", default=300)
+IPCAI_ARCHIVE_RETRY_BACKOFF_MAX_S = env.int("IPCAI_ARCHIVE_RETRY_BACKOFF_MAX_S", default=60)
 
 # --- Camera events and webhooks (apps/events: tracking, camera_events, webhooks/) ----------
 # The portal's own address as webhook receivers reach it: snapshot URLs in payloads use it.

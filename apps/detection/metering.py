@@ -3,6 +3,11 @@
 The request path does one pipelined Redis round trip (RPUSH the event, HSET the key's last use);
 a periodic Celery task (and `manage.py drain_usage`) moves events into the database with
 bulk_create and adds them to the daily roll-ups. So a busy camera costs no database write.
+
+When Redis refuses the event (down, restarting), it goes to the host's durable spool, the one
+archive events use (apps/events/spool.py), and is pushed onto the queue when Redis is back. The
+503s answered during such an outage are metered like any other answer, as errors, so the
+month's report shows what the cameras saw.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from redis.exceptions import RedisError
 
 from apps.core.redis import get_redis, redis_key
 from apps.detection.models import DailyUsage, UsageEvent
+from apps.events.enqueue import spool_for_replay
+from apps.events.heartbeats import beat
+from apps.events.spool import USAGE
 from apps.tenants.models import ApiKey, Tenant
 from apps.tenants.services import record_keys_last_used
 
@@ -56,19 +64,29 @@ def last_used_key() -> str:
 
 
 def record_usage(usage: Usage) -> None:
-    """Queue the event (and the key's last use) in one Redis round trip.
+    """Queue the event (and the key's last use) in one Redis round trip, or spool it.
 
-    If Redis fails here the answer has already been decided: the event is logged and lost
-    rather than turning the camera's result into an error.
+    The answer has already been decided: Redis trouble never turns the camera's result into an
+    error. Only Redis down *and* the spool's disk refusing loses the event (logged ERROR).
     """
+    payload = orjson.dumps(usage)
     pipe = get_redis().pipeline(transaction=False)
-    pipe.rpush(queue_key(), orjson.dumps(usage))
+    pipe.rpush(queue_key(), payload)
     if usage.api_key_id is not None:
         pipe.hset(last_used_key(), str(usage.api_key_id), usage.timestamp)
     try:
         pipe.execute()
     except RedisError as exc:
-        logger.error("usage event %s not queued: %s", usage.request_id, exc)
+        if spool_for_replay(USAGE, usage.request_id, payload):
+            logger.warning("usage event %s spooled: %s", usage.request_id, exc)
+        else:
+            logger.error("usage event %s lost: Redis and the spool refused it", usage.request_id)
+
+
+def requeue_spooled_usage(payload: bytes) -> None:
+    """Replay of one spooled usage event (settings.IPCAI_SPOOL_REPLAY): back onto the queue.
+    Raises while Redis is still down, which keeps the file."""
+    get_redis().rpush(queue_key(), payload)
 
 
 def drain_usage(batch_size: int | None = None) -> int:
@@ -93,6 +111,7 @@ def drain_usage(batch_size: int | None = None) -> int:
         if len(raw_events) < batch_size:
             break
     _flush_last_used()
+    beat("drain")
     return stored
 
 
@@ -138,8 +157,13 @@ def store_events(events: list[dict]) -> int:
         services = e["application_type"].split(",")
         per_service = list(e.get("objects_per_service") or [e["objects"]])
         per_service += [0] * (len(services) - len(per_service))
-        for application_type, objects in zip(services, per_service, strict=False):
+        for position, (application_type, objects) in enumerate(
+            zip(services, per_service, strict=False)
+        ):
             totals = rollups[(tenant_id, application_type, created_at.date())]
+            if position == 0:  # the call itself, once however many services it ran
+                totals["calls"] += 1
+                totals["failed_calls"] += e["status_code"] >= 400
             totals["requests"] += 1
             totals["errors"] += e["status_code"] >= 400
             totals["objects_found"] += objects
@@ -158,6 +182,8 @@ def store_events(events: list[dict]) -> int:
             objects_found=F("objects_found") + int(totals["objects_found"]),
             image_bytes=F("image_bytes") + int(totals["image_bytes"]),
             latency_ms_total=F("latency_ms_total") + totals["latency_ms_total"],
+            calls=F("calls") + int(totals["calls"]),
+            failed_calls=F("failed_calls") + int(totals["failed_calls"]),
         )
     return len(rows)
 

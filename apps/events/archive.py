@@ -7,7 +7,6 @@ row is keyed by the event id, and deletion tolerates objects already gone.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -17,7 +16,6 @@ from django.utils import timezone
 
 from apps.events.models import ArchivedEvent
 from apps.events.records import RequestEvent
-from apps.events.staging import staged_image
 from apps.events.storage import ArchiveStorage, get_storage
 from apps.tenants.models import TenantService
 
@@ -36,23 +34,22 @@ class StoreOutcome:
 def store_event(
     message: dict[str, Any],
     storage: ArchiveStorage | None = None,
-    load_staged: Callable[[str], bytes | None] = staged_image,
+    image: bytes | None = None,
 ) -> StoreOutcome:
-    """Store the image, then the JSON record, then index the event.
+    """Store the image (inline in the message, or `image` beside it), then the JSON record,
+    then index the event.
 
-    The order matters for retries: a listed event always has both objects, and a task that
-    failed half way writes only what is missing when it runs again. A staged image that is
-    already gone means an earlier delivery of this message finished (the blob is dropped only
-    after indexing), so only the index is made sure of.
+    The order matters for retries: a listed event always has both objects, and a delivery that
+    failed half way writes only what is missing when it runs again.
     """
-    event = RequestEvent.from_message(message, load_staged)
+    event = RequestEvent.from_message(message, image)
     storage = storage or get_storage()
     written = 0
     if event.image_type is not None and event.image is None:
         if not storage.exists(event.record_key):
-            # Never happens unless the broker's Redis lost data (flushed, evicted): keep the
-            # record, say the image is missing, do not retry forever.
-            logger.error("staged image of event %s is gone; archiving its record only", event)
+            # Only a message from before the outbox whose staged image was lost (Redis flushed
+            # or evicted) gets here: keep the record, say the image is missing.
+            logger.error("image of event %s is gone; archiving its record only", event.event_id)
             event = replace(event, image_type=None, image_size=0)
             written += storage.put_once(event.record_key, event.record_bytes(), JSON)
     else:

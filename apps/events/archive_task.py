@@ -1,11 +1,16 @@
-"""The archive's storing task, in its own module so the request path can publish it without
-importing the periodic tasks (apps/events/tasks.py), which in turn replay through enqueue.
+"""The archive's storing tasks, in their own module so the request path can publish the wake-up
+call without importing the periodic tasks (apps/events/tasks.py), which replay through enqueue.
 
-``archive_event`` acknowledges late (the message stays in Redis until the objects are stored)
-and retries storage, database and staging-Redis errors with capped exponential backoff and no
-retry limit: an archive outage of hours delays events, it does not drop them. Keep
-``IPCAI_ARCHIVE_RETRY_BACKOFF_MAX_S`` below the broker's visibility timeout, or Redis redelivers
-a waiting retry while it still waits (harmless, since writes are create-once, but wasteful).
+Celery is the executor, the outbox (apps/events/outbox.py) the durable record. Every event
+publishes one ``events.archive_next`` wake-up call: take the next undelivered outbox entry,
+store it, acknowledge it. ``events.archive_entry`` takes over one given pending entry: a retry
+after a storage or database error (1, 2, 4 ... s with full jitter, capped at
+``IPCAI_ARCHIVE_RETRY_BACKOFF_MAX_S``), or an entry the sweep reclaimed.
+
+None of them acknowledges late: losing a Celery message costs nothing but time, since its
+entry stays in the outbox and the sweep hands it on after ``IPCAI_ARCHIVE_CLAIM_AFTER_S``. A
+retry waiting in a worker therefore holds no broker message either (the old design held
+hundreds unacknowledged in one worker during a storage outage).
 """
 
 from __future__ import annotations
@@ -13,22 +18,21 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from celery.exceptions import Reject
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
-from django.db import DatabaseError
 from redis.exceptions import RedisError
 
-from apps.events.archive import store_event
-from apps.events.staging import drop_staged_image
-from apps.events.storage import StorageError
+from apps.core.redis import get_redis
+from apps.events import outbox
+from apps.events.consume import handle
+from apps.events.outbox import Entry
 
 logger = logging.getLogger(__name__)
 
 
 def retry_delay(retries: int) -> int:
     """Seconds before retry number `retries` + 1: 1, 2, 4, ... capped, with full jitter so a
-    recovering store is not hit by every waiting task at the same instant."""
+    recovering store is not hit by every waiting event at the same instant."""
     return get_exponential_backoff_interval(
         factor=settings.IPCAI_ARCHIVE_RETRY_BACKOFF_S,
         retries=retries,
@@ -37,34 +41,71 @@ def retry_delay(retries: int) -> int:
     )
 
 
-@shared_task(
-    bind=True,
-    name="events.archive_event",
-    acks_late=True,
-    # A worker process killed mid-task (OOM, deploy) puts the message back instead of dropping.
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    max_retries=None,
-)
-def archive_event(self, message: dict) -> None:
+def wake_up() -> None:
+    """Publish one wake-up call (the request path's only Celery publish). Raises on broker
+    trouble; the caller decides what that means."""
+    # retry=False: Celery's default publish retries would hold the request for seconds when
+    # the broker is down. argsrepr: no repr building for the logs on the request thread.
+    archive_next.apply_async(retry=False, argsrepr="()", kwargsrepr="{}")
+
+
+def hand_on(entry_id: str, attempt: int = 1, reconciled: bool = True, countdown: int = 0) -> None:
+    archive_entry.apply_async(
+        args=[entry_id, attempt, reconciled], countdown=countdown or None, retry=False
+    )
+
+
+@shared_task(name="events.archive_next", ignore_result=True)
+def archive_next() -> int:
+    """Store the next entry no consumer has taken yet; returns how many were handled."""
     try:
-        store_event(message)
-    except (StorageError, DatabaseError, RedisError) as exc:
+        entries = outbox.read_new(outbox.consumer_name(), count=1)
+    except RedisError as exc:
+        logger.warning("archive outbox unreachable (%s); the sweep catches up", exc)
+        return 0
+    for entry in entries:
+        _store(entry, attempt=1, reconciled=False)
+    return len(entries)
+
+
+@shared_task(name="events.archive_entry", ignore_result=True)
+def archive_entry(entry_id: str, attempt: int = 1, reconciled: bool = True) -> bool:
+    """Take over one pending entry (whoever held it) and store it; False when it was stored
+    and acknowledged meanwhile."""
+    try:
+        entry = outbox.claim(outbox.consumer_name(), entry_id)
+    except RedisError as exc:
+        logger.warning("archive outbox unreachable (%s); entry %s waits", exc, entry_id)
+        return False
+    if entry is None:
+        return False
+    _store(entry, attempt, reconciled)
+    return True
+
+
+def _store(entry: Entry, attempt: int, reconciled: bool) -> None:
+    try:
+        if handle(entry, attempt=attempt, reconciled=reconciled):
+            return
+        if archive_entry.app.conf.task_always_eager:
+            return  # run inline (tests, a shell), a retry would recurse: the sweep retries
+        hand_on(entry.entry_id, attempt + 1, reconciled, countdown=retry_delay(attempt - 1))
+    except Exception as exc:
+        # Redis or the broker failed us mid-way: the entry is still pending, nothing is lost;
+        # the sweep hands it on once it has been idle for the claim bound.
         logger.warning(
-            "archiving event %s (request %s) failed (attempt %d), retrying: %s",
-            message.get("event_id"),
-            message.get("portal_request_id"),
-            self.request.retries + 1,
-            exc,
+            "archive entry %s left pending (%s); the sweep hands it on", entry.entry_id, exc
         )
-        try:
-            raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
-        except Reject as rejected:
-            # Celery drops the message when it cannot publish the retry (broker gone too);
-            # requeue the original instead, or Redis restores it after the visibility timeout.
-            raise Reject(rejected.reason, requeue=True) from exc
+
+
+@shared_task(name="events.archive_event", ignore_result=True, acks_late=True)
+def archive_event(message: dict) -> None:
+    """Messages published before the outbox existed (a queue drained across an upgrade): move
+    the event and its staged image into the outbox, then drop the staged copy."""
+    image = None
     if message.get("image_ref"):
-        try:
-            drop_staged_image(message["image_ref"])
-        except RedisError as exc:  # the event is stored; a leftover blob only costs memory
-            logger.warning("could not drop staged image %s: %s", message["image_ref"], exc)
+        image = get_redis().get(message["image_ref"])
+    outbox.add({k: v for k, v in message.items() if k != "image_ref"}, image)
+    if message.get("image_ref"):
+        get_redis().delete(message["image_ref"])
+    wake_up()

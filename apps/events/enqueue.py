@@ -1,35 +1,39 @@
 """Hand a request event to the archive without slowing or failing the request.
 
 The detection flow calls ``archive_answered_request`` once, among its post-response side effects
-(apps/detection/services.py ``finish_request``). The event is published to Celery; if the broker
-cannot take it (down, unreachable, out of memory), the message goes to the durable spool and a
-background thread in this process replays the spool once the broker answers again.
+(apps/detection/services.py ``finish_request``). The event goes into the archive outbox (one
+``XADD``: message and image, durable before the request returns, apps/events/outbox.py), then a
+Celery wake-up call is published. If Redis cannot take the entry (down, unreachable, out of
+memory), the event goes to the durable spool and a background thread in this process replays
+the spool once Redis answers again. Usage events that Redis refused share the spool and the
+replayer (apps/detection/metering.py).
 
-While the broker is known to be down, new events go straight to the spool without trying the
-broker (a short circuit breaker): a dead or black-holed Redis then costs each request one local
-file write instead of a connect timeout.
+While Redis is known to be down, new events go straight to the spool without trying it (a short
+circuit breaker): a dead or black-holed Redis then costs each request one local file write
+instead of a connect timeout.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
-from apps.events import layout
-from apps.events.archive_task import archive_event
+from apps.events import layout, outbox
+from apps.events.archive_task import wake_up
+from apps.events.heartbeats import beat
 from apps.events.records import RequestEvent
-from apps.events.spool import ReplayResult, Spool
-from apps.events.staging import drop_staged_image, stage_image, staging_available
+from apps.events.spool import ARCHIVE, ReplayResult, get_spool
 
 if TYPE_CHECKING:
     from apps.core.grants import KeyGrant
@@ -87,7 +91,7 @@ def archive_request_event(
     """Queue the event for archiving when the key's tenant saves events for this service.
 
     Returns the new event id, or None when the service does not archive. Never raises for
-    broker trouble: the event is spooled instead. Bytes that are not an image we recognise are
+    Redis trouble: the event is spooled instead. Bytes that are not an image we recognise are
     not archived as an image; the JSON record is still stored.
     """
     service = grant.services.get(application_type)
@@ -115,73 +119,75 @@ def archive_request_event(
 
 
 def publish_or_spool(event: RequestEvent) -> str:
-    """Stage the image and publish the archive task, or spool the whole event; returns
+    """Add the event to the outbox and wake a consumer, or spool the whole event; returns
     "queued", "spooled" or "lost"."""
     if not _breaker.is_open():
         try:
-            image_ref = None
-            if event.image is not None and staging_available():
-                image_ref = stage_image(event.event_id, event.image)
-            _publish(event.to_message(image_ref=image_ref))
+            outbox.add(event.to_message(inline_image=False), event.image)
         except Exception as exc:
-            # Whatever the broker error (refused, timeout, OOM), the event must survive it.
+            # Whatever the Redis error (refused, timeout, OOM), the event must survive it.
             _breaker.trip()
-            logger.warning("archive broker unavailable, spooling events: %s", exc)
-            if image_ref:
-                _forget_staged(image_ref)
+            logger.warning("archive outbox unavailable, spooling events: %s", exc)
         else:
+            _wake_up(event.event_id)
             _replayer.start_if_pending()
             return "queued"
     message = event.to_message()  # the image inline: the spool file is all there is
+    if spool_for_replay(ARCHIVE, message["event_id"], json.dumps(message).encode()):
+        return "spooled"
+    # Redis down and the disk refuses too (full, read-only): the one case that loses an
+    # event. Logged loudly; the camera's request still succeeds.
+    logger.error("archive event %s lost: Redis and the spool both refused it", event.event_id)
+    return "lost"
+
+
+def _wake_up(event_id: str) -> None:
     try:
-        get_spool().put(message["event_id"], json.dumps(message).encode())
+        wake_up()
+    except Exception as exc:
+        # The entry is durable already: the sweep delivers it after the claim bound.
+        logger.warning("wake-up for archive event %s not published: %s", event_id, exc)
+
+
+def spool_for_replay(kind: str, name: str, payload: bytes) -> bool:
+    """Keep a message Redis refused in this host's spool and make sure a replayer runs;
+    False when the disk refused it too (the caller logs the loss)."""
+    try:
+        get_spool().put(name, payload, kind=kind)
     except OSError:
-        # Broker down and the disk refuses too (full, read-only): the one case that loses an
-        # event. Log it loudly; the camera's request still succeeds.
-        logger.exception("archive event %s lost: broker and spool unavailable", event.event_id)
-        return "lost"
+        logger.exception("spool refused %s message %s", kind, name)
+        return False
     _replayer.start()
-    return "spooled"
+    return True
 
 
-def _forget_staged(image_ref: str) -> None:
-    """The bytes were staged but the message never left: the spool copy replaces them."""
-    try:
-        drop_staged_image(image_ref)
-    except Exception:  # Redis just failed us; a leftover blob only costs memory
-        logger.warning("staged image %s left in Redis", image_ref)
-
-
-def replay_spool() -> ReplayResult:
-    """Publish every spooled message the broker accepts now (used by all replay triggers).
-
-    Spooled messages carry their image inline; the rare replay path does not re-stage it."""
-    result = get_spool().replay(lambda payload: _publish(json.loads(payload)))
-    if result.error is None:
-        _breaker.close()
-    return result
-
-
-def _publish(message: dict[str, Any]) -> None:
-    # retry=False: Celery's default publish retries would hold the request for seconds when
-    # the broker is down; the spool is our retry. argsrepr: Celery would otherwise build a
-    # truncated repr of the whole message for its logs, half of this call's CPU time.
-    archive_event.apply_async(
-        args=[message], retry=False, argsrepr=f"(event {message['event_id']})", kwargsrepr="{}"
-    )
+def republish(payload: bytes) -> None:
+    """Replay of one spooled archive event: into the outbox (image beside the message, no
+    longer inline), then a wake-up call. Raises while Redis is still down."""
+    message = json.loads(payload)
+    image = base64.b64decode(message.pop("image_b64")) if message.get("image_b64") else None
+    outbox.add(message, image)
+    _wake_up(message["event_id"])
 
 
 @cache
-def _spool_for(path: str) -> Spool:
-    return Spool(Path(path))
+def _replay_handlers() -> dict[str, Callable[[bytes], None]]:
+    """kind -> replay function, named in settings (usage is metered on a higher floor)."""
+    return {kind: import_string(path) for kind, path in settings.IPCAI_SPOOL_REPLAY.items()}
 
 
-def get_spool() -> Spool:
-    return _spool_for(str(settings.IPCAI_EVENT_SPOOL_DIR))
+def replay_spool() -> ReplayResult:
+    """Replay every spooled message Redis accepts now (used by all replay triggers)."""
+    handlers = _replay_handlers()
+    result = get_spool().replay(lambda kind, payload: handlers[kind](payload))
+    if result.error is None:
+        _breaker.close()
+        beat("spool_replay")
+    return result
 
 
 class _BrokerBreaker:
-    """Remembers a failed publish for a few seconds so requests skip the broker meanwhile."""
+    """Remembers a failed XADD for a few seconds so requests skip Redis meanwhile."""
 
     def __init__(self) -> None:
         self._open_until = 0.0

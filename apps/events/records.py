@@ -1,18 +1,16 @@
-"""One request event as it travels: built on the request path, carried in the Celery message (or
-the spool file), turned into storage objects by the archive task.
+"""One request event as it travels: built on the request path, carried in the archive outbox
+(or the spool file), turned into storage objects by the archive consumer.
 
-The message names the image bytes one of two ways: ``image_ref``, a Redis key where the portal
-staged the raw bytes (the normal path, see staging.py for why), or ``image_b64``, the bytes
-inline (the spool's form, and the fallback when the broker is not Redis). Inline bytes are
-bounded by the portal's upload limit (``IPCAI_MAX_IMAGE_BYTES``, 10 MiB, checked before
-detection); camera JPEGs are 100-500 KB.
+The message is JSON; the image bytes travel beside it, raw, as a second field of the outbox
+entry (apps/events/outbox.py). Only the spool, a plain file per event, carries them inline as
+``image_b64``. Inline bytes are bounded by the portal's upload limit (``IPCAI_MAX_IMAGE_BYTES``,
+10 MiB, checked before detection); camera JPEGs are 100-500 KB.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -64,10 +62,10 @@ class RequestEvent:
                 return len(value)
         return 0
 
-    def to_message(self, image_ref: str | None = None) -> dict[str, Any]:
-        """The JSON-safe Celery task argument; the image inline unless `image_ref` names where
-        it was staged."""
-        inline = self.image is not None and image_ref is None
+    def to_message(self, inline_image: bool = True) -> dict[str, Any]:
+        """The JSON-safe message; the image inline (base64, the spool's form) unless it travels
+        beside the message (`inline_image=False`, the outbox's form)."""
+        inline = self.image is not None and inline_image
         return {
             "v": MESSAGE_VERSION,
             "event_id": self.event_id,
@@ -81,7 +79,6 @@ class RequestEvent:
             "model": self.model,
             "timings": self.timings,
             "response": self.response,
-            "image_ref": image_ref if self.image_type else None,
             "image_b64": base64.b64encode(self.image).decode("ascii") if inline else None,
             "image_extension": self.image_type.extension if self.image_type else None,
             "image_content_type": self.image_type.content_type if self.image_type else None,
@@ -89,18 +86,13 @@ class RequestEvent:
         }
 
     @classmethod
-    def from_message(
-        cls, message: dict[str, Any], load_staged: Callable[[str], bytes | None] | None = None
-    ) -> RequestEvent:
-        """The event of a message; a staged image is read with `load_staged` (None when the
-        blob is gone: the event keeps its image type and size, and ``image`` is None)."""
+    def from_message(cls, message: dict[str, Any], image: bytes | None = None) -> RequestEvent:
+        """The event of a message, its image inline or given beside it (`image`); None when an
+        image was announced but is missing: the event keeps its image type and size."""
         if message.get("v") != MESSAGE_VERSION:
             raise ValueError(f"unknown archive message version {message.get('v')!r}")
-        image = None
         if message.get("image_b64"):
             image = base64.b64decode(message["image_b64"])
-        elif message.get("image_ref") and load_staged is not None:
-            image = load_staged(message["image_ref"])
         image_type = (
             layout.ImageType(message["image_extension"], message["image_content_type"])
             if message.get("image_extension")

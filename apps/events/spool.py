@@ -1,11 +1,16 @@
-"""A durable local spool: archive messages that could not reach the broker wait here on disk.
+"""A durable local spool: what could not reach Redis waits here on disk, then is replayed.
 
-When Redis is unreachable the request must still succeed quickly and the event must not be lost,
-so the message is written to a folder instead: one file per event, written to a temporary name,
+Two kinds of message use it: archive events (the whole event, image inline, when the outbox's
+Redis refuses the ``XADD``) and usage events (when the usage queue's ``RPUSH`` fails), so a Redis
+outage neither fails the camera's request nor loses its archive entry or its metering. The
+kind is part of the file name; the replayer (apps/events/enqueue.py) dispatches by kind.
+
+When Redis is unreachable the request must still succeed quickly and nothing may be lost, so
+the message is written to a folder instead: one file per message, written to a temporary name,
 fsynced, then renamed into place (rename is atomic, so a crash leaves either nothing or a complete
 file, never a torn one). Replay publishes the files oldest first and deletes each one only after
-the broker accepted it; a crash between the two publishes it again, which the archive task
-tolerates because its writes are create-once.
+Redis accepted it; a crash between the two publishes it again, which the archive tolerates
+(create-once writes) and usage draining too (one row per request id).
 
 Several processes share one spool (gunicorn workers, the Celery worker, a management command), so
 replay takes an exclusive ``flock`` on a lock file: one replayer at a time, and the lock dies with
@@ -21,13 +26,17 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+
+from django.conf import settings
 
 from apps.events.durable_files import fsync_dir, write_temp_file
 
 logger = logging.getLogger(__name__)
 
 _SUFFIX = ".msg"
+ARCHIVE, USAGE = "archive", "usage"
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,23 @@ class ReplayResult:
     published: int
     remaining: int
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class SpoolStats:
+    files: int
+    by_kind: dict[str, int]
+    oldest_age_s: float | None
+
+    def as_dict(self) -> dict:
+        oldest = None if self.oldest_age_s is None else round(self.oldest_age_s, 1)
+        return {"files": self.files, "by_kind": self.by_kind, "oldest_age_s": oldest}
+
+
+def kind_of(path: Path) -> str:
+    """`<time>-<kind>-<name>.msg`; files from before kinds existed are archive events."""
+    parts = path.name.removesuffix(_SUFFIX).split("-", 2)
+    return parts[1] if len(parts) == 3 else ARCHIVE
 
 
 @dataclass
@@ -49,14 +75,17 @@ class Spool:
     def tmp_dir(self) -> Path:
         return self.root / "tmp"
 
-    def put(self, name: str, payload: bytes) -> Path:
-        """Durably store one message under a unique `name` (no slashes); returns its path."""
+    def put(self, name: str, payload: bytes, kind: str = ARCHIVE) -> Path:
+        """Durably store one message of `kind` under a unique `name` (no slashes); returns its
+        path."""
         if not name or "/" in name or name.startswith("."):
             raise ValueError(f"bad spool name {name!r}")
+        if not kind.isalnum():
+            raise ValueError(f"bad spool kind {kind!r}")
         self.ready_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         # A time prefix keeps replay in arrival order without reading the files.
-        final = self.ready_dir / f"{time.time_ns():020d}-{name}{_SUFFIX}"
+        final = self.ready_dir / f"{time.time_ns():020d}-{kind}-{name}{_SUFFIX}"
         tmp = write_temp_file(self.tmp_dir, payload)
         os.replace(tmp, final)
         fsync_dir(self.ready_dir)
@@ -77,6 +106,16 @@ class Spool:
         except FileNotFoundError:
             return False
 
+    def stats(self) -> SpoolStats:
+        pending = self.pending()
+        by_kind: dict[str, int] = {}
+        for path in pending:
+            by_kind[kind_of(path)] = by_kind.get(kind_of(path), 0) + 1
+        oldest = None
+        if pending:
+            oldest = max(0.0, time.time() - int(pending[0].name.split("-", 1)[0]) / 1e9)
+        return SpoolStats(len(pending), by_kind, oldest)
+
     @contextmanager
     def _replay_lock(self) -> Iterator[bool]:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -91,8 +130,11 @@ class Spool:
             finally:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
-    def replay(self, publish: Callable[[bytes], None], limit: int | None = None) -> ReplayResult:
-        """Publish spooled messages oldest first, deleting each after `publish` returns.
+    def replay(
+        self, publish: Callable[[str, bytes], None], limit: int | None = None
+    ) -> ReplayResult:
+        """Publish spooled messages oldest first with `publish(kind, payload)`, deleting each
+        after it returns.
 
         Stops at the first failure (the broker is probably still down; the rest would fail the
         same way) and leaves that message and the rest in place. Another process already
@@ -108,7 +150,7 @@ class Spool:
                 except FileNotFoundError:
                     continue
                 try:
-                    publish(payload)
+                    publish(kind_of(path), payload)
                 except Exception as exc:
                     # Any publish failure (broker down, timeout, Redis out of memory) means
                     # "keep it": the message is the only copy of the event.
@@ -117,3 +159,13 @@ class Spool:
                 path.unlink(missing_ok=True)
                 published += 1
         return ReplayResult(published, len(self.pending()))
+
+
+@cache
+def _spool_for(path: str) -> Spool:
+    return Spool(Path(path))
+
+
+def get_spool() -> Spool:
+    """This host's spool (``IPCAI_EVENT_SPOOL_DIR``), shared by every process on it."""
+    return _spool_for(str(settings.IPCAI_EVENT_SPOOL_DIR))

@@ -358,6 +358,26 @@ def test_an_unreachable_worker_is_503_with_retry_after(call, key_a, settings):
     assert int(response["Retry-After"]) >= 1
 
 
+@pytest.mark.parametrize("endpoint", ["seed", "native"])
+def test_a_worker_still_loading_its_model_is_503_unavailable_not_overloaded(
+    call, key_a, settings, endpoint
+):
+    # The worker's own answer while it loads (gpu_worker/server.py, _not_ready).
+    loading = Reply(
+        503,
+        {"error": {"code": "not_ready", "message": "the model is loading"}},
+        {"Retry-After": "5"},
+    )
+    with scripted_server(loading, loading) as worker:
+        settings.IPCAI_WORKER_URL = worker.url
+        response = call(endpoint, key_a.raw)
+    assert response.status_code == 503
+    code, message = error_of(response)
+    assert code == "worker_unavailable"
+    assert "loading" in message
+    assert response["Retry-After"] == "5"
+
+
 # --- never a 500 -------------------------------------------------------------------------
 
 

@@ -11,8 +11,6 @@ import pytest
 from apps.events.archive import purge_expired_events, store_event
 from apps.events.models import ArchivedEvent
 from apps.events.records import RequestEvent
-from apps.events.staging import drop_staged_image, stage_image, staged_image
-from apps.events.tasks import archive_event
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.services import enable_service
 from tests.apps.events.conftest import PERSONS_JPEG, archive_files, archived, event_message
@@ -121,44 +119,3 @@ def test_retention_zero_keeps_events(archiving_a, archive):
     archived(archiving_a, archive, received_at=datetime(2020, 1, 1, tzinfo=UTC))
     assert purge_expired_events(storage=archive) == 0
     assert ArchivedEvent.objects.count() == 1
-
-
-def staged_message(owner, image: bytes = PERSONS_JPEG) -> dict:
-    """A message as the portal publishes it: the image parked in the broker's Redis."""
-    event = RequestEvent.from_message(event_message(owner, image=image))
-    return event.to_message(image_ref=stage_image(event.event_id, image))
-
-
-def test_a_staged_image_is_archived_and_its_blob_dropped(archiving_a, archive):
-    message = staged_message(archiving_a)
-    assert message["image_b64"] is None
-
-    archive_event.apply(args=[message])
-
-    event = ArchivedEvent.objects.get(pk=message["event_id"])
-    assert archive.get(event.image_key) == PERSONS_JPEG
-    assert staged_image(message["image_ref"]) is None
-
-
-def test_a_redelivered_staged_message_after_success_changes_nothing(archiving_a, archive):
-    message = staged_message(archiving_a)
-    archive_event.apply(args=[message])
-    files = {name: archive.get(name) for name in archive_files(archive.root)}
-
-    outcome = store_event(message, archive)  # the blob is gone by now
-
-    assert outcome.objects_written == 0
-    assert {name: archive.get(name) for name in archive_files(archive.root)} == files
-    assert ArchivedEvent.objects.count() == 1
-
-
-def test_a_lost_staged_blob_still_archives_the_record(archiving_a, archive, caplog):
-    message = staged_message(archiving_a)
-    drop_staged_image(message["image_ref"])  # e.g. someone flushed the broker's Redis
-
-    store_event(message, archive)
-
-    [record_name] = archive_files(archive.root)
-    assert json.loads(archive.get(record_name))["image"] is None
-    assert ArchivedEvent.objects.get().has_image is False
-    assert "is gone" in caplog.text

@@ -1,8 +1,8 @@
 """What the detection flow hands to the archive, and when it hands nothing.
 
 Celery runs eagerly under the test settings, so these check the enqueue decision and the
-message end to end in-process; the broker itself (down, back, duplicated deliveries) is
-exercised with real processes in test_archiving_acceptance.py.
+message end to end in-process; Redis and Celery themselves (down, back, killed) are exercised
+with real processes in test_archiving_acceptance.py and test_faults.py.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 from celery.signals import worker_ready
 from django.core.management import CommandError, call_command
 
+from apps.events import tasks as worker_tasks  # a Celery worker imports it (autodiscovery)
 from apps.events.enqueue import _replayer, archive_request_event, get_spool
 from apps.events.models import ArchivedEvent
 from apps.tenants.application_types import ApplicationType
@@ -106,6 +107,7 @@ def test_the_first_event_after_a_restart_replays_what_the_spool_kept(archiving_a
 
 def test_a_celery_worker_replays_the_spool_when_it_starts(archiving_a, archive):
     left_behind = spool_an_event(archiving_a)
+    assert worker_tasks.sweep_outbox_task.name == "events.sweep_outbox"
     worker_ready.send(sender=None)
     assert ArchivedEvent.objects.filter(pk=left_behind).exists()
     assert not get_spool().has_pending()
