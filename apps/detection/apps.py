@@ -8,6 +8,6 @@ class DetectionConfig(AppConfig):
 
     def ready(self) -> None:
         # Keys in /k/<key>/ URLs stay out of Django's request log (it logs every 5xx path).
-        from apps.detection.path_keys import install_log_scrubbing
+        from apps.detection.key_scrubbing import install_log_scrubbing
 
         install_log_scrubbing()

@@ -4,13 +4,10 @@ but no headers or form fields.
 A URL travels further than a header: it lands in the client's own logs, proxies' logs and
 browser history, which the integrations doc warns about. Our side never writes it down: the
 key authenticates from the URL's `path_key`, and every log line that could carry the path
-(Django's request log, gunicorn's access and error logs) goes through `ScrubPathKeys`.
+(Django's request log, gunicorn's access and error logs) goes through key_scrubbing.py.
 """
 
 from __future__ import annotations
-
-import logging
-import re
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -18,35 +15,6 @@ from rest_framework.request import Request
 from apps.core.auth import ApiKeyAuthentication
 
 PATH_KEY_KWARG = "path_key"
-_KEY_SEGMENT = re.compile(r"/k/[^/?#\s]+")
-HIDDEN = "/k/[key]"
-
-
-def scrub_path_keys(text: str) -> str:
-    """`text` with the key segment of every `/k/<key>/...` path replaced."""
-    return _KEY_SEGMENT.sub(HIDDEN, text)
-
-
-class ScrubPathKeys(logging.Filter):
-    """Rewrites a record's message (and exception text) without path keys; drops nothing."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "/k/" in message:
-            record.msg, record.args = scrub_path_keys(message), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and "/k/" in record.exc_text:
-            record.exc_text = scrub_path_keys(record.exc_text)
-        return True
-
-
-def install_log_scrubbing(*logger_names: str) -> None:
-    """Scrub path keys from these loggers' records (Django's request log by default)."""
-    for name in logger_names or ("django.request", "django.server"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, ScrubPathKeys) for f in logger.filters):
-            logger.addFilter(ScrubPathKeys())
 
 
 class PathKeyMixin:

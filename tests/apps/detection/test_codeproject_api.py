@@ -12,7 +12,7 @@ import logging
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.detection.path_keys import ScrubPathKeys
+from apps.detection.key_scrubbing import ScrubPathKeys
 from apps.tenants.services import enable_service
 from tests.support.processes import free_port
 
