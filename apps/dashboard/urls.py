@@ -86,6 +86,7 @@ tenant_urls = [
     path("events/<str:event_id>/record.json", views.event_record, name="event-record"),
     path("try/", views.try_it, name="try-it"),
     path("cameras/", include("apps.dashboard.camera_urls")),  # cameras, zones, connect flow
+    path("", include("apps.dashboard.alert_urls")),  # alerts (camera events), webhooks
     # "Try it" posts here: the native detection endpoint, signed in by session (session_api).
     path("api/detect/<str:application_type>", SessionDetectView.as_view(), name="try-it-api"),
     path("reports/", views.reports, name="reports"),

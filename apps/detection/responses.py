@@ -46,6 +46,7 @@ def native_response(call: DetectionCall, result: dict) -> dict:
             detection["zones"] = zones
         body["camera"] = result["camera"]
         body["dropped"] = result["dropped"]
+        body["events"] = call.events  # camera events opened / updated / closed by this frame
     return body
 
 

@@ -17,6 +17,7 @@ from apps.cameras.frames import remember_frame
 from apps.cameras.resolve import check_camera_service
 from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant
+from apps.detection.camera_tracking import track_frame
 from apps.detection.images import CheckedImage
 from apps.detection.inference import InferenceError, get_inference_client
 from apps.detection.metering import Usage, record_usage
@@ -35,6 +36,8 @@ class DetectionCall:
     started: float = field(default_factory=time.perf_counter)
     grant: KeyGrant | None = None
     camera: CameraConfig | None = None  # the request's camera (apps/cameras/resolve.py)
+    captured_at: float | None = None  # the client's capture time, if sent (capture_time.py)
+    events: list[dict] = field(default_factory=list)  # camera events this frame changed
     application_types: list[str] = field(default_factory=list)
     image: CheckedImage | None = None
     results: list[dict] = field(default_factory=list)  # the worker's answers, one per type
@@ -110,6 +113,7 @@ def detect_services(
         results = [
             filter_result(camera, r, t) for r, t in zip(results, thresholds.values(), strict=True)
         ]
+        call.events = track_frame(call, camera, results)  # camera events (apps/events)
     call.results.extend(results)
     return results
 

@@ -29,6 +29,7 @@ from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant
 from apps.core.serializers import ErrorSerializer
 from apps.detection import payloads
+from apps.detection.capture_time import explicit_time
 from apps.detection.codeproject import allowed_labels, as_deepstack_error, codeproject_fields
 from apps.detection.images import check_image, decode_base64_image
 from apps.detection.responses import (
@@ -108,6 +109,8 @@ class DetectionView(APIView):
             request.detection.grant = request.auth
             # Before the permissions: a camera narrows the services a request may run.
             request.detection.camera = camera_for_request(request.auth, self.camera_named(request))
+            if request.detection.camera is not None:  # camera events run on capture time
+                request.detection.captured_at = explicit_time(request)
 
     def camera_named(self, request: Request) -> object:
         """The camera id the request names: `X-Camera-Id`, `?camera=`, else its body's field."""

@@ -1,0 +1,149 @@
+"""Alerts and Webhooks pages: the owner sees and changes, the viewer only sees, the outsider
+gets 404 on every URL (page, snapshot, thumbnail, endpoint, test button, delete)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from apps.cameras.services import create_camera
+from apps.events import camera_events
+from apps.events.camera_events import CameraFrame, track_camera_frame
+from apps.events.camera_models import WebhookDelivery, WebhookEndpoint
+from apps.events.webhooks.endpoints import create_endpoint
+from tests.apps.dashboard.conftest import signed_in
+from tests.support.images import seed_image
+
+BOX = [10.0, 20.0, 110.0, 320.0]
+
+
+def form_token(response) -> str:
+    return re.search(r'name="form_token" value="([^"]+)"', response.content.decode()).group(1)
+
+
+@pytest.fixture(autouse=True)
+def _setup(settings, archive):
+    settings.IPCAI_WEBHOOK_ALLOW_PRIVATE = True
+    camera_events._settings_cache.clear()
+
+
+@pytest.fixture
+def alert_a(tenant_a) -> str:
+    camera = create_camera(tenant_a, {"name": "porch cam"})
+    image = seed_image("persons")
+    answer = []
+    for i in range(3):
+        detections = [{"label": "person", "score": 0.9, "box": BOX, "zones": ["porch"]}]
+        answer = track_camera_frame(
+            CameraFrame(tenant_a.pk, camera.pk, 1000 + i * 0.2, detections, image, 546, 819)
+        )
+    return answer[0]["id"]
+
+
+@pytest.fixture
+def endpoint_a(tenant_a) -> WebhookEndpoint:
+    endpoint, _ = create_endpoint(tenant_a, "http://127.0.0.1:9/hook")
+    return endpoint
+
+
+def test_the_owner_sees_the_alert_in_the_timeline_and_its_page(alice, alert_a):
+    client = signed_in(alice)
+    timeline = client.get("/t/alpha/alerts/")
+    assert timeline.status_code == 200
+    assert f'data-alert="{alert_a}"' in timeline.content.decode()
+    assert "porch cam" in timeline.content.decode()
+    detail = client.get(f"/t/alpha/alerts/{alert_a}/")
+    assert detail.status_code == 200 and b"Person on porch cam" in detail.content
+    snapshot = client.get(f"/t/alpha/alerts/{alert_a}/snapshot.jpg")
+    assert snapshot.status_code == 200 and snapshot.content == seed_image("persons")
+    thumbnail = client.get(f"/t/alpha/alerts/{alert_a}/thumbnail.jpg")
+    assert thumbnail.status_code == 200 and thumbnail["Content-Type"] == "image/jpeg"
+
+
+def test_timeline_filters(alice, alert_a):
+    client = signed_in(alice)
+    assert alert_a in client.get("/t/alpha/alerts/?label=person").content.decode()
+    assert alert_a not in client.get("/t/alpha/alerts/?label=car").content.decode()
+    assert alert_a in client.get("/t/alpha/alerts/?zone=porch").content.decode()
+    assert alert_a not in client.get("/t/alpha/alerts/?day=2001-01-01").content.decode()
+
+
+def test_the_viewer_sees_alerts_and_webhooks_but_cannot_change_them(bob, alert_a, endpoint_a):
+    client = signed_in(bob)
+    assert client.get(f"/t/alpha/alerts/{alert_a}/").status_code == 200
+    page = client.get("/t/alpha/webhooks/")
+    assert page.status_code == 200 and b"Add an endpoint" not in page.content
+    assert client.post("/t/alpha/webhooks/", {"url": "http://127.0.0.1:9/x"}).status_code == 403
+    base = f"/t/alpha/webhooks/{endpoint_a.public_id}/"
+    assert client.get(base).status_code == 200
+    assert client.post(base, {"url": "http://127.0.0.1:9/x"}).status_code == 403
+    assert client.post(base + "test").status_code == 403
+    assert client.post(base + "delete").status_code == 403
+    assert WebhookEndpoint.objects.get().url == "http://127.0.0.1:9/hook"
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_an_outsider_gets_404_everywhere(charlie, tenant_b, alert_a, endpoint_a):
+    client = signed_in(charlie)
+    urls = [
+        "/t/alpha/alerts/",
+        f"/t/alpha/alerts/{alert_a}/",
+        f"/t/alpha/alerts/{alert_a}/snapshot.jpg",
+        f"/t/alpha/alerts/{alert_a}/thumbnail.jpg",
+        "/t/alpha/webhooks/",
+        f"/t/alpha/webhooks/{endpoint_a.public_id}/",
+        # their own tenant's URLs with A's ids
+        f"/t/bravo/alerts/{alert_a}/",
+        f"/t/bravo/alerts/{alert_a}/snapshot.jpg",
+        f"/t/bravo/webhooks/{endpoint_a.public_id}/",
+    ]
+    for url in urls:
+        assert client.get(url).status_code == 404, url
+    for url in (
+        f"/t/bravo/webhooks/{endpoint_a.public_id}/test",
+        f"/t/bravo/webhooks/{endpoint_a.public_id}/delete",
+    ):
+        assert client.post(url).status_code == 404, url
+    assert alert_a not in client.get("/t/bravo/alerts/").content.decode()
+    assert WebhookEndpoint.objects.filter(pk=endpoint_a.pk).exists()
+
+
+def test_the_owner_adds_an_endpoint_and_sees_its_secret_once(alice, tenant_a):
+    client = signed_in(alice)
+    token = form_token(client.get("/t/alpha/webhooks/"))
+    response = client.post(
+        "/t/alpha/webhooks/",
+        {"url": "http://127.0.0.1:9/hook", "labels": "person", "form_token": token},
+    )
+    assert response.status_code == 200
+    (secret,) = re.findall(r'<code id="new-secret">(whsec_[^<]+)</code>', response.content.decode())
+    assert response["Cache-Control"].startswith("max-age=0")
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.labels == ["person"]
+    again = client.get("/t/alpha/webhooks/")
+    assert secret not in again.content.decode()
+
+
+def test_a_private_url_is_refused_with_the_reason(alice, tenant_a, settings):
+    settings.IPCAI_WEBHOOK_ALLOW_PRIVATE = False
+    client = signed_in(alice)
+    token = form_token(client.get("/t/alpha/webhooks/"))
+    response = client.post("/t/alpha/webhooks/", {"url": "http://127.0.0.1/", "form_token": token})
+    assert response.status_code == 200
+    assert "loopback or private address" in response.content.decode()
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_owner_sends_a_test_event_and_disables_the_endpoint(alice, endpoint_a):
+    client = signed_in(alice)
+    base = f"/t/alpha/webhooks/{endpoint_a.public_id}/"
+    assert client.post(base + "test").status_code == 302
+    assert WebhookDelivery.objects.get().event_type == "test"
+    saved = client.post(base, {"url": endpoint_a.url, "labels": "", "zones": ""})
+    assert saved.status_code == 302
+    endpoint_a.refresh_from_db()
+    assert endpoint_a.enabled is False  # the box was not ticked
+    page = client.get(base)
+    assert b"This endpoint is off" in page.content
+    assert b"test" in page.content
