@@ -78,9 +78,36 @@ def test_blue_iris_detection_through_the_relay_without_a_key(relay, api_key):
     assert body["success"] is True
     assert [p["label"] for p in body["predictions"]].count("person") == 5
     assert all(p["confidence"] >= 0.4 for p in body["predictions"])
+    # What Blue Iris shows and Agent DVR checks, typed as CodeProject.AI sends them.
+    assert body["count"] == len(body["predictions"])
+    assert body["message"].startswith("Found person")
+    assert all(type(body[f]) is int for f in ("inferenceMs", "processMs", "analysisRoundTripMs"))
+    assert body["moduleId"] and body["command"] == "detect" and body["code"] == 200
     # One line per call, and never the key.
     process.wait_until(lambda: relay_log_lines(process, "POST /v1/vision/detection -> 200"))
     assert api_key not in process.log()
+
+
+def test_blue_iris_default_object_detection_calls_a_custom_model(relay):
+    base, _ = relay
+    response = blue_iris_detect(f"{base}/v1/vision/custom/ipcam-general", seed_image("vehicles"))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["command"] == "custom"
+    assert {"bus", "car"} <= {p["label"] for p in body["predictions"]}
+    assert not {"cat", "dog"} & {p["label"] for p in body["predictions"]}
+
+
+def test_blue_iris_lists_the_models_through_the_relay(relay):
+    base, _ = relay
+    response = requests.post(f"{base}/v1/vision/custom/list", timeout=30)
+    assert response.status_code == 200
+    assert response.json()["models"] == [
+        "ipcam-general",
+        "ipcam-combined",
+        "ipcam-animal",
+        "ipcam-dark",
+    ]
 
 
 def test_the_update_probe_is_answered_by_the_relay_itself(relay):

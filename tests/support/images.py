@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from pathlib import Path
@@ -47,3 +48,18 @@ def huge_png(path: Path, width: int = 20000, height: int = 20000) -> Path:
         + _png_chunk(b"IEND", b"")
     )
     return path
+
+
+def region_jpeg(name: str, size: int = 320) -> bytes:
+    """What a region-based client such as Frigate sends: the frame's centre square resized to
+    the detector's input size, encoded by PIL from RGB pixels with PIL's default settings."""
+    from PIL import Image
+
+    pixels = seed_pixels(name)
+    height, width = pixels.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    region = cv2.resize(pixels[top : top + side, left : left + side], (size, size))
+    output = io.BytesIO()
+    Image.fromarray(cv2.cvtColor(region, cv2.COLOR_BGR2RGB)).save(output, format="JPEG")
+    return output.getvalue()

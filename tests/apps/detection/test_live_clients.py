@@ -12,15 +12,10 @@ sent with `requests`, the library Frigate and the DeepStack Python SDK use thems
 
 from __future__ import annotations
 
-import io
-
-import cv2
-import numpy as np
 import pytest
 import requests
-from PIL import Image
 
-from tests.support.images import seed_pixels
+from tests.support.images import region_jpeg
 from tests.support.portal import Portal, running_portal
 
 # The entries of Frigate's labelmap.txt that our services' labels fall into.
@@ -50,20 +45,6 @@ def key(portal) -> str:
     return portal.create_tenant(
         "clients", ["persons-detection", "pets-detection", "vehicles-detection"]
     )
-
-
-def frigate_region(name: str, size: int = 320) -> bytes:
-    """What Frigate sends: a square region of the frame resized to the model's input,
-    encoded by PIL from RGB pixels with PIL's default JPEG settings."""
-    pixels = seed_pixels(name)
-    height, width = pixels.shape[:2]
-    side = min(height, width)
-    top, left = (height - side) // 2, (width - side) // 2
-    region = cv2.resize(pixels[top : top + side, left : left + side], (size, size))
-    rgb = cv2.cvtColor(region, cv2.COLOR_BGR2RGB).astype(np.uint8)
-    with io.BytesIO() as output:
-        Image.fromarray(rgb).save(output, format="JPEG")
-        return output.getvalue()
 
 
 def frigate_label_index(label: str) -> int:
@@ -99,7 +80,7 @@ def frigate_reads(body: dict, width: int, height: int) -> list[list[float]]:
 
 @pytest.mark.parametrize(("frame", "expected"), [("persons", "person"), ("pets", "dog")])
 def test_frigates_request_and_reading_rule(portal, key, frame, expected):
-    image = frigate_region(frame)
+    image = region_jpeg(frame)
     response = requests.post(
         f"{portal.base_url}/v1/vision/detection",
         data={"api_key": key},
@@ -121,7 +102,7 @@ def test_frigates_request_and_reading_rule(portal, key, frame, expected):
 
 
 def test_deepstack_sdk_custom_model_call(portal, key):
-    image = frigate_region("pets", size=416)
+    image = region_jpeg("pets", size=416)
     response = requests.post(
         f"{portal.base_url}/v1/vision/custom/ipcam-animal",
         files={"image": image},
@@ -138,7 +119,7 @@ def test_deepstack_sdk_custom_model_call(portal, key):
 def test_a_key_in_the_url_answers_and_stays_out_of_the_access_log(portal, key):
     response = requests.post(
         f"{portal.base_url}/k/{key}/v1/vision/detection",
-        files={"image": ("image.jpg", frigate_region("persons"), "image/jpeg")},
+        files={"image": ("image.jpg", region_jpeg("persons"), "image/jpeg")},
         timeout=10,
     )
     assert response.status_code == 200
