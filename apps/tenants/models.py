@@ -211,8 +211,8 @@ class TenantService(models.Model):
     retention_days = models.PositiveIntegerField(
         default=30,
         validators=[MaxValueValidator(MAX_RETENTION_DAYS)],
-        help_text=f"How long archived request events are kept (days, 0 keeps them, at most "
-        f"{MAX_RETENTION_DAYS}).",
+        help_text=f"Days archived request events are kept (0: always; "
+        f"{MAX_RETENTION_DAYS} at most).",
     )
     # Which model answers (apps/tenants/model_tiers.py): `model` if set, else the tier's.
     tier = models.CharField(

@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0002_service_threshold_default_0_5'),
+        ("tenants", "0002_service_threshold_default_0_5"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='tenantservice',
-            name='retention_days',
-            field=models.PositiveIntegerField(default=30, help_text='How long archived request events are kept (days, 0 keeps them, at most 3650).', validators=[django.core.validators.MaxValueValidator(3650)]),
+            model_name="tenantservice",
+            name="retention_days",
+            field=models.PositiveIntegerField(
+                default=30,
+                help_text="Days archived request events are kept (0: always; 3650 at most).",
+                validators=[django.core.validators.MaxValueValidator(3650)],
+            ),
         ),
     ]
