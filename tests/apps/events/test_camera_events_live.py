@@ -60,13 +60,7 @@ class Tenant:
         self.portal = portal
         self.session = requests.Session()
         self.session.headers["x-api-key"] = portal.create_tenant(slug)
-        self.camera = portal.manage(
-            "shell",
-            "-c",
-            "from apps.cameras.services import create_camera; "
-            "from apps.tenants.models import Tenant; "
-            f"print(create_camera(Tenant.objects.get(slug={slug!r}), {{'name': 'hall'}}).public_id)",
-        ).split()[-1]
+        self.camera = self.post("/api/v1/cameras", {"name": "hall"}).json()["id"]
 
     def url(self, path: str) -> str:
         return self.portal.base_url + path
