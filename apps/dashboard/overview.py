@@ -13,11 +13,12 @@ from apps.reports.usage import (
     daily_series,
     latency_percentiles,
     next_month,
+    request_totals,
     service_totals,
     utc_today,
 )
 from apps.tenants.limits import requests_this_month
-from apps.tenants.models import Tenant
+from apps.tenants.models import ApiKey, Tenant
 
 CHART_DAYS = 30
 LATENCY_CACHE_S = 60
@@ -71,9 +72,29 @@ def tenant_overview(tenant: Tenant) -> dict:
         # The quota counter is Redis's, counted on the request path: it is current even
         # before the usage drain has stored the latest requests.
         "quota": Quota(used=requests_this_month(tenant.pk), limit=tenant.monthly_request_quota),
+        # Each call once, as the quota counts; the service cards count the requests each ran.
+        "requests_today": getattr(
+            request_totals(today, today + timedelta(days=1), [tenant.pk]).get(tenant.pk),
+            "requests",
+            0,
+        ),
         "chart": daily_series(
             tenant.pk, today - timedelta(days=CHART_DAYS - 1), today + timedelta(days=1)
         ),
+    }
+
+
+def first_calls(tenant: Tenant) -> dict:
+    """What the empty overview's guided start fills in: the prefix of one of the tenant's own
+    keys (the secret was shown once, when the key was made) and a service it may call."""
+    key = ApiKey.objects.usable().filter(tenant=tenant).order_by("-created_at").first()
+    enabled = [s.application_type for s in tenant.services.all() if s.enabled]
+    service = (
+        tenant.default_application_type if tenant.default_application_type in enabled else None
+    )
+    return {
+        "key_prefix": f"ipcai_{key.public_id}_" if key else None,
+        "service": service or (enabled[0] if enabled else tenant.default_application_type),
     }
 
 

@@ -23,11 +23,18 @@ from apps.dashboard.access import can_manage, membership_of, not_found, tenant_p
 from apps.dashboard.drawing import detections_in, thumbnail_with_boxes
 from apps.dashboard.forms import DateRangeForm, EventFilterForm, KeyCreateForm, ServiceSettingsForm
 from apps.dashboard.once import issue_token, use_token
-from apps.dashboard.overview import tenant_overview
+from apps.dashboard.overview import first_calls, tenant_overview
 from apps.events.listing import EventFilter, tenant_event, tenant_events
 from apps.events.storage import StorageError, get_storage
 from apps.reports.models import MonthlyUsageReport
-from apps.reports.usage import daily_csv, daily_series, parse_month, report_csv, service_totals
+from apps.reports.usage import (
+    daily_csv,
+    daily_series,
+    parse_month,
+    report_csv,
+    request_totals,
+    service_totals,
+)
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.models import ApiKey, Membership, Tenant
 from apps.tenants.services import TooManyKeys, issue_api_key, revoke_api_key, update_service
@@ -83,7 +90,11 @@ def switch_tenant(request: HttpRequest) -> HttpResponse:
 
 @tenant_page()
 def overview(request: HttpRequest) -> HttpResponse:
-    return page(request, "dashboard/overview.html", tenant_overview(request.tenant))
+    context = tenant_overview(request.tenant)
+    if not context["chart"]["services"]:  # nothing yet: the guided start needs these
+        context["first_calls"] = first_calls(request.tenant)
+        context["base_url"] = request.build_absolute_uri("/").rstrip("/")
+    return page(request, "dashboard/overview.html", context)
 
 
 @never_cache
@@ -215,6 +226,7 @@ def usage(request: HttpRequest) -> HttpResponse:
         context.update(
             chart=daily_series(request.tenant.pk, start, end),
             totals=service_totals(start, end, [request.tenant.pk]),
+            requests=request_totals(start, end, [request.tenant.pk]).get(request.tenant.pk),
             csv_query=request.GET.urlencode(),
         )
     return page(request, "dashboard/usage.html", context, status=200 if form.is_valid() else 400)

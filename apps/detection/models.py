@@ -45,7 +45,13 @@ class UsageEvent(models.Model):
 
 
 class DailyUsage(models.Model):
-    """Per tenant, service and UTC day: the numbers reports and quotas are read from."""
+    """Per tenant, service and UTC day: the numbers reports and quotas are read from.
+
+    `requests` counts the requests that ran this service: a DeepStack call runs every enabled
+    service and so counts under each. `calls` counts each API call once, booked on its first
+    service, so a tenant's calls summed over its services are its requests as the quota and
+    billing count them (one call, one request).
+    """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="daily_usage")
     application_type = models.CharField(max_length=32, blank=True)
@@ -55,6 +61,8 @@ class DailyUsage(models.Model):
     objects_found = models.PositiveBigIntegerField(default=0)
     image_bytes = models.PositiveBigIntegerField(default=0)
     latency_ms_total = models.FloatField(default=0.0)
+    calls = models.PositiveIntegerField(default=0)
+    failed_calls = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-day", "tenant", "application_type"]

@@ -48,8 +48,11 @@ class UsageView(TenantKeyView):
         if application_type:
             rows = rows.filter(application_type=application_type)
         rows = rows.order_by("day", "application_type")
+        # One call, one request: a DeepStack call is in the day rows of every service it ran,
+        # and once in the totals (unless they are one service's).
+        requests, errors = ("requests", "errors") if application_type else ("calls", "failed_calls")
         totals = rows.aggregate(
-            requests=Sum("requests"), errors=Sum("errors"), objects=Sum("objects_found")
+            requests=Sum(requests), errors=Sum(errors), objects=Sum("objects_found")
         )
         return Response(
             {

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from apps.reports.datasets.formats import FORMAT_LABELS
+from apps.reports.usage import ALL_SERVICES
 from apps.tenants.models import Tenant
 
 
@@ -38,11 +39,19 @@ class MonthlyUsageReport(models.Model):
 
     @property
     def requests(self) -> int:
-        return sum(row["requests"] for row in self.rows)
+        return self._all_services("requests")
 
     @property
     def errors(self) -> int:
-        return sum(row["errors"] for row in self.rows)
+        return self._all_services("errors")
+
+    def _all_services(self, field: str) -> int:
+        """The `all` row's count (each API call once); reports built before it existed sum
+        their service rows."""
+        for row in self.rows:
+            if row["application_type"] == ALL_SERVICES:
+                return row[field]
+        return sum(row[field] for row in self.rows)
 
 
 class DatasetExport(models.Model):

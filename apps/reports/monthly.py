@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
 
 from apps.reports.models import MonthlyUsageReport
-from apps.reports.usage import next_month, service_totals
+from apps.reports.usage import report_rows_by_tenant
 from apps.tenants.models import Tenant
 
 
@@ -21,13 +20,11 @@ def build_monthly_reports(month: date, tenants: list[Tenant] | None = None) -> i
     """
     month = month.replace(day=1)
     tenants = list(Tenant.objects.all()) if tenants is None else tenants
-    rows_by_tenant: dict[int, list[dict]] = defaultdict(list)
-    for totals in service_totals(month, next_month(month), [t.pk for t in tenants]):
-        rows_by_tenant[totals.tenant_id].append(totals.report_row(month))
+    rows_by_tenant = report_rows_by_tenant(month, [t.pk for t in tenants])
     for tenant in tenants:
         MonthlyUsageReport.objects.update_or_create(
             tenant=tenant,
             month=month,
-            defaults={"rows": rows_by_tenant[tenant.pk], "generated_at": timezone.now()},
+            defaults={"rows": rows_by_tenant.get(tenant.pk, []), "generated_at": timezone.now()},
         )
     return len(tenants)

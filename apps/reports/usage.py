@@ -2,8 +2,12 @@
 reports and `manage.py usage_report` all show, computed in one place.
 
 Counts come from the daily roll-ups (one row per tenant, service and UTC day, written by the
-usage drain). Latency percentiles need the individual requests, so they come from the usage
-events; the database sorts and picks the nearest-rank value, so a busy month is never loaded
+usage drain). A request is one API call: the quota, the `all` rows and every "requests" total
+count each call once; a service's own numbers count the requests that ran it, and a DeepStack
+call runs every enabled service, so the services can add up to more than the requests.
+
+Latency percentiles need the individual requests, so they come from the usage events; the
+database sorts and picks the nearest-rank value, so a busy month is never loaded
 into memory. Percentiles cover successful requests only: a flood of fast 401s or 400s would
 otherwise make the p50 meaningless.
 """
@@ -43,6 +47,8 @@ MONTHLY_FIELDS = [
     "objects",
 ]
 DAILY_FIELDS = ["date", "application_type", "requests", "successes", "errors", "objects"]
+# The application_type of a report row that counts the tenant's requests, each call once.
+ALL_SERVICES = "all"
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,46 @@ def service_totals(
     return totals
 
 
+def request_totals(
+    start: date, end: date, tenant_ids: Iterable[int] | None = None
+) -> dict[int, ServiceTotals]:
+    """Per tenant, its requests for start ≤ day < end with each API call counted once (what the
+    quota and billing count), as an `all` services row; objects are summed over services."""
+    rows = DailyUsage.objects.filter(day__gte=start, day__lt=end)
+    if tenant_ids is not None:
+        rows = rows.filter(tenant_id__in=list(tenant_ids))
+    grouped = (
+        rows.values("tenant_id", "tenant__slug")
+        .annotate(requests=Sum("calls"), errors=Sum("failed_calls"), objects=Sum("objects_found"))
+        .order_by("tenant__slug")
+    )
+    return {
+        group["tenant_id"]: ServiceTotals(
+            tenant_id=group["tenant_id"],
+            tenant=group["tenant__slug"],
+            application_type=ALL_SERVICES,
+            requests=group["requests"] or 0,
+            errors=group["errors"] or 0,
+            objects=group["objects"] or 0,
+            p50_latency_ms=None,
+            p95_latency_ms=None,
+        )
+        for group in grouped
+    }
+
+
+def report_rows_by_tenant(month: date, tenant_ids: Iterable[int] | None = None) -> dict[int, list]:
+    """A month's report rows per tenant: one per service, then the `all` row."""
+    tenant_ids = None if tenant_ids is None else list(tenant_ids)
+    end = next_month(month)
+    rows: dict[int, list[dict]] = {}
+    for totals in service_totals(month, end, tenant_ids):
+        rows.setdefault(totals.tenant_id, []).append(totals.report_row(month))
+    for tenant_id, totals in request_totals(month, end, tenant_ids).items():
+        rows.setdefault(tenant_id, []).append(totals.report_row(month))
+    return rows
+
+
 def latency_percentiles(
     tenant_id: int, application_type: str, start: date, end: date, percents: Iterable[float]
 ) -> tuple[float | None, ...]:
@@ -197,14 +243,17 @@ def daily_rows(tenant_id: int, start: date, end: date) -> QuerySet[DailyUsage]:
 
 
 def daily_series(tenant_id: int, start: date, end: date) -> dict:
-    """Requests per service and day (every day present, zero-filled), ready for a chart."""
+    """Requests per service and day (every day present, zero-filled), ready for a chart, and
+    `requests`: each day's API calls, each once."""
     days = [start + timedelta(days=n) for n in range((end - start).days)]
     index = {day: n for n, day in enumerate(days)}
     series: dict[str, list[int]] = {}
+    calls = [0] * len(days)
     for row in daily_rows(tenant_id, start, end):
         counts = series.setdefault(row.application_type or "(none)", [0] * len(days))
         counts[index[row.day]] += row.requests
-    return {"days": [d.isoformat() for d in days], "services": series}
+        calls[index[row.day]] += row.calls
+    return {"days": [d.isoformat() for d in days], "services": series, "requests": calls}
 
 
 def daily_csv(tenant_id: int, start: date, end: date) -> str:

@@ -57,7 +57,9 @@ class KeyCreatedSerializer(serializers.Serializer):
 class UsageDaySerializer(serializers.Serializer):
     date = serializers.DateField(help_text="UTC day.")
     application_type = serializers.CharField()
-    requests = serializers.IntegerField()
+    requests = serializers.IntegerField(
+        help_text="Requests that ran this service; a DeepStack call runs every enabled service."
+    )
     successes = serializers.IntegerField()
     errors = serializers.IntegerField()
     objects = serializers.IntegerField(help_text="Objects detected.")
@@ -65,7 +67,9 @@ class UsageDaySerializer(serializers.Serializer):
 
 
 class UsageTotalsSerializer(serializers.Serializer):
-    requests = serializers.IntegerField()
+    requests = serializers.IntegerField(
+        help_text="API calls, each once (as the quota counts them), unless one service is asked."
+    )
     errors = serializers.IntegerField()
     objects = serializers.IntegerField()
 

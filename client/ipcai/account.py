@@ -80,6 +80,9 @@ class Usage:
     days: tuple[UsageDay, ...]
     monthly_quota: int | None
     used_this_month: int | None
+    # Each API call once, as the quota counts them (None from a service that predates it): a
+    # DeepStack call is in the day rows of every service it ran.
+    requests: int | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -89,6 +92,7 @@ class Usage:
             days=tuple(UsageDay.from_json(d) for d in data.get("days", ())),
             monthly_quota=quota.get("monthly_request_quota"),
             used_this_month=quota.get("used_this_month"),
+            requests=(data.get("totals") or {}).get("requests"),
             raw=dict(data),
         )
 
@@ -161,9 +165,14 @@ def format_usage(usage: Usage) -> str:
                 "-" if day.mean_latency_ms is None else f"{day.mean_latency_ms:.0f} ms",
             )
         )
-    total = sum(d.requests for d in usage.days)
+    total = usage.requests if usage.requests is not None else sum(d.requests for d in usage.days)
     active_days = len({d.date for d in usage.days})
     lines = [_table(rows), f"{plural(total, 'request')} in {plural(active_days, 'active day')}"]
+    if len({d.service for d in usage.days}) > 1:
+        lines.append(
+            "(a service's row counts the requests it answered; a DeepStack call runs every "
+            "enabled service and is in each of their rows, but once in the total)"
+        )
     if usage.used_this_month is not None:
         quota = "unlimited" if usage.monthly_quota is None else str(usage.monthly_quota)
         lines.append(f"this month: {usage.used_this_month} of {quota}")

@@ -3,6 +3,8 @@ its own usage, nobody else's."""
 
 from __future__ import annotations
 
+import httpx
+
 from tests.client.running_cli import json_lines
 
 
@@ -60,3 +62,29 @@ def test_usage_shows_the_tenants_own_requests(ipcai, live_portal, images_dir):
     assert table.returncode == 0
     assert table.stdout.splitlines()[1].split()[1:6] == ["pets-detection", "2", "2", "0", "3"]
     assert "this month: 2 of unlimited" in table.stdout
+
+
+def test_usage_counts_a_deepstack_call_once_and_under_each_service(ipcai, live_portal, images_dir):
+    services = ["persons-detection", "pets-detection", "vehicles-detection"]
+    key = live_portal.create_tenant("usage-deepstack", services=services)
+    with (images_dir / "pets.jpg").open("rb") as image:
+        deepstack = httpx.post(
+            f"{live_portal.base_url}/v1/vision/detection",
+            files={"image": ("pets.jpg", image, "image/jpeg")},
+            headers={"x-api-key": key},
+            timeout=60,
+        )
+    assert deepstack.status_code == 200
+    detect = ipcai("detect", str(images_dir / "pets.jpg"), "--service", "pets-detection", key=key)
+    assert detect.returncode == 0
+    live_portal.drain_usage()
+
+    (usage,) = json_lines(ipcai("usage", "--json", key=key).stdout)
+    table = ipcai("usage", key=key).stdout
+
+    answered = {d["application_type"]: d["requests"] for d in usage["days"]}
+    assert answered == {"persons-detection": 1, "pets-detection": 2, "vehicles-detection": 1}
+    assert usage["totals"]["requests"] == 2 == usage["quota"]["used_this_month"]
+    assert "2 requests in 1 active day\n" in table
+    assert "once in the total" in table
+    assert "this month: 2 of unlimited" in table

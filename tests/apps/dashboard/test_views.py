@@ -359,7 +359,7 @@ def test_usage_page_and_csv_cover_the_chosen_range(alice, tenant_a, inference):
     chart = json.loads(
         re.search(r'id="usage-data"[^>]*>(.*?)</script>', page.content.decode()).group(1)
     )
-    assert chart == {"days": [today], "services": {"pets-detection": [1]}}
+    assert chart == {"days": [today], "services": {"pets-detection": [1]}, "requests": [1]}
     rows = list(
         csv.DictReader(
             io.StringIO(
@@ -446,7 +446,8 @@ def test_monthly_reports_are_listed_and_downloadable(alice, tenant_a, inference)
         csv.DictReader(io.StringIO(client.get(f"/t/alpha/reports/{label}.csv").content.decode()))
     )
     assert [(r["tenant"], r["application_type"], r["requests"], r["objects"]) for r in rows] == [
-        ("alpha", "pets-detection", "1", "3")
+        ("alpha", "pets-detection", "1", "3"),
+        ("alpha", "all", "1", "3"),  # each API call once
     ]
     assert float(rows[0]["p50_latency_ms"]) > 0
     body = client.get(f"/t/alpha/reports/{label}.json").json()

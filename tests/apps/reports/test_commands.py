@@ -31,7 +31,7 @@ def march_usage(tenant_a, tenant_b) -> None:
     drain_usage()
 
 
-def test_csv_has_one_row_per_tenant_and_service(march_usage):
+def test_csv_has_one_row_per_tenant_and_service_then_the_tenants_requests(march_usage):
     rows = list(csv.DictReader(io.StringIO(usage_report("--month", "2026-03", "--format", "csv"))))
     assert rows == [
         {
@@ -45,6 +45,17 @@ def test_csv_has_one_row_per_tenant_and_service(march_usage):
             "p50_latency_ms": "20.0",
             "p95_latency_ms": "40.0",
         },
+        {  # each API call once (a DeepStack call is in the row of every service it ran)
+            "month": "2026-03",
+            "tenant": "alpha",
+            "application_type": "all",
+            "requests": "5",
+            "successes": "4",
+            "errors": "1",
+            "objects": "12",
+            "p50_latency_ms": "",
+            "p95_latency_ms": "",
+        },
         {
             "month": "2026-03",
             "tenant": "bravo",
@@ -56,13 +67,27 @@ def test_csv_has_one_row_per_tenant_and_service(march_usage):
             "p50_latency_ms": "15.0",
             "p95_latency_ms": "15.0",
         },
+        {
+            "month": "2026-03",
+            "tenant": "bravo",
+            "application_type": "all",
+            "requests": "1",
+            "successes": "1",
+            "errors": "0",
+            "objects": "1",
+            "p50_latency_ms": "",
+            "p95_latency_ms": "",
+        },
     ]
 
 
 def test_json_lines_for_one_tenant(march_usage):
     lines = usage_report("--month", "2026-03", "--tenant", "bravo", "--format", "json")
     rows = [json.loads(line) for line in lines.splitlines()]
-    assert [(r["tenant"], r["requests"], r["p95_latency_ms"]) for r in rows] == [("bravo", 1, 15.0)]
+    assert [(r["tenant"], r["requests"], r["p95_latency_ms"]) for r in rows] == [
+        ("bravo", 1, 15.0),
+        ("bravo", 1, None),
+    ]
 
 
 def test_a_month_without_usage_prints_only_the_header(march_usage):

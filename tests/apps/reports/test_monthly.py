@@ -30,7 +30,18 @@ def test_every_tenant_gets_a_report_also_without_usage(tenant_a, tenant_b):
             "objects": 3,
             "p50_latency_ms": 12.0,
             "p95_latency_ms": 12.0,
-        }
+        },
+        {  # each API call once, what the quota and billing count
+            "month": "2026-03",
+            "tenant": "alpha",
+            "application_type": "all",
+            "requests": 1,
+            "successes": 1,
+            "errors": 0,
+            "objects": 3,
+            "p50_latency_ms": None,
+            "p95_latency_ms": None,
+        },
     ]
     assert MonthlyUsageReport.objects.get(tenant=tenant_b, month=MARCH).rows == []
 

@@ -103,6 +103,8 @@ def test_usage_is_the_tenants_own_per_day_and_service(client, tenant_a, key_a, t
             errors=errors,
             objects_found=requests * 2,
             latency_ms_total=requests * 50.0,
+            calls=requests,  # single-service calls: each counted once in any case
+            failed_calls=errors,
         )
 
     response = client.get("/api/v1/usage?days=7", **key_a.headers)

@@ -1,9 +1,11 @@
 """`manage.py usage_report --month YYYY-MM [--tenant SLUG] --format csv|json`.
 
 Per tenant and service: requests, successes, errors, objects found and p50 / p95 latency of
-the month (UTC), computed live from the usage tables (the dashboard's stored monthly reports
-are the same numbers, frozen when the month closed). `json` prints one object per line
-(JSON Lines) so scripts can stream it; `csv` prints a header and one row per line.
+the month (UTC), then the tenant's `all` row counting each API call once (a DeepStack call
+runs, and shows under, every enabled service). Computed live from the usage tables (the
+dashboard's stored monthly reports are the same numbers, frozen when the month closed).
+`json` prints one object per line (JSON Lines) so scripts can stream it; `csv` prints a header
+and one row per line.
 """
 
 from __future__ import annotations
@@ -11,13 +13,7 @@ from __future__ import annotations
 import orjson
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.reports.usage import (
-    next_month,
-    parse_month,
-    report_csv,
-    service_totals,
-    utc_today,
-)
+from apps.reports.usage import parse_month, report_csv, report_rows_by_tenant, utc_today
 from apps.tenants.models import Tenant
 
 
@@ -41,7 +37,7 @@ class Command(BaseCommand):
             if tenant is None:
                 raise CommandError(f"no tenant {options['tenant']!r}")
             tenant_ids = [tenant.pk]
-        rows = [t.report_row(month) for t in service_totals(month, next_month(month), tenant_ids)]
+        rows = [row for rows in report_rows_by_tenant(month, tenant_ids).values() for row in rows]
         if options["format"] == "csv":
             self.stdout.write(report_csv(rows), ending="")
         else:
