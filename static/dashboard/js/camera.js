@@ -279,6 +279,7 @@
         })
       );
     }
+    const fontSize = Math.max(12, Math.round(body.width / 45));
     for (const dropped of body.dropped || []) {
       const [x1, y1, x2, y2] = dropped.box;
       overlay.appendChild(
@@ -292,6 +293,10 @@
           height: Math.max(0, y2 - y1),
         })
       );
+      const label = element("text", { class: "dropped", x: x1 + 4, y: Math.max(y2 - 6, fontSize) });
+      label.style.fontSize = `${fontSize}px`;
+      label.textContent = `${dropped.label}: ${REASONS[dropped.reason] || dropped.reason}`;
+      overlay.appendChild(label);
     }
   }
 
@@ -338,7 +343,12 @@
         item.textContent = `${dropped.label} ${Number(dropped.score).toFixed(2)}: ${REASONS[dropped.reason] || dropped.reason}${dropped.zone ? ` (${dropped.zone})` : ""}`;
         droppedList.appendChild(item);
       }
-      if (!body.dropped.length) droppedList.innerHTML = '<li class="muted">nothing</li>';
+      if (!body.dropped.length) {
+        const item = document.createElement("li");
+        item.className = "muted";
+        item.textContent = "nothing";
+        droppedList.appendChild(item);
+      }
       testStatus.textContent = `Kept ${body.detections.length}, dropped ${body.dropped.length}.`;
     } catch (err) {
       testStatus.textContent = `The request failed: ${err.message}`;

@@ -31,9 +31,11 @@
     );
     image.src = body.frame_url;
     frame.hidden = false;
-    const labels = body.detections.map((d) => d.label);
+    const counts = {};
+    body.detections.forEach((d) => (counts[d.label] = (counts[d.label] || 0) + 1));
+    const found = Object.entries(counts).map(([label, n]) => `${n} \u00d7 ${label}`).join(", ");
     status.textContent = `Connected: first frame at ${new Date(body.seen_at).toLocaleString()}, ${
-      labels.length ? labels.join(", ") : "nothing detected"
+      found || "nothing detected"
     }.`;
   }
   poll();
