@@ -1,4 +1,4 @@
-"""The `ipcai` command line: detect, watch, keys, usage, relay.
+"""The `ipcai` command line: detect, watch, keys, usage, events, relay.
 
 Machine-readable results go to stdout (JSON / JSON lines), everything meant for a person
 (progress bar, summary table, warnings) goes to stderr, so `ipcai detect ... | jq` and
@@ -164,6 +164,29 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_argument("--json", action="store_true", help="JSON instead of a table")
     usage.set_defaults(handler=cmd_usage)
 
+    events = commands.add_parser(
+        "events",
+        parents=[common],
+        help="camera events (alerts): list them, or --follow them as they start and end",
+        description="ipcai events [--camera ID] [--label person] [--zone NAME] [--since TIME] "
+        "[--follow]",
+    )
+    events.add_argument("--camera", help="only this camera (its id, cam_...)")
+    events.add_argument("--label", help="only this class, e.g. person")
+    events.add_argument("--zone", help="only events that entered this zone")
+    events.add_argument("--since", help="only events started at or after this ISO 8601 time")
+    events.add_argument("--limit", type=_positive_int, default=50, help="how many (default 50)")
+    events.add_argument(
+        "--follow",
+        action="store_true",
+        help="keep polling; print one JSON line per event start and end (Ctrl-C stops)",
+    )
+    events.add_argument(
+        "--interval", type=_positive_float, default=2.0, help="seconds between polls (follow)"
+    )
+    events.add_argument("--json", action="store_true", help="JSON instead of a table")
+    events.set_defaults(handler=cmd_events)
+
     relay = commands.add_parser(
         "relay",
         help="a local DeepStack / CodeProject.AI server for Blue Iris, Agent DVR and others",
@@ -306,6 +329,33 @@ def cmd_keys(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
         _write_line(stdout, {"keys": [k.raw for k in keys]})
     else:
         print(format_keys(keys), file=stdout)
+    return EXIT_OK
+
+
+def cmd_events(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from datetime import UTC, datetime
+
+    from ipcai.camera_events import follow, format_events, list_events
+
+    filters = {"camera": args.camera, "label": args.label, "zone": args.zone}
+    with Client(args.api_key, args.url, timeout=args.timeout, retry=_retry_policy(args)) as client:
+        if not args.follow:
+            events = list_events(client, since=args.since, limit=args.limit, **filters)
+            if args.json:
+                _write_line(stdout, {"results": [e.raw for e in events]})
+            else:
+                print(format_events(events), file=stdout)
+            return EXIT_OK
+        stop = threading.Event()
+        _stop_on_signals(stop)
+        since = args.since or datetime.now(UTC).isoformat()
+        print("following camera events (Ctrl-C stops)...", file=stderr)
+
+        def changed(kind: str, event) -> None:
+            _write_line(stdout, {"change": kind, **event.raw})
+            stdout.flush()
+
+        follow(client, changed, stop, since=since, interval_s=args.interval, **filters)
     return EXIT_OK
 
 

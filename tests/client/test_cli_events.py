@@ -1,0 +1,87 @@
+"""`ipcai events` against the live portal: a camera's frames open events, the list shows them,
+and `--follow` prints each one when it starts and again when it ends."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import requests
+
+from tests.client.running_cli import cli_env, ipcai_argv
+from tests.support.processes import REPO_ROOT
+
+
+def post_frames(portal, key: str, camera: str, image: bytes, times: list[float]) -> list[dict]:
+    events = []
+    for t in times:
+        response = requests.post(
+            f"{portal.base_url}/api/v1/detect/persons-detection",
+            params={"camera": camera, "timestamp": f"{t:.3f}"},
+            data=image,
+            headers={"x-api-key": key, "Content-Type": "image/jpeg"},
+            timeout=60,
+        )
+        assert response.status_code == 200, response.text
+        events.extend(response.json()["events"])
+    return events
+
+
+def new_camera(portal, key: str, name: str) -> str:
+    response = requests.post(
+        f"{portal.base_url}/api/v1/cameras",
+        json={"name": name},
+        headers={"x-api-key": key},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def test_events_lists_the_cameras_events(ipcai, live_portal, api_key, images_dir):
+    camera = new_camera(live_portal, api_key, "cli list")
+    t0 = time.time() - 100
+    persons = (images_dir / "persons.jpg").read_bytes()
+    answers = post_frames(live_portal, api_key, camera, persons, [t0, t0 + 0.2, t0 + 0.4])
+    opened = {a["id"] for a in answers if a["type"] == "opened"}
+    assert opened  # the seed's photo has several pedestrians
+    run = ipcai("events", "--camera", camera, "--json")
+    assert run.returncode == 0, run.stderr
+    listed = json.loads(run.stdout)["results"]
+    assert {e["id"] for e in listed} == opened
+    assert all(e["label"] == "person" and e["ended_at"] is None for e in listed)
+    table = ipcai("events", "--camera", camera)
+    assert table.returncode == 0 and "ongoing" in table.stdout and "cli list" in table.stdout
+
+
+def test_follow_prints_each_event_when_it_starts_and_when_it_ends(live_portal, api_key, images_dir):
+    camera = new_camera(live_portal, api_key, "cli follow")
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+    follower = subprocess.Popen(
+        ipcai_argv("events", "--follow", "--camera", camera, "--since", since, "--interval", "0.2"),
+        cwd=REPO_ROOT,
+        env=cli_env(live_portal.base_url, api_key),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        t0 = time.time() - 100
+        persons = (images_dir / "persons.jpg").read_bytes()
+        empty = (images_dir / "pets.jpg").read_bytes()  # dogs only: no person
+        answers = post_frames(live_portal, api_key, camera, persons, [t0, t0 + 0.2, t0 + 0.4])
+        post_frames(live_portal, api_key, camera, empty, [t0 + 10])  # past the timeout: closed
+        opened = {a["id"] for a in answers if a["type"] == "opened"}
+        lines: list[dict] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(lines) < 2 * len(opened):
+            line = follower.stdout.readline()
+            if line:
+                lines.append(json.loads(line))
+    finally:
+        follower.terminate()
+        follower.wait(timeout=30)
+    changes = sorted((line["change"], line["id"]) for line in lines)
+    assert changes == sorted([("started", i) for i in opened] + [("ended", i) for i in opened])
+    assert all(line["ended_at"] for line in lines if line["change"] == "ended")
