@@ -208,7 +208,11 @@ class CameraKeysView(CamerasView):
                 key, secret = issue_camera_key(camera, name=str(body.get("name") or ""))
             except TooManyKeys as exc:
                 raise ApiError(403, "too_many_keys", str(exc)) from None
-            answer = {"camera": camera_json(camera), "key": key.public_id, "secret": secret}
+            answer = {
+                "camera": camera_json(self.get_camera(camera_id)),
+                "key": key.public_id,
+                "secret": secret,
+            }
             return Response(answer, status=201)
         key = ApiKey.objects.filter(tenant_id=camera.tenant_id, public_id=key_id).first()
         if key is None:
@@ -217,7 +221,7 @@ class CameraKeysView(CamerasView):
             bind_key(camera, key)
         except CameraInvalid as exc:
             raise invalid(exc) from None
-        return Response({"camera": camera_json(camera), "key": key.public_id})
+        return Response({"camera": camera_json(self.get_camera(camera_id)), "key": key.public_id})
 
 
 @extend_schema(tags=["cameras"])
