@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from apps.events import heartbeats, outbox
+from apps.events.camera_counters import CameraEventsCollector
 from apps.events.outbox import OutboxStats
 from apps.events.spool import SpoolStats, get_spool
 
@@ -135,4 +136,5 @@ class _Collector:
 def metrics_text() -> bytes:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collector())
+    registry.register(CameraEventsCollector())  # camera events and webhook deliveries
     return generate_latest(registry)

@@ -114,3 +114,12 @@ def test_event_changes_queue_deliveries_for_matching_endpoints(camera_a, tenant_
     assert data["ended_at"] and data["box"] == BOX and data["zones"] == ["porch"]
     assert "/snapshot?token=" in data["snapshot_url"]
     assert not cars.deliveries.exists() and not other_tenant.deliveries.exists()
+
+
+def test_opened_and_closed_events_are_counted_on_metrics(client, camera_a, archive):
+    visit(camera_a, 1000.0)
+    track_camera_frame(frame(camera_a, 1010.0, detections=[]))
+    text = client.get("/metrics").content.decode()
+    assert 'ipcai_camera_events_total{change="opened"} 1.0' in text
+    assert 'ipcai_camera_events_total{change="closed"} 1.0' in text
+    assert 'ipcai_webhook_deliveries_total{outcome="succeeded"}' in text
