@@ -36,13 +36,12 @@ sys.path.insert(0, str(REPO))
 
 from bench.ab import AbResult, ensure_ab, run_ab  # noqa: E402
 from bench.simulated_gpu import NAME, SimulatedGpuBackend  # noqa: E402
-from bench.worker_bench import process_cpu_seconds  # noqa: E402
+from bench.worker_bench import process_cpu_seconds, worker_process  # noqa: E402
 from gpu_worker.backends import register_backend  # noqa: E402
 from gpu_worker.config import WorkerSettings, available_cpus  # noqa: E402
 from gpu_worker.detector import Detector  # noqa: E402
 from gpu_worker.metrics import BATCH_BUCKETS  # noqa: E402
 from gpu_worker.payload import parse_invocation  # noqa: E402
-from tests.support.processes import ServerProcess, free_port, http_ok  # noqa: E402
 from tests.support.prometheus import metric  # noqa: E402
 
 SHARED = REPO.parent / "shared"
@@ -150,25 +149,17 @@ def requests_for(clients: int, limit_per_s: float) -> int:
 
 
 def run_gpu(args, model_dir: Path, tmp: Path, json_body: Path, a: float, b: float):
-    port = free_port()
-    server = ServerProcess(
-        argv=[sys.executable, str(REPO / "bench" / "simulated_gpu.py")],
-        env={
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "IPCAI_MODEL_DIR": str(model_dir),
-            "IPCAI_MODEL": args.model,
-            "IPCAI_MAX_BATCH": str(MAX_BATCH),
-            "SIM_GPU_A_MS": str(a),
-            "SIM_GPU_B_MS": str(b),
-            "LOG_LEVEL": "WARNING",
-        },
-        log_path=tmp / f"sim-{a}-{b}.log",
-    ).start()
+    env = {
+        "IPCAI_MODEL_DIR": str(model_dir),
+        "IPCAI_MODEL": args.model,
+        "IPCAI_MAX_BATCH": str(MAX_BATCH),
+        "SIM_GPU_A_MS": str(a),
+        "SIM_GPU_B_MS": str(b),
+    }
+    argv = [sys.executable, str(REPO / "bench" / "simulated_gpu.py")]
     rows = []
-    try:
+    with worker_process(env, tmp / f"sim-{a}-{b}.log", argv) as (server, port):
         base = f"http://127.0.0.1:{port}"
-        server.wait_until(lambda: http_ok(f"{base}/ping"), timeout=120)
         url = f"{base}/invocations"
         run_ab("warm-up", url, json_body, "application/json", 200, 8)
         lone = lone_requests(port)
@@ -184,17 +175,8 @@ def run_gpu(args, model_dir: Path, tmp: Path, json_body: Path, a: float, b: floa
                 result: AbResult = run_ab(label, url, body, content_type, n, clients)
                 result.cpu_ms = (process_cpu_seconds(server.process.pid) - cpu_before) * 1000 / n
                 after = http_get(f"{base}/metrics")
-                rows.append(
-                    (
-                        label,
-                        clients,
-                        result,
-                        histogram(before, after, args.model),
-                        mean_batch(before, after, args.model),
-                    )
-                )
-    finally:
-        server.stop()
+                hist = histogram(before, after, args.model)
+                rows.append((label, clients, result, hist, mean_batch(before, after, args.model)))
     return lone, rows
 
 

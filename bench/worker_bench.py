@@ -20,6 +20,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,26 +101,36 @@ def bare_model(model: str, model_dir: Path, seconds: float, sessions: int, threa
     return Bare(done / (time.perf_counter() - started), cpu_ms)
 
 
-def run_server_loads(args, model_dir: Path, tmp: Path, json_body: Path, pipeline: str):
-    """Start a worker with IPCAI_PIPELINE=pipeline, warm it, then the two ab loads."""
+@contextmanager
+def worker_process(
+    env: dict[str, str], log_path: Path, argv: list[str] | None = None, cwd: Path = REPO
+) -> Iterator[tuple[ServerProcess, int]]:
+    """A worker (`python -m gpu_worker`, or `argv`) on a free loopback port with quiet logs,
+    yielded with its port once /ping answers; stopped with SIGTERM afterwards."""
     port = free_port()
     server = ServerProcess(
-        argv=[sys.executable, "-m", "gpu_worker"],
-        env={
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "IPCAI_MODEL_DIR": str(model_dir),
-            "IPCAI_MODEL": args.model,
-            "IPCAI_BACKEND": "onnxruntime",
-            "IPCAI_PIPELINE": pipeline,
-            "LOG_LEVEL": "WARNING",
-        },
-        log_path=tmp / f"worker-{pipeline}.log",
+        argv=argv or [sys.executable, "-m", "gpu_worker"],
+        cwd=cwd,
+        env={"PORT": str(port), "HOST": "127.0.0.1", "LOG_LEVEL": "WARNING", **env},
+        log_path=log_path,
     ).start()
     try:
-        base = f"http://127.0.0.1:{port}"
-        server.wait_until(lambda: http_ok(f"{base}/ping"), timeout=120)
-        url = f"{base}/invocations"
+        server.wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/ping"), timeout=180)
+        yield server, port
+    finally:
+        server.stop()
+
+
+def run_server_loads(args, model_dir: Path, tmp: Path, json_body: Path, pipeline: str):
+    """Start a worker with IPCAI_PIPELINE=pipeline, warm it, then the two ab loads."""
+    env = {
+        "IPCAI_MODEL_DIR": str(model_dir),
+        "IPCAI_MODEL": args.model,
+        "IPCAI_BACKEND": "onnxruntime",
+        "IPCAI_PIPELINE": pipeline,
+    }
+    with worker_process(env, tmp / f"worker-{pipeline}.log") as (server, port):
+        url = f"http://127.0.0.1:{port}/invocations"
         run_ab("warm-up", url, json_body, "application/json", 100, 8)
         n, c = args.requests, args.concurrency
         results = []
@@ -131,8 +143,6 @@ def run_server_loads(args, model_dir: Path, tmp: Path, json_body: Path, pipeline
             result.cpu_ms = (process_cpu_seconds(server.process.pid) - cpu_before) * 1000 / n
             results.append(result)
         return results
-    finally:
-        server.stop()
 
 
 def main() -> int:

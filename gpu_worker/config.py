@@ -53,7 +53,8 @@ class WorkerSettings:
     max_queue: int = 256
     decode_threads: int = 0  # 0 = one per CPU
     # auto: `inline` (each lane runs whole requests) on a CPU with batch 1, else `pipelined`
-    # (a CPU pool decodes while the lanes infer batches). See Detector.runs_inline.
+    # (a CPU pool decodes while the lanes infer and post-process batches). See
+    # Detector.runs_inline.
     pipeline: str = "auto"
     max_body_bytes: int = 20 * 1024 * 1024  # a 4K JPEG as base64 JSON is ~3-6 MB
     max_pixels: int = 40_000_000  # 8K UHD is 33.2 MP; checked from the header before decoding

@@ -3,8 +3,8 @@
 
 The event loop only moves bytes. The rest runs on threads, which libjpeg-turbo, OpenCV, numpy,
 ONNX Runtime and TensorRT all release the GIL for: on a CPU each inference lane runs a whole
-request (decode, infer, post-process); where a GPU batches, a thread pool decodes and
-post-processes while the lanes of the dynamic batcher infer batches (Detector.runs_inline).
+request (decode, infer, post-process); where a GPU batches, a thread pool decodes while the
+lanes of the dynamic batcher infer and post-process batches (Detector.runs_inline).
 Either way one process uses every core and can batch across concurrent requests, which N
 separate processes could not.
 """
@@ -183,22 +183,12 @@ async def _detect_inline(served: ServedModel, invocation: Invocation):
 
 
 async def _detect_pipelined(state: WorkerState, served: ServedModel, invocation: Invocation):
-    """Decode on the CPU pool, infer in a batch on a lane, post-process on the CPU pool."""
+    """Decode on the CPU pool, then infer in a batch and post-process on a lane."""
     loop = asyncio.get_running_loop()
-    detector = served.detector
     t0 = time.perf_counter()
-    item = await loop.run_in_executor(state.cpu_pool, detector.prepare, invocation.image)
+    item = await loop.run_in_executor(state.cpu_pool, served.detector.prepare, invocation.image)
     t1 = time.perf_counter()
-    outputs, info = await served.batcher.submit(item)
-    t2 = time.perf_counter()
-    result = await loop.run_in_executor(
-        state.cpu_pool,
-        detector.finish,
-        item,
-        outputs,
-        invocation.application_type,
-        invocation.min_confidence,
-    )
-    t3 = time.perf_counter()
-    stages = {"decode": t1 - t0, "queue": info.queue_s, "infer": info.run_s, "postprocess": t3 - t2}
-    return stages, t3 - t0, info, result
+    job = (item, invocation.application_type, invocation.min_confidence)
+    result, info = await served.batcher.submit(job)
+    stages = {"decode": t1 - t0, "queue": info.queue_s, **result.timings_s}
+    return stages, time.perf_counter() - t0, info, result

@@ -92,7 +92,7 @@ class WorkerState:
 
         batcher = DynamicBatcher(
             detector.lanes,
-            detector.run_inline if detector.runs_inline else detector.run_batch,
+            detector.run_inline if detector.runs_inline else detector.run_pipelined,
             lane_pool,
             max_batch=detector.max_batch,
             max_wait_s=self.settings.max_wait_ms / 1000,
