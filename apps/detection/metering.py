@@ -53,6 +53,7 @@ class Usage:
     # DeepStack request runs every enabled service and rolls up into each of them.
     objects_per_service: tuple[int, ...] = ()
     model: str = ""  # the model(s) that answered, comma-separated
+    camera: str = ""  # the request's camera (its public id), if it had one
 
 
 def queue_key() -> str:
@@ -150,6 +151,7 @@ def store_events(events: list[dict]) -> int:
                 objects_found=e["objects"],
                 image_bytes=e["image_bytes"],
                 model=e.get("model", ""),
+                camera=e.get("camera", ""),
             )
         )
         if tenant_id is None:

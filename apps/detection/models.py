@@ -35,6 +35,9 @@ class UsageEvent(models.Model):
     image_bytes = models.PositiveIntegerField(default=0)
     # The worker model(s) that answered, comma-separated like application_type.
     model = models.CharField(max_length=128, blank=True)
+    # The public id of the request's camera (apps/cameras), kept as text like api_key_id in the
+    # archive: a deleted camera's usage stays in its history.
+    camera = models.CharField(max_length=32, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

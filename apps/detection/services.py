@@ -173,6 +173,7 @@ def finish_request(call: DetectionCall, status_code: int, error_code: str = "") 
             objects_per_service=tuple(len(r.get("bbox_coords", ())) for r in call.results),
             image_bytes=len(call.image.data) if call.image else 0,
             model=",".join(dict.fromkeys(r["model"] for r in call.results if r.get("model"))),
+            camera=call.camera.camera_id if call.camera else "",
         )
     )
     if status_code == 200 and call.camera is not None and call.image is not None:

@@ -13,6 +13,10 @@ import orjson
 import pytest
 
 from apps.cameras.services import bind_key, create_camera, issue_camera_key, update_camera
+from apps.detection.metering import drain_usage
+from apps.detection.models import UsageEvent
+from apps.events.listing import tenant_events
+from apps.events.storage import get_storage
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.services import enable_service
 from tests.support.images import seed_image
@@ -300,3 +304,23 @@ def test_an_edited_zone_applies_from_the_next_request(client, tenant_a, key_a):
     assert native(client, key_a.raw, "persons-detection", photo, query)["detections"]
     update_camera(camera, {"zones": [{"name": "all", "kind": "mask", "points": WHOLE_FRAME}]})
     assert native(client, key_a.raw, "persons-detection", photo, query)["detections"] == []
+
+
+def test_usage_and_the_archived_record_carry_the_camera(
+    client, settings, tmp_path, tenant_a, key_a
+):
+    settings.IPCAI_ARCHIVE_URL = f"file://{tmp_path / 'archive'}"
+    settings.IPCAI_EVENT_SPOOL_DIR = tmp_path / "spool"
+    enable_service(tenant_a, ApplicationType.PERSONS, save_request_events=True)
+    camera = create_camera(tenant_a, {"name": "gate"})
+    native(
+        client, key_a.raw, "persons-detection", seed_image("persons"), f"?camera={camera.public_id}"
+    )
+    native(client, key_a.raw, "persons-detection", seed_image("persons"))
+
+    drain_usage()
+    assert sorted(UsageEvent.objects.values_list("camera", flat=True)) == ["", camera.public_id]
+    records = [
+        orjson.loads(get_storage().get(event.record_key)) for event in tenant_events(tenant_a.pk)
+    ]
+    assert sorted(r["response"].get("camera", "") for r in records) == ["", camera.public_id]
