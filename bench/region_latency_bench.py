@@ -1,11 +1,12 @@
 """Latency of one 320x320 JPEG at low load, as Frigate's deepstack detector sends it: the
 portal's DeepStack route and the worker alone, side by side in one run.
 
-    .venv/bin/python bench/region_latency_bench.py [--requests 300] [--model yolox_nano]
+    .venv/bin/python bench/region_latency_bench.py [--requests 200]
+        [--models deimv2_femto,yolox_nano]
 
-Starts a real worker and a real portal (gunicorn, SQLite, Redis, the test helpers), creates a
-tenant with all three services, then sends one request at a time, alternating the two targets
-so machine noise hits both alike:
+For each model (the served default first), starts a real worker and a real portal (gunicorn,
+SQLite, Redis, the test helpers), creates a tenant with all three services, then sends one
+request at a time, alternating the two targets so machine noise hits both alike:
 
 - portal: `requests.post(URL/v1/vision/detection, data={"api_key": KEY},
   files={"image": jpeg})`, Frigate's exact call, a new connection each time as Frigate makes;
@@ -54,21 +55,13 @@ def summary(label: str, values: list[float]) -> str:
     )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=300, help="per target")
-    parser.add_argument("--model", default="yolox_nano")
-    parser.add_argument("--image", default="persons", help="persons, pets or vehicles")
-    args = parser.parse_args()
-
-    jpeg = region_jpeg(args.image, 320)
+def measure(model: str, jpeg: bytes, requests_per_target: int) -> dict[str, list[float]]:
+    """One worker + portal for `model`; per-request times of both targets, alternated."""
     attributes = f"application_type={'+'.join(ALL_SERVICES)},min_confidence=0.5"
-    timings: dict[str, list[float]] = {"portal": [], "worker": []}
-    overhead: list[float] = []
-    inference: list[float] = []
+    times: dict[str, list[float]] = {"portal": [], "worker": [], "overhead": [], "infer": []}
     with (
         tempfile.TemporaryDirectory() as tmp,
-        running_worker(Path(tmp), model=args.model) as (_, worker_url),
+        running_worker(Path(tmp), model=model) as (_, worker_url),
         running_portal(Path(tmp) / "portal", worker_url) as portal,
     ):
         key = portal.create_tenant("region-bench", ALL_SERVICES)
@@ -99,27 +92,45 @@ def main() -> int:
         for _ in range(10):  # warm both paths (connections, caches, the model's lanes)
             portal_call()
             worker_call()
-        for _ in range(args.requests):
+        for _ in range(requests_per_target):
             started = time.perf_counter()
             body = portal_call()
-            timings["portal"].append((time.perf_counter() - started) * 1000)
-            overhead.append(body["analysisRoundTripMs"] - body["processMs"])
+            times["portal"].append((time.perf_counter() - started) * 1000)
+            times["overhead"].append(body["analysisRoundTripMs"] - body["processMs"])
             started = time.perf_counter()
             answer = worker_call()
-            timings["worker"].append((time.perf_counter() - started) * 1000)
-            inference.append(answer["timings_ms"]["infer"])
+            times["worker"].append((time.perf_counter() - started) * 1000)
+            times["infer"].append(answer["timings_ms"]["infer"])
+    return times
 
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200, help="per target and model")
+    parser.add_argument("--models", default="deimv2_femto,yolox_nano", help="IPCAI_MODEL list")
+    parser.add_argument("--image", default="persons", help="persons, pets or vehicles")
+    args = parser.parse_args()
+
+    jpeg = region_jpeg(args.image, 320)
+    load = os.getloadavg()[0]
+    results = {model: measure(model, jpeg, args.requests) for model in args.models.split(",")}
     print(
         f"\n{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs, model {args.model}, 320x320 JPEG ({len(jpeg)} bytes) "
-        f"of {args.image}.jpg, one request at a time, new connection per request\n"
+        f"{os.cpu_count()} CPUs (load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} "
+        f"at the end), 320x320 JPEG ({len(jpeg)} bytes) of {args.image}.jpg, one request at a "
+        "time, a new connection per request\n"
     )
-    print("| target | requests | p50 ms | p90 ms | p99 ms | max ms |")
-    print("|---|---|---|---|---|---|")
-    print(summary("portal /v1/vision/detection (Frigate's call)", timings["portal"]))
-    print(summary("worker /invocations (same image, same services)", timings["worker"]))
-    print(summary("portal overhead inside the service (analysisRoundTripMs - processMs)", overhead))
-    print(summary("worker inference (timings_ms.infer)", inference))
+    print("| model | target | requests | p50 ms | p90 ms | p99 ms | max ms |")
+    print("|---|---|---|---|---|---|---|")
+    labels = {
+        "portal": "portal /v1/vision/detection (Frigate's call)",
+        "worker": "worker /invocations alone (same image, services)",
+        "overhead": "inside the portal (analysisRoundTripMs - processMs)",
+        "infer": "model inference (worker timings_ms.infer)",
+    }
+    for model, times in results.items():
+        for name, label in labels.items():
+            print(f"| {model} " + summary(label, times[name]))
     return 0
 
 
