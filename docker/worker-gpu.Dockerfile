@@ -39,8 +39,11 @@ RUN pip install -c /tmp/src/constraints.txt '/tmp/src[worker,gpu]' \
 
 COPY --chmod=0755 docker/serve /usr/local/bin/serve
 
-# Unprivileged user. TensorRT engines are built on first start (minutes) and cached under
-# IPCAI_ENGINE_CACHE_DIR, keyed by model checksum, GPU and TensorRT version.
+# Unprivileged user: it reads /opt/ml/model and writes only its engine cache, so nothing here
+# needs root. TensorRT engines are looked up in /opt/ml/model/engines/ (built ahead of time with
+# `python -m gpu_worker build-engines` on the target GPU type and shipped in model.tar.gz),
+# else built on first start (minutes) and cached under IPCAI_ENGINE_CACHE_DIR, keyed by model
+# checksum, GPU, TensorRT version, max batch, precision and build revision (docs/WORKER.md).
 RUN useradd --create-home --uid 1000 worker
 USER worker
 WORKDIR /home/worker
