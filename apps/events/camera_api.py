@@ -18,7 +18,7 @@ from apps.core.auth import ActiveTenantKey, ApiKeyAuthentication, RequireScope
 from apps.core.errors import ApiError
 from apps.core.serializers import ErrorSerializer
 from apps.events import snapshots
-from apps.events.camera_events import event_item
+from apps.events.camera_events import ALERTING_FIELDS, alerting_of, event_item, update_alerting
 from apps.events.camera_listing import (
     CameraEventFilter,
     camera_event_by_id,
@@ -28,6 +28,7 @@ from apps.events.camera_listing import (
 )
 from apps.events.camera_models import WebhookEndpoint
 from apps.events.camera_serializers import (
+    CameraAlertingSerializer,
     CameraEventPageSerializer,
     CameraEventQuerySerializer,
     CameraEventSerializer,
@@ -261,3 +262,44 @@ class WebhookDeliveriesView(WebhooksView):
         endpoint = self.get_endpoint(request, endpoint_id)
         rows = endpoint.deliveries.prefetch_related("attempt_log")[:100]
         return Response({"results": DeliverySerializer(rows, many=True).data})
+
+
+class CameraAlertingView(WebhooksView):
+    """A camera's event settings, beside the cameras API: /api/v1/cameras/<id>/alerting."""
+
+    def get_camera_pk(self, request: Request, camera_id: str) -> int:
+        from apps.cameras.models import Camera
+
+        pk = (
+            Camera.objects.filter(tenant_id=request.auth.tenant_id, public_id=camera_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if pk is None:
+            raise ApiError(404, "camera_not_found", "No camera with that id in your tenant.")
+        return pk
+
+    @staticmethod
+    def body(row) -> dict:
+        return {name: getattr(row, name) for name in ALERTING_FIELDS}
+
+    @extend_schema(
+        summary="A camera's event settings",
+        responses={200: CameraAlertingSerializer, **ERRORS},
+        tags=["camera events"],
+    )
+    def get(self, request: Request, camera_id: str) -> Response:
+        return Response(self.body(alerting_of(self.get_camera_pk(request, camera_id))))
+
+    @extend_schema(
+        summary="Change a camera's event settings (fields not sent stay as they are)",
+        request=CameraAlertingSerializer,
+        responses={200: CameraAlertingSerializer, 400: ErrorSerializer, **ERRORS},
+        tags=["camera events"],
+    )
+    def patch(self, request: Request, camera_id: str) -> Response:
+        camera_pk = self.get_camera_pk(request, camera_id)
+        body = CameraAlertingSerializer(data=request.data)
+        if not body.is_valid():
+            raise _invalid(body)
+        return Response(self.body(update_alerting(camera_pk, body.validated_data)))

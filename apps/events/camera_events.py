@@ -76,6 +76,29 @@ def forget_settings(camera_pk: int) -> None:
     _settings_cache.pop(camera_pk, None)
 
 
+ALERTING_FIELDS = ("enabled", "labels", "timeout_s", "cooldown_s", "stationary_after_s")
+
+
+def alerting_of(camera_pk: int) -> CameraAlerting:
+    """The camera's event settings (an unsaved row of defaults when it has none)."""
+    return CameraAlerting.objects.filter(camera_id=camera_pk).first() or CameraAlerting(
+        camera_id=camera_pk
+    )
+
+
+def update_alerting(camera_pk: int, changes: dict) -> CameraAlerting:
+    """Change the given event settings of a camera; other processes see them within
+    _SETTINGS_TTL_S (their per-process cache), this one at once."""
+    row = alerting_of(camera_pk)
+    for name in ALERTING_FIELDS:
+        if name in changes:
+            value = changes[name]
+            setattr(row, name, sorted(set(value)) if name == "labels" else value)
+    row.save()
+    forget_settings(camera_pk)
+    return row
+
+
 def track_camera_frame(frame: CameraFrame) -> list[dict]:
     """Step the camera's tracks with this frame; the response's ``events`` list."""
     settings = tracker_settings(frame.camera_pk)

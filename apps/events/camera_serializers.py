@@ -90,3 +90,34 @@ class DeliverySerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     delivered_at = serializers.DateTimeField(allow_null=True)
     attempt_log = DeliveryAttemptSerializer(many=True)
+
+
+class CameraAlertingSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(
+        required=False, help_text="Track this camera's frames into events (default on)."
+    )
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=32),
+        required=False,
+        max_length=50,
+        help_text="Classes that make events; empty: every class the camera keeps.",
+    )
+    timeout_s = serializers.FloatField(
+        required=False,
+        min_value=0.5,
+        max_value=3600,
+        help_text="An event ends when its object has not been seen for this long (capture time).",
+    )
+    cooldown_s = serializers.FloatField(
+        required=False,
+        min_value=0,
+        max_value=86400,
+        help_text="At most one new event per class this often; later objects wait (0: off).",
+    )
+    stationary_after_s = serializers.FloatField(
+        required=False,
+        min_value=1,
+        max_value=86400,
+        help_text="An object that stays put "
+        "this long ends its event and opens no other while it stays.",
+    )

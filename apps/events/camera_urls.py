@@ -16,6 +16,11 @@ urlpatterns = [
         camera_api.CameraEventSnapshotView.as_view(),
         name="camera-event-snapshot",
     ),
+    path(
+        "api/v1/cameras/<str:camera_id>/alerting",
+        camera_api.CameraAlertingView.as_view(),
+        name="camera-alerting",
+    ),
     path("api/v1/webhooks", camera_api.WebhookListView.as_view(), name="webhooks"),
     path(
         "api/v1/webhooks/<str:endpoint_id>", camera_api.WebhookDetailView.as_view(), name="webhook"

@@ -211,3 +211,40 @@ def test_the_apis_are_in_the_openapi_schema(client):
         "/api/v1/webhooks/{endpoint_id}/test",
     ):
         assert path in schema
+
+
+def test_the_owner_changes_a_cameras_event_settings(client, key_a, key_b, camera_a, archive):
+    url = f"/api/v1/cameras/{camera_a.public_id}/alerting"
+    assert client.get(url, **key_a.headers).json() == {
+        "enabled": True,
+        "labels": [],
+        "timeout_s": 3.0,
+        "cooldown_s": 0.0,
+        "stationary_after_s": 30.0,
+    }
+    changed = client.patch(
+        url, {"labels": ["car"], "timeout_s": 10}, content_type="application/json", **key_a.headers
+    )
+    assert changed.status_code == 200 and changed.json()["labels"] == ["car"]
+    assert changed.json()["timeout_s"] == 10 and changed.json()["enabled"] is True
+    for i in range(5):  # persons no longer make events on this camera
+        track_camera_frame(
+            CameraFrame(
+                camera_a.tenant_id,
+                camera_a.pk,
+                2000 + i * 0.2,
+                [{"label": "person", "score": 0.9, "box": BOX}],
+                PERSONS_JPEG,
+                546,
+                819,
+            )
+        )
+    assert client.get("/api/v1/camera-events", **key_a.headers).json()["results"] == []
+    bad = client.patch(url, {"timeout_s": -1}, content_type="application/json", **key_a.headers)
+    assert bad.status_code == 400 and "timeout_s" in bad.json()["error"]["message"]
+    assert client.get(url, **key_b.headers).status_code == 404
+    outsider = client.patch(
+        url, {"enabled": False}, content_type="application/json", **key_b.headers
+    )
+    assert outsider.status_code == 404
+    assert client.get(url, **key_a.headers).json()["enabled"] is True

@@ -1,0 +1,195 @@
+"""Camera events: the portal's CPU per camera request with tracking on and off, and how many
+camera frames per second one portal takes from 50 cameras sending 2 frames a second.
+
+    .venv/bin/python bench/camera_events_bench.py [--frames 140] [--rounds 2] [--cameras 50]
+        [--fps 2] [--seconds 20]
+
+Starts a real worker (yolox_nano, ONNX Runtime) and a real portal (gunicorn 2x8, SQLite,
+Redis, Celery for the webhook/snapshot side) through the same helpers the tests use.
+
+1. On vs off: two cameras of one tenant, one with events on (the default) and one with them
+   off (CameraAlerting.enabled = False), each sent the same frames of the shared clip
+   (one-by-one-person-detection.mp4 at 5 fps, with capture timestamps), in turn per round so
+   machine noise hits both alike. CPU is the portal's (gunicorn master + workers, /proc) per
+   request; the worker's CPU is not in it.
+2. Load: N cameras each send the clip's frames at F fps (paced by wall clock, one thread per
+   camera) for S seconds; reports frames offered and answered per second, latency, errors, and
+   the portal's and the worker's CPU per frame.
+
+Prints Markdown for docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.archiving_bench import cpu_seconds  # noqa: E402
+from tests.apps.events.clip import sampled  # noqa: E402
+from tests.support.portal import running_portal  # noqa: E402
+from tests.support.worker import running_worker  # noqa: E402
+
+DETECT = "/api/v1/detect/persons-detection"
+EVENTS_OFF = """
+from apps.cameras.models import Camera
+from apps.events.camera_models import CameraAlerting
+CameraAlerting.objects.create(camera=Camera.objects.get(public_id={camera!r}), enabled=False)
+"""
+
+
+def new_camera(base: str, key: str, name: str) -> str:
+    response = requests.post(
+        f"{base}/api/v1/cameras", json={"name": name}, headers={"x-api-key": key}, timeout=30
+    )
+    response.raise_for_status()
+    return response.json()["id"]
+
+
+def send(session, base, key, camera, jpeg, t) -> tuple[float, int, int]:
+    started = time.perf_counter()
+    response = session.post(
+        f"{base}{DETECT}",
+        params={"camera": camera, "timestamp": f"{t:.3f}"},
+        data=jpeg,
+        headers={"x-api-key": key, "Content-Type": "image/jpeg"},
+        timeout=60,
+    )
+    events = len(response.json().get("events", [])) if response.ok else 0
+    return (time.perf_counter() - started) * 1000, response.status_code, events
+
+
+def on_off(portal, key, frames, rounds) -> dict[str, dict]:
+    base = portal.base_url
+    cameras = {"on": new_camera(base, key, "events on"), "off": new_camera(base, key, "events off")}
+    portal.manage("shell", "-c", EVENTS_OFF.format(camera=cameras["off"]))
+    session = requests.Session()
+    pid = portal.server.process.pid
+    results = {name: {"cpu": 0.0, "n": 0, "latency": [], "events": 0} for name in cameras}
+    t0 = time.time() - 3600
+    for round_ in range(rounds):
+        for name, camera in cameras.items():
+            before = cpu_seconds(pid)
+            for offset, jpeg in frames:
+                ms, status, events = send(
+                    session, base, key, camera, jpeg, t0 + round_ * 200 + offset
+                )
+                assert status == 200, status
+                results[name]["latency"].append(ms)
+                results[name]["events"] += events
+            results[name]["cpu"] += cpu_seconds(pid) - before
+            results[name]["n"] += len(frames)
+    return results
+
+
+def load(portal, worker_pid, key, cameras, fps, seconds, frames) -> dict:
+    base = portal.base_url
+    ids = [new_camera(base, key, f"load {i:02d}") for i in range(cameras)]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    start = time.monotonic() + 1.0
+    t0 = time.time() - 3600
+
+    def camera_loop(index: int, camera: str) -> None:
+        session = requests.Session()
+        n = 0
+        while True:
+            due = start + index / (cameras * fps) + n / fps  # cameras spread over a period
+            if due - start >= seconds:
+                return
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)  # pacing the offered load, not waiting for a result
+            _, jpeg = frames[n % len(frames)]
+            ms, status, _ = send(session, base, key, camera, jpeg, t0 + n / fps)
+            with lock:
+                latencies.append(ms)
+                statuses[status] = statuses.get(status, 0) + 1
+            n += 1
+
+    portal_cpu, worker_cpu = cpu_seconds(portal.server.process.pid), cpu_seconds(worker_pid)
+    wall = time.monotonic()
+    threads = [threading.Thread(target=camera_loop, args=(i, c)) for i, c in enumerate(ids)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - wall - 1.0
+    answered = statuses.get(200, 0)
+    return {
+        "offered_fps": cameras * fps,
+        "answered_fps": answered / wall,
+        "answered": answered,
+        "errors": sum(n for s, n in statuses.items() if s != 200),
+        "statuses": statuses,
+        "p50": statistics.median(latencies),
+        "p95": statistics.quantiles(latencies, n=20)[18],
+        "portal_cpu_ms": (cpu_seconds(portal.server.process.pid) - portal_cpu) * 1000 / answered,
+        "worker_cpu_ms": (cpu_seconds(worker_pid) - worker_cpu) * 1000 / answered,
+        "wall": wall,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--frames", type=int, default=140, help="clip frames per camera (5 fps)")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--cameras", type=int, default=50)
+    parser.add_argument("--fps", type=float, default=2.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    frames = sampled(5)[: args.frames]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        with (
+            running_worker(folder) as (worker, worker_url),
+            running_portal(
+                folder,
+                worker_url,
+                celery=True,
+                workers=2,
+                threads=8,
+                IPCAI_ARCHIVE_URL=f"file://{folder / 'archive'}",
+                IPCAI_EVENT_SPOOL_DIR=str(folder / "spool"),
+            ) as portal,
+        ):
+            key = portal.create_tenant("bench", ["persons-detection"])
+            results = on_off(portal, key, frames, args.rounds)
+            loaded = load(
+                portal, worker.process.pid, key, args.cameras, args.fps, args.seconds, frames
+            )
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}")
+    print(f"\n`bench/camera_events_bench.py --frames {args.frames} --rounds {args.rounds}`\n")
+    print("| tracking | requests | portal CPU / request | p50 latency | events in answers |")
+    print("|---|---|---|---|---|")
+    for name, r in results.items():
+        print(
+            f"| {name} | {r['n']} | {r['cpu'] * 1000 / r['n']:.2f} ms | "
+            f"{statistics.median(r['latency']):.1f} ms | {r['events']} |"
+        )
+    extra = results["on"]["cpu"] / results["on"]["n"] - results["off"]["cpu"] / results["off"]["n"]
+    print(f"\nTracking costs {extra * 1000:.2f} ms of portal CPU per camera request.\n")
+    print(
+        f"`--cameras {args.cameras} --fps {args.fps} --seconds {args.seconds}`: "
+        f"offered {loaded['offered_fps']:.0f} frames/s, answered {loaded['answered_fps']:.1f} "
+        f"frames/s ({loaded['answered']} in {loaded['wall']:.1f} s, {loaded['errors']} errors "
+        f"{loaded['statuses']}), p50 {loaded['p50']:.0f} ms, p95 {loaded['p95']:.0f} ms, "
+        f"portal CPU {loaded['portal_cpu_ms']:.1f} ms/frame, worker CPU "
+        f"{loaded['worker_cpu_ms']:.1f} ms/frame."
+    )
+
+
+if __name__ == "__main__":
+    main()
