@@ -12,6 +12,7 @@ SCOPE_DETECT = "detect"
 SCOPE_EVENTS_READ = "events:read"
 SCOPE_MANAGE = "manage"
 ALL_SCOPES: frozenset[str] = frozenset({SCOPE_DETECT, SCOPE_EVENTS_READ, SCOPE_MANAGE})
+SCOPE_ORDER = (SCOPE_DETECT, SCOPE_EVENTS_READ, SCOPE_MANAGE)  # how lists show them
 
 
 class KeyRejected(Exception):

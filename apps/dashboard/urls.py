@@ -5,6 +5,7 @@ from django.urls import include, path, reverse_lazy
 
 from apps.dashboard import exports, views
 from apps.dashboard.session_api import SessionDetectView
+from apps.dashboard.signin import SignInForm, ThrottledPasswordResetView
 
 app_name = "dashboard"
 
@@ -13,7 +14,9 @@ account_urls = [
     path(
         "login/",
         auth_views.LoginView.as_view(
-            template_name="dashboard/accounts/login.html", redirect_authenticated_user=True
+            template_name="dashboard/accounts/login.html",
+            redirect_authenticated_user=True,
+            authentication_form=SignInForm,
         ),
         name="login",
     ),
@@ -35,7 +38,7 @@ account_urls = [
     ),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
+        ThrottledPasswordResetView.as_view(
             template_name="dashboard/accounts/password_reset.html",
             email_template_name="dashboard/accounts/password_reset_email.txt",
             subject_template_name="dashboard/accounts/password_reset_subject.txt",
@@ -71,6 +74,7 @@ tenant_urls = [
     path("", views.overview, name="overview"),
     path("keys/", views.keys, name="keys"),
     path("keys/<str:public_id>/revoke/", views.revoke_key, name="revoke-key"),
+    path("keys/<str:public_id>/scopes/", views.key_scopes, name="key-scopes"),
     path("services/", views.services, name="services"),
     path(
         "services/<str:application_type>/",

@@ -21,7 +21,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.dashboard.access import can_manage, membership_of, not_found, tenant_page
 from apps.dashboard.drawing import detections_in, thumbnail_with_boxes
-from apps.dashboard.forms import DateRangeForm, EventFilterForm, KeyCreateForm, ServiceSettingsForm
+from apps.dashboard.forms import (
+    SCOPE_CHOICES,
+    DateRangeForm,
+    EventFilterForm,
+    KeyCreateForm,
+    KeyScopesForm,
+    ServiceSettingsForm,
+)
 from apps.dashboard.once import issue_token, use_token
 from apps.dashboard.overview import first_calls, tenant_overview
 from apps.events.listing import EventFilter, tenant_event, tenant_events
@@ -37,7 +44,13 @@ from apps.reports.usage import (
 )
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.models import ApiKey, Membership, Tenant
-from apps.tenants.services import TooManyKeys, issue_api_key, revoke_api_key, update_service
+from apps.tenants.services import (
+    TooManyKeys,
+    issue_api_key,
+    revoke_api_key,
+    set_key_scopes,
+    update_service,
+)
 
 EVENTS_PER_PAGE = 24
 
@@ -133,6 +146,7 @@ def keys(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "new_key": new_key,
+            "scope_choices": SCOPE_CHOICES,
             "keys": tenant.api_keys.select_related("created_by").order_by(
                 "revoked_at", "-created_at"
             ),
@@ -149,8 +163,27 @@ def _create_key(request: HttpRequest, data: dict) -> dict:
         name=data["name"],
         created_by=request.user,
         expires_at=datetime.combine(expires_on, time.min, tzinfo=UTC) if expires_on else None,
+        scopes=data["scopes"],
     )
     return {"key": key, "raw": raw}
+
+
+@tenant_page(manage=True)
+@require_POST
+def key_scopes(request: HttpRequest, public_id: str) -> HttpResponse:
+    """Narrow (or widen) a key; its next request sees the change (the cached grant is dropped)."""
+    key = ApiKey.objects.filter(tenant=request.tenant, public_id=public_id).first()
+    if key is None:
+        return not_found(request)
+    form = KeyScopesForm(request.POST)
+    if form.is_valid():
+        set_key_scopes(key, form.cleaned_data["scopes"])
+        messages.success(
+            request, f"{key.prefix}… ({key.name}) may now: {', '.join(key.ordered_scopes)}."
+        )
+    else:
+        messages.error(request, " ".join(form.errors["scopes"]))
+    return redirect("dashboard:keys", slug=request.tenant.slug)
 
 
 @tenant_page(manage=True)

@@ -22,11 +22,12 @@ from apps.cameras.resolve import CAMERA_FIELD, CAMERA_HEADER, camera_for_request
 from apps.core.auth import (
     ApiKeyAuthentication,
     ApiKeyOrFormFieldAuthentication,
+    RequireScope,
     ServiceEnabled,
     ask_the_operator,
 )
 from apps.core.errors import ApiError
-from apps.core.grants import KeyGrant
+from apps.core.grants import SCOPE_DETECT, KeyGrant
 from apps.core.serializers import ErrorSerializer
 from apps.detection import payloads
 from apps.detection.capture_time import explicit_time
@@ -77,7 +78,7 @@ class DetectionView(APIView):
 
     endpoint: str
     authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [ServiceEnabled]
+    permission_classes = [ServiceEnabled, RequireScope(SCOPE_DETECT)]
     throttle_classes = [KeyRateAndQuota]
     parser_classes = [MultiPartParser, FormParser]  # JSON and raw bodies are read directly
 

@@ -16,9 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.auth import ApiKeyAuthentication, ServiceEnabled
+from apps.core.auth import ApiKeyAuthentication, RequireScope, ServiceEnabled
 from apps.core.errors import ApiError
-from apps.core.grants import KeyGrant
+from apps.core.grants import SCOPE_EVENTS_READ, KeyGrant
 from apps.core.serializers import ErrorSerializer
 from apps.events.listing import EventFilter, tenant_event, tenant_events
 from apps.events.models import ArchivedEvent
@@ -49,7 +49,7 @@ class NewestFirstPagination(CursorPagination):
 
 class EventsView(APIView):
     authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [ServiceEnabled]
+    permission_classes = [ServiceEnabled, RequireScope(SCOPE_EVENTS_READ)]
 
     def requested_application_types(self, request: Request, grant: KeyGrant) -> list[str]:
         # Archived events stay readable after their service is disabled: they are the

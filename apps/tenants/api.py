@@ -8,7 +8,7 @@ through apps/tenants/services.py, like the admin and the management commands.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -16,8 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.auth import ActiveTenantKey, ApiKeyAuthentication
+from apps.core.auth import ActiveTenantKey, ApiKeyAuthentication, RequireScope
 from apps.core.errors import ApiError
+from apps.core.grants import SCOPE_MANAGE
 from apps.core.serializers import ErrorSerializer
 from apps.tenants.api_serializers import (
     KeyCreatedSerializer,
@@ -26,7 +27,12 @@ from apps.tenants.api_serializers import (
     KeySerializer,
 )
 from apps.tenants.models import ApiKey, Tenant
-from apps.tenants.services import TooManyKeys, issue_api_key, revoke_api_key
+from apps.tenants.services import (
+    KeyNotAllowed,
+    TooManyKeys,
+    issue_api_key_for_key,
+    revoke_api_key,
+)
 
 
 def key_json(key: ApiKey, current_key_id: int) -> dict:
@@ -40,6 +46,7 @@ def key_json(key: ApiKey, current_key_id: int) -> dict:
         "expires_at": key.expires_at.isoformat() if key.expires_at else None,
         "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
         "active": not key.is_revoked and not key.is_expired,
+        "scopes": key.ordered_scopes,
         "current": key.pk == current_key_id,
     }
 
@@ -48,7 +55,8 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
     texts = {
         400: "Invalid parameter or body.",
         401: "No API key, or a key that is unknown, revoked or expired.",
-        403: "The tenant is inactive (or, for creation, has too many active keys).",
+        403: "The key lacks the manage scope, or the tenant is inactive; for creation also: "
+        "the new key would be broader or longer-lived than this one, or too many active keys.",
         404: "No such key in this tenant (another tenant's key looks the same).",
     }
     return {s: OpenApiResponse(ErrorSerializer, description=texts[s]) for s in statuses}
@@ -56,7 +64,7 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
 
 class TenantKeyView(APIView):
     authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [ActiveTenantKey]
+    permission_classes = [ActiveTenantKey, RequireScope(SCOPE_MANAGE)]
 
     def tenant_keys(self):
         return ApiKey.objects.filter(tenant_id=self.request.auth.tenant_id)
@@ -85,12 +93,20 @@ class KeyListView(TenantKeyView):
             field, problems = next(iter(data.errors.items()))
             raise ApiError(400, "invalid_body", f"{field}: {problems[0]}")
         days = data.validated_data["expires_in_days"]
+        grant = request.auth
         try:
-            key, secret = issue_api_key(
-                Tenant.objects.get(pk=request.auth.tenant_id),
+            key, secret = issue_api_key_for_key(
+                Tenant.objects.get(pk=grant.tenant_id),
+                own_scopes=grant.scopes,
+                own_expires_at=(
+                    datetime.fromtimestamp(grant.expires_at, tz=UTC) if grant.expires_at else None
+                ),
                 name=data.validated_data["name"],
+                scopes=data.validated_data["scopes"],
                 expires_at=timezone.now() + timedelta(days=days) if days else None,
             )
+        except KeyNotAllowed as exc:
+            raise ApiError(403, exc.code, str(exc)) from None
         except TooManyKeys as exc:
             raise ApiError(403, "too_many_keys", str(exc)) from None
         return Response({"key": key_json(key, request.auth.key_id), "secret": secret}, status=201)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from apps.core.grants import SCOPE_DETECT, SCOPE_ORDER
 from apps.tenants.application_types import ApplicationType
+
+SCOPES_HELP = (
+    "detect: the detection endpoints; events:read: archived request events and camera events; "
+    "manage: keys, cameras and webhooks."
+)
 
 
 class KeyCreateSerializer(serializers.Serializer):
@@ -21,7 +27,16 @@ class KeyCreateSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         default=None,
-        help_text="The key stops working after this many days; omit for no expiry.",
+        help_text="The key stops working after this many days; omit for no expiry (or, when "
+        "the key making the request expires, for its expiry: a key never outlives its maker).",
+    )
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=SCOPE_ORDER),
+        allow_empty=False,
+        required=False,
+        default=lambda: [SCOPE_DETECT],
+        help_text=f"What the key may do (default detect only; at most the requesting key's own "
+        f"scopes). {SCOPES_HELP}",
     )
 
 
@@ -36,6 +51,7 @@ class ApiKeySerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
     active = serializers.BooleanField(help_text="Neither revoked nor expired.")
+    scopes = serializers.ListField(child=serializers.CharField(), help_text=SCOPES_HELP)
     current = serializers.BooleanField(help_text="The key that made this request.")
 
 

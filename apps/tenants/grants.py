@@ -19,7 +19,7 @@ import orjson
 from django.conf import settings
 from redis.commands.core import Script
 
-from apps.core.grants import KeyGrant, KeyRejected, ServiceGrant
+from apps.core.grants import ALL_SCOPES, KeyGrant, KeyRejected, ServiceGrant
 from apps.core.redis import get_redis, redis_key
 from apps.tenants.keys import key_matches, public_id_of
 from apps.tenants.models import ApiKey
@@ -93,6 +93,8 @@ def resolve_key(raw_key: str, *, cached_only: bool = False) -> KeyGrant:
         monthly_request_quota=entry["monthly_request_quota"],
         expires_at=expires_at,
         services={s["application_type"]: ServiceGrant(**s) for s in entry["services"]},
+        # Snapshots cached before scopes existed belong to keys migrated to all scopes.
+        scopes=frozenset(entry.get("scopes", ALL_SCOPES)),
     )
 
 
@@ -112,6 +114,7 @@ def _load_entry(public_id: str) -> dict:
         "key_id": key.pk,
         "secret_hash": key.secret_hash,
         "expires_at": key.expires_at.timestamp() if key.expires_at else None,
+        "scopes": list(key.scopes),
         "tenant_id": tenant.pk,
         "tenant_slug": tenant.slug,
         "tenant_active": tenant.active,

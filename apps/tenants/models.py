@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils import timezone
 
+from apps.core.grants import ALL_SCOPES, SCOPE_DETECT, SCOPE_ORDER
 from apps.tenants.application_types import APPLICATION_LABELS, ApplicationType
 from apps.tenants.model_tiers import model_for, tier_names
 
@@ -67,6 +68,12 @@ class Membership(models.Model):
         return f"{self.user} in {self.tenant} ({self.role})"
 
 
+def default_key_scopes() -> list[str]:
+    """New keys, and keys bound to a camera, may only detect: what a camera needs, and all a
+    leaked camera key gives away. Owners add events:read or manage deliberately."""
+    return [SCOPE_DETECT]
+
+
 class ApiKeyQuerySet(models.QuerySet):
     def usable(self) -> ApiKeyQuerySet:
         """Keys that authenticate right now: not revoked and not expired."""
@@ -95,6 +102,9 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Subset of apps.core.grants.ALL_SCOPES: detect, events:read (archived events), manage
+    # (keys, cameras, webhooks). Keys from before scopes existed were given all three.
+    scopes = models.JSONField(default=default_key_scopes)
 
     objects = ApiKeyQuerySet.as_manager()
 
@@ -117,6 +127,15 @@ class ApiKey(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def ordered_scopes(self) -> list[str]:
+        """The key's scopes in the documented order (detect, events:read, manage)."""
+        return [scope for scope in SCOPE_ORDER if scope in self.scopes]
+
+    @property
+    def has_all_scopes(self) -> bool:
+        return set(self.scopes) >= ALL_SCOPES
 
 
 class DetectionModel(models.Model):

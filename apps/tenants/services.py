@@ -15,9 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from apps.core.grants import ALL_SCOPES, SCOPE_ORDER
 from apps.tenants.application_types import ApplicationType, is_application_type, valid_types_text
 from apps.tenants.keys import generate_key, hash_key
-from apps.tenants.models import ApiKey, Membership, Tenant, TenantService
+from apps.tenants.models import ApiKey, Membership, Tenant, TenantService, default_key_scopes
 
 # Bounds what a leaked key (or a careless script) can do: keys cannot be minted without limit.
 MAX_ACTIVE_KEYS_PER_TENANT = 100
@@ -25,6 +26,25 @@ MAX_ACTIVE_KEYS_PER_TENANT = 100
 
 class TooManyKeys(ValueError):
     """The tenant already has MAX_ACTIVE_KEYS_PER_TENANT usable keys."""
+
+
+class KeyNotAllowed(ValueError):
+    """A key asked for a key it may not make (`code` says why, for the API's error)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def checked_scopes(scopes: Iterable[str]) -> list[str]:
+    """The scopes in documented order; ValueError for none or an unknown one."""
+    wanted = set(scopes)
+    unknown = wanted - ALL_SCOPES
+    if unknown:
+        raise ValueError(f"unknown scope {sorted(unknown)[0]!r}; valid: {', '.join(SCOPE_ORDER)}")
+    if not wanted:
+        raise ValueError(f"a key needs at least one scope: {', '.join(SCOPE_ORDER)}")
+    return [scope for scope in SCOPE_ORDER if scope in wanted]
 
 
 @transaction.atomic
@@ -37,7 +57,10 @@ def create_tenant(
     monthly_request_quota: int | None = None,
     owner: AbstractBaseUser | None = None,
 ) -> Tenant:
-    """A new active tenant with the given services enabled (the first is the default)."""
+    """A new active tenant with the given services enabled (the first is the default). Without
+    a quota it gets the deployment's IPCAI_DEFAULT_MONTHLY_QUOTA (none: unlimited)."""
+    if monthly_request_quota is None:
+        monthly_request_quota = settings.IPCAI_DEFAULT_MONTHLY_QUOTA
     services = list(dict.fromkeys(services))
     _check_types(services)
     if slugify(slug) != slug or not slug:
@@ -70,10 +93,13 @@ def issue_api_key(
     name: str = "",
     created_by: AbstractBaseUser | None = None,
     expires_at: datetime | None = None,
+    scopes: Iterable[str] | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key for the tenant, and the full key string: show it once, it is not stored.
 
-    Raises TooManyKeys at the active-key cap, whoever asks (API, dashboard, admin, command)."""
+    `scopes` default to detect only (models.default_key_scopes). Raises TooManyKeys at the
+    active-key cap, whoever asks (API, dashboard, admin, command), ValueError for bad scopes."""
+    scopes = checked_scopes(default_key_scopes() if scopes is None else scopes)
     if tenant.api_keys.usable().count() >= MAX_ACTIVE_KEYS_PER_TENANT:
         raise TooManyKeys(
             f"A tenant may have at most {MAX_ACTIVE_KEYS_PER_TENANT} active keys; "
@@ -87,8 +113,50 @@ def issue_api_key(
         secret_hash=hash_key(raw_key),
         created_by=created_by,
         expires_at=expires_at,
+        scopes=scopes,
     )
     return key, raw_key
+
+
+def issue_api_key_for_key(
+    tenant: Tenant,
+    *,
+    own_scopes: frozenset[str],
+    own_expires_at: datetime | None,
+    name: str = "",
+    scopes: Iterable[str] | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """A key minted by another key (the keys API): never broader, never longer-lived.
+
+    Its scopes must be a subset of the minting key's; its expiry no later than the minting
+    key's, which it inherits when none is asked for. Otherwise a leaked key could mint an
+    immortal full-access one and outlive its own revocation plans."""
+    wanted = checked_scopes(default_key_scopes() if scopes is None else scopes)
+    broader = [scope for scope in wanted if scope not in own_scopes]
+    if broader:
+        raise KeyNotAllowed(
+            "scope_not_allowed",
+            f"This key cannot grant {', '.join(broader)}: a key can only create keys with "
+            f"scopes it has itself ({', '.join(s for s in SCOPE_ORDER if s in own_scopes)}).",
+        )
+    if own_expires_at is not None:
+        if expires_at is None:
+            expires_at = own_expires_at
+        elif expires_at > own_expires_at:
+            raise KeyNotAllowed(
+                "expiry_not_allowed",
+                f"This key expires at {own_expires_at.isoformat()}; it cannot create a key "
+                "that lives longer.",
+            )
+    return issue_api_key(tenant, name=name, expires_at=expires_at, scopes=wanted)
+
+
+def set_key_scopes(key: ApiKey, scopes: Iterable[str]) -> ApiKey:
+    """Change what a key may do (the dashboard's narrowing); its next request sees it."""
+    key.scopes = checked_scopes(scopes)
+    key.save(update_fields=["scopes"])
+    return key
 
 
 def revoke_api_key(key: ApiKey) -> ApiKey:

@@ -1,7 +1,8 @@
 """Shared fixtures for every portal app's tests (healthchecks-style trio, a real worker).
 
 - Alice owns tenant A ("alpha": persons + pets detection), Bob is a viewer member of A,
-  Charlie owns tenant B ("bravo": persons detection only). Each tenant has one API key.
+  Charlie owns tenant B ("bravo": persons detection only). Each tenant has one API key, with
+  every scope (tests of narrower keys issue their own).
   Every API and view test can then check the owner path *and* that the other tenant's
   key or user sees and changes nothing.
 - `worker_url`: one real gpu_worker (yolox_nano, ONNX Runtime) for the whole session.
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings as django_settings
 
+from apps.core.grants import ALL_SCOPES
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.models import ApiKey, Membership, Tenant
 from apps.tenants.services import add_member, create_tenant, issue_api_key
@@ -98,9 +100,13 @@ def tenant_b(charlie) -> Tenant:
 
 @pytest.fixture
 def key_a(tenant_a, alice) -> IssuedKey:
-    return IssuedKey(*issue_api_key(tenant_a, name="alpha camera", created_by=alice))
+    return IssuedKey(
+        *issue_api_key(tenant_a, name="alpha camera", created_by=alice, scopes=ALL_SCOPES)
+    )
 
 
 @pytest.fixture
 def key_b(tenant_b, charlie) -> IssuedKey:
-    return IssuedKey(*issue_api_key(tenant_b, name="bravo camera", created_by=charlie))
+    return IssuedKey(
+        *issue_api_key(tenant_b, name="bravo camera", created_by=charlie, scopes=ALL_SCOPES)
+    )

@@ -44,7 +44,7 @@ def test_listing_shows_the_tenants_keys_without_secrets(client, tenant_a, key_a,
 def test_a_created_key_is_shown_once_and_works(client, tenant_a, key_a):
     response = client.post(
         "/api/v1/keys",
-        {"name": "cam-garage", "expires_in_days": 30},
+        {"name": "cam-garage", "expires_in_days": 30, "scopes": ["detect", "manage"]},
         format="json",
         **key_a.headers,
     )
@@ -64,7 +64,9 @@ def test_a_created_key_is_shown_once_and_works(client, tenant_a, key_a):
 
 def test_revoking_a_key_locks_it_out_on_the_next_request(client, tenant_a, key_a):
     old = key_a
-    new_secret = client.post("/api/v1/keys", {"name": "rotated"}, format="json", **old.headers)
+    new_secret = client.post(
+        "/api/v1/keys", {"name": "rotated", "scopes": ["manage"]}, format="json", **old.headers
+    )
     new_headers = {"HTTP_X_API_KEY": new_secret.json()["secret"]}
 
     revoked = client.post(f"/api/v1/keys/{old.key.public_id}/revoke", **new_headers)

@@ -1,10 +1,14 @@
-"""`manage.py create_tenant SLUG --services persons-detection,pets-detection`: prints a key once."""
+"""`manage.py create_tenant SLUG --services persons-detection,pets-detection`: prints a key once.
+
+The tenant's first key has every scope by default: it is the one its owner creates the
+others with (narrower camera keys, through the keys API or `ipcai keys create`)."""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError
 
+from apps.core.grants import SCOPE_ORDER
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.services import create_tenant, issue_api_key
 
@@ -20,8 +24,18 @@ class Command(BaseCommand):
             default=ApplicationType.PERSONS.value,
             help="Comma-separated application types; the first is the default service.",
         )
-        parser.add_argument("--quota", type=int, default=None, help="Monthly request quota.")
+        parser.add_argument(
+            "--quota",
+            type=int,
+            default=None,
+            help="Monthly request quota (default: IPCAI_DEFAULT_MONTHLY_QUOTA).",
+        )
         parser.add_argument("--key-name", default="default")
+        parser.add_argument(
+            "--scopes",
+            default=",".join(SCOPE_ORDER),
+            help="Comma-separated scopes of the first key (default: all).",
+        )
 
     def handle(self, *args, **options) -> None:
         services = [s.strip() for s in options["services"].split(",") if s.strip()]
@@ -36,7 +50,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         except IntegrityError:
             raise CommandError(f"tenant {options['slug']!r} already exists") from None
-        _, raw_key = issue_api_key(tenant, name=options["key_name"])
+        scopes = [s.strip() for s in options["scopes"].split(",") if s.strip()]
+        try:
+            _, raw_key = issue_api_key(tenant, name=options["key_name"], scopes=scopes)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"Created tenant {tenant.slug!r} with services: {', '.join(services)}\n"
             "API key (shown only once; store it now):"

@@ -1,4 +1,5 @@
-"""`manage.py issue_api_key SLUG [--name N] [--expires-in-days D]`: prints a new key once."""
+"""`manage.py issue_api_key SLUG [--name N] [--expires-in-days D] [--scopes S,...]`: prints a
+new key once (detect only unless --scopes says more)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from apps.core.grants import SCOPE_ORDER
 from apps.tenants.models import Tenant
 from apps.tenants.services import issue_api_key
 
@@ -18,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("slug")
         parser.add_argument("--name", default="")
         parser.add_argument("--expires-in-days", type=int, default=None)
+        parser.add_argument(
+            "--scopes",
+            default="detect",
+            help=f"Comma-separated scopes: {', '.join(SCOPE_ORDER)} (default: detect).",
+        )
 
     def handle(self, *args, **options) -> None:
         tenant = Tenant.objects.filter(slug=options["slug"]).first()
@@ -25,6 +32,12 @@ class Command(BaseCommand):
             raise CommandError(f"no tenant {options['slug']!r}")
         days = options["expires_in_days"]
         expires_at = timezone.now() + timedelta(days=days) if days else None
-        _, raw_key = issue_api_key(tenant, name=options["name"], expires_at=expires_at)
+        scopes = [s.strip() for s in options["scopes"].split(",") if s.strip()]
+        try:
+            _, raw_key = issue_api_key(
+                tenant, name=options["name"], expires_at=expires_at, scopes=scopes
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(f"API key for {tenant.slug!r} (shown only once; store it now):")
         self.stdout.write(raw_key)
