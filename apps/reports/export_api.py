@@ -54,10 +54,9 @@ class ExportListView(ExportsView):
             field, problems = next(iter(query.errors.items()))
             raise ApiError(400, "invalid_export", f"{field}: {' '.join(map(str, problems))}")
         try:
-            spec = query.to_spec()
+            export = start_export(Tenant.objects.get(pk=request.auth.tenant_id), query.to_spec())
         except InvalidExport as exc:
             raise ApiError(400, "invalid_export", str(exc)) from None
-        export = start_export(Tenant.objects.get(pk=request.auth.tenant_id), spec)
         data = DatasetExportSerializer(export, context={"request": request}).data
         return Response(data, status=202, headers={"Location": data["url"]})
 

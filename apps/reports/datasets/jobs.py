@@ -28,6 +28,9 @@ def start_export(tenant: Tenant, spec: ExportSpec, created_by=None) -> DatasetEx
     """A queued export job; the Celery task starts once the row is committed."""
     from apps.reports.tasks import build_dataset_export  # the task module imports this one
 
+    if spec.service is None:
+        services = tuple(tenant.services.values_list("application_type", flat=True))
+        spec = ExportSpec.from_json({**spec.to_json(), "tenant_services": services})
     export = DatasetExport.objects.create(
         tenant=tenant, created_by=created_by, format=spec.format, spec=spec.to_json()
     )

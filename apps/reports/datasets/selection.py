@@ -41,6 +41,8 @@ class ExportSpec:
     score_max: float | None = None
     sample_size: int | None = None
     seed: int = 0
+    # Without a service: the tenant's services, whose classes the dataset's categories are.
+    tenant_services: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
@@ -66,9 +68,8 @@ class ExportSpec:
             raise InvalidExport("since must be before until")
 
     def service_classes(self) -> frozenset[str]:
-        if self.service:
-            return APPLICATION_LABELS[self.service]
-        return frozenset().union(*APPLICATION_LABELS.values())
+        services = [self.service] if self.service else self.tenant_services or APPLICATION_LABELS
+        return frozenset().union(*(APPLICATION_LABELS[s] for s in services))
 
     def export_classes(self) -> list[str]:
         return ordered_classes(set(self.classes) or self.service_classes())
@@ -87,6 +88,7 @@ class ExportSpec:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["classes"] = list(self.classes)
+        data["tenant_services"] = list(self.tenant_services)
         for name in ("since", "until"):
             data[name] = data[name].isoformat() if data[name] else None
         return data
@@ -97,6 +99,7 @@ class ExportSpec:
         for name in ("since", "until"):
             data[name] = datetime.fromisoformat(data[name]) if data.get(name) else None
         data["classes"] = tuple(data.get("classes") or ())
+        data["tenant_services"] = tuple(data.get("tenant_services") or ())
         return cls(**data)
 
 

@@ -62,6 +62,12 @@ def test_an_export_is_built_and_streamed_to_its_owner_only(
     )
     assert client.get("/api/v1/exports", **key_b.headers).json() == []
     assert client.get(url).status_code == 401
+    # A class of a service tenant A does not have.
+    refused = start(
+        client, key_a, django_capture_on_commit_callbacks, format="coco", classes=["car"]
+    )
+    assert refused.status_code == 400
+    assert "car" in refused.json()["error"]["message"]
 
 
 def test_filters_reach_the_archive_and_the_other_tenant_sees_nothing(
