@@ -42,6 +42,7 @@ class DetectionCall:
     image: CheckedImage | None = None
     results: list[dict] = field(default_factory=list)  # the worker's answers, one per type
     parsed_body: dict | None = None  # the JSON body, parsed once per request
+    answer: dict | None = None  # the body the client received (a 200), archived as it is
     error_code: str = ""  # set when the request ends in an error
 
     def elapsed_ms(self) -> float:
@@ -189,7 +190,13 @@ def finish_request(call: DetectionCall, status_code: int, error_code: str = "") 
         archive_answered_request(
             grant=grant,
             image=call.image.data,
-            answers=zip(call.application_types, call.results, strict=False),
+            # What the client got (the worker's answer only if the view left none).
+            answers=[
+                (application_type, call.answer or result)
+                for application_type, result in zip(
+                    call.application_types, call.results, strict=False
+                )
+            ],
             client_request_id=body.get("request_id"),  # the seed body's own id, if sent
             portal_request_id=call.request_id,
             received_at=call.timestamp,

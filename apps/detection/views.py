@@ -129,6 +129,8 @@ class DetectionView(APIView):
         call: DetectionCall | None = getattr(request, "detection", None)
         if call is not None:
             response["X-Request-Id"] = call.request_id
+            if response.status_code == 200 and isinstance(response.data, dict):
+                call.answer = response.data
             finish_request(call, response.status_code, call.error_code)
         return response
 
