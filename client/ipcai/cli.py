@@ -187,6 +187,33 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--json", action="store_true", help="JSON instead of a table")
     events.set_defaults(handler=cmd_events)
 
+    export = commands.add_parser(
+        "export",
+        parents=[common],
+        help="export archived frames as a COCO, YOLO or Label Studio dataset zip",
+        description="Builds the export on the service (the key needs events:read), shows its "
+        "progress, then downloads the zip. The model's boxes come as pre-labels.",
+    )
+    export.add_argument("--format", choices=("coco", "yolo", "labelstudio"), default="coco")
+    export.add_argument("--service", help="only this application type")
+    export.add_argument("--since", help="frames received at or after (ISO 8601)")
+    export.add_argument("--until", help="frames received before (ISO 8601)")
+    export.add_argument("--classes", help="comma-separated: frames with these classes only")
+    export.add_argument("--score-min", type=_confidence, help="frames with a detection scored ≥")
+    export.add_argument("--score-max", type=_confidence, help="... and ≤ this")
+    export.add_argument("--sample-size", type=_positive_int, help="at most N frames, at random")
+    export.add_argument("--seed", type=int, default=0, help="sampling seed (same frames again)")
+    export.add_argument(
+        "-o", "--output", type=Path, help="zip file to write (default: <format>-<id>.zip)"
+    )
+    export.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar (default: only when stderr is a terminal)",
+    )
+    export.set_defaults(handler=cmd_export)
+
     relay = commands.add_parser(
         "relay",
         help="a local DeepStack / CodeProject.AI server for Blue Iris, Agent DVR and others",
@@ -368,6 +395,52 @@ def cmd_usage(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int
         _write_line(stdout, usage.raw)
     else:
         print(format_usage(usage), file=stdout)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from ipcai.export import download_export, start_export, wait_for_export
+
+    show_progress = stderr.isatty() if args.progress is None else args.progress
+    classes = [c.strip() for c in (args.classes or "").split(",") if c.strip()]
+    with Client(args.api_key, args.url, timeout=args.timeout, retry=_retry_policy(args)) as client:
+        job = start_export(
+            client,
+            format=args.format,
+            service=args.service,
+            since=args.since,
+            until=args.until,
+            classes=classes,
+            score_min=args.score_min,
+            score_max=args.score_max,
+            sample_size=args.sample_size,
+            seed=args.seed,
+        )
+        with tqdm(
+            total=100, unit="%", desc="building", file=stderr, disable=not show_progress
+        ) as bar:
+
+            def building(current: dict) -> None:
+                bar.update(round(current["progress"] * 100) - bar.n)
+                bar.set_postfix(frames=current["images"])
+
+            job = wait_for_export(client, job["id"], building)
+        output = args.output or Path(f"{args.format}-{job['id']}.zip")
+        with tqdm(
+            total=job["size_bytes"],
+            unit="B",
+            unit_scale=True,
+            desc="downloading",
+            file=stderr,
+            disable=not show_progress,
+        ) as bar:
+            download_export(client, job, output, bar.update)
+    print(
+        f"{plural(job['images'], 'frame')}, {plural(job['annotations'], 'pre-label')} "
+        f"written to {output}",
+        file=stderr,
+    )
+    _write_line(stdout, {"export": job["id"], "path": str(output), "images": job["images"]})
     return EXIT_OK
 
 

@@ -8,6 +8,7 @@ the HTTP calls differ. The API key and base URL come from arguments or from the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -213,6 +214,10 @@ class Client(_BaseClient):
                 delay = self._retry_delay(method, url, attempt, response=response)
             self._sleep(delay)
             attempt += 1
+
+    def stream(self, method: str, url: str) -> contextlib.AbstractContextManager[httpx.Response]:
+        """A response whose body is read as it arrives (downloads); no retries."""
+        return self._http.stream(method, url, headers={**self._headers, "Accept": "*/*"})
 
     def close(self) -> None:
         if self._owns_http:
