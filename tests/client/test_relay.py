@@ -150,6 +150,29 @@ def test_the_relay_forwards_the_body_unchanged_with_the_key_and_camera(tmp_path)
     assert received.headers["x-camera-id"] == "cam-7"
 
 
+def test_the_services_refusals_pass_through_and_a_proxys_html_becomes_deepstack_json(tmp_path):
+    over_quota = Reply(
+        429,
+        {"success": False, "error": "Monthly quota used up.", "code": 429},
+        headers={"Retry-After": "7"},
+    )
+    proxy_page = Reply(502, "<html><body>Bad Gateway</body></html>")
+    with (
+        scripted_server(over_quota, proxy_page) as service,
+        running_relay(tmp_path, service.url, "ipcai_000000000000_k") as (base, _),
+    ):
+        limited = blue_iris_detect(f"{base}/v1/vision/detection", b"\xff\xd8a")
+        proxied = blue_iris_detect(f"{base}/v1/vision/detection", b"\xff\xd8b")
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "7"
+    assert limited.json()["error"] == "Monthly quota used up."
+    assert proxied.status_code == 502
+    assert proxied.json() == {
+        "success": False,
+        "error": "The IPC AI service answered HTTP 502 without JSON.",
+        "code": 502,
+    }
+
+
 def test_bounded_concurrency_answers_busy_instead_of_queueing_forever(tmp_path):
     release = threading.Event()
     held = Reply(200, {"success": True, "predictions": []}, hold=release)
