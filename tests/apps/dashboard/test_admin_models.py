@@ -97,3 +97,33 @@ def test_tiers_come_from_the_settings(operator, tenant_a, settings):
     assert TenantService.objects.get(pk=persons.pk).model_name == "picodet_s_416"
     page = assign(operator, persons, tier="turbo").content.decode()
     assert "turbo is not one of the available choices" in page
+
+
+def test_operators_see_evaluations_side_by_side(operator, tenant_a):
+    from apps.reports.models import EvaluationSet, ModelEvaluation
+
+    evaluation_set = EvaluationSet.objects.create(tenant=tenant_a, name="gate", images=3)
+    for model, score in (("yolox_nano", 0.41), ("deimv2_femto", 0.52)):
+        ModelEvaluation.objects.create(
+            tenant=tenant_a,
+            evaluation_set=evaluation_set,
+            model=model,
+            images=3,
+            cpu_ms_per_image=12.5,
+            services=[
+                {
+                    "application_type": "persons-detection",
+                    "map50_95": score,
+                    "map50": 0.8,
+                    "precision": 0.9,
+                    "recall": 0.7,
+                    "threshold": 0.5,
+                }
+            ],
+        )
+    assert operator.get("/admin/reports/modelevaluation/").status_code == 200
+    assert operator.get("/admin/reports/evaluationset/").status_code == 200
+    latest = ModelEvaluation.objects.get(model="deimv2_femto")
+    page = operator.get(f"/admin/reports/modelevaluation/{latest.pk}/change/").content.decode()
+    assert "<td>yolox_nano</td><td>0.410</td>" in page
+    assert "<td>deimv2_femto</td><td>0.520</td>" in page

@@ -12,8 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import requests
 
 from tests.support.images import encode, seed_image, seed_pixels
 from tests.support.moto import MotoServer
+from tests.support.polling import eventually
 from tests.support.portal import Portal, running_portal
 from tests.support.redis_server import RedisServer
 from tests.support.worker import running_worker
@@ -47,18 +47,6 @@ FAST_RECOVERY = {
     "IPCAI_EVENT_SPOOL_REPLAY_S": "0.5",
     "IPCAI_EVENT_BROKER_RETRY_S": "1",
 }
-
-
-def eventually(condition: Callable[[], object], timeout: float, what: str) -> object:
-    """Poll `condition` until it returns something truthy; fail with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
 
 
 @dataclass
