@@ -1,4 +1,4 @@
-"""The `ipcai` command line: detect, watch, keys, usage, events, relay.
+"""The `ipcai` command line: detect, watch, cameras, keys, usage, events, relay.
 
 Machine-readable results go to stdout (JSON / JSON lines), everything meant for a person
 (progress bar, summary table, warnings) goes to stderr, so `ipcai detect ... | jq` and
@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     watch.add_argument("--min-confidence", type=_confidence, help="score threshold 0..1")
     watch.add_argument(
+        "--camera", metavar="ID", help="send the frames as this camera (its zones and thresholds)"
+    )
+    watch.add_argument(
         "--output", type=Path, metavar="FILE", help="append JSON lines here instead of stdout"
     )
     watch.add_argument("--max-frames", type=_positive_int, help="stop after N answered frames")
@@ -142,6 +145,45 @@ def build_parser() -> argparse.ArgumentParser:
         help="longest wait between reconnect attempts, seconds",
     )
     watch.set_defaults(handler=cmd_watch)
+
+    cameras = commands.add_parser(
+        "cameras",
+        parents=[common],
+        help="list, create, show, change or delete cameras (zones, thresholds, bound keys)",
+        description="ipcai cameras [list] | create NAME [--service S] [--threshold dog=0.45] "
+        "[--min-box-area F] [--zones FILE] | show ID | zones ID [--set FILE | --clear] | "
+        "bind ID (--key KEY_ID | --new-key NAME) | unbind ID --key KEY_ID | delete ID",
+    )
+    cameras.add_argument(
+        "action",
+        nargs="?",
+        choices=("list", "create", "show", "zones", "bind", "unbind", "delete"),
+        default="list",
+    )
+    cameras.add_argument("target", nargs="?", metavar="NAME|ID", help="create: name; else: id")
+    cameras.add_argument(
+        "--service", action="append", help="create: a service of the camera (repeatable)"
+    )
+    cameras.add_argument(
+        "--threshold",
+        action="append",
+        metavar="CLASS=SCORE",
+        help="create: a class threshold, e.g. dog=0.45 (repeatable)",
+    )
+    cameras.add_argument("--min-box-area", type=_confidence, help="create: fraction of frame")
+    cameras.add_argument("--min-box-pixels", type=int, help="create: box area in pixels")
+    cameras.add_argument("--anchor", choices=("bottom_center", "center"), help="create")
+    cameras.add_argument(
+        "--zones", type=Path, metavar="FILE", help="create: zones as a JSON list, from a file"
+    )
+    cameras.add_argument(
+        "--set", type=Path, metavar="FILE", help="zones: replace them with this JSON list"
+    )
+    cameras.add_argument("--clear", action="store_true", help="zones: remove every zone")
+    cameras.add_argument("--key", metavar="KEY_ID", help="bind / unbind: an existing key")
+    cameras.add_argument("--new-key", metavar="NAME", help="bind: issue a new bound key")
+    cameras.add_argument("--json", action="store_true", help="JSON instead of text")
+    cameras.set_defaults(handler=cmd_cameras)
 
     keys = commands.add_parser(
         "keys",
@@ -302,6 +344,7 @@ def cmd_watch(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int
         max_frames=args.max_frames,
         loop=args.loop,
         max_backoff=args.max_backoff,
+        camera=args.camera,
     )
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -331,6 +374,89 @@ def _stop_on_signals(stop: threading.Event) -> None:
         return
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+
+
+def _camera_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """`ipcai cameras create`'s options as the API's body."""
+    settings: dict[str, Any] = {"name": args.target}
+    if args.service:
+        settings["services"] = args.service
+    if args.threshold:
+        thresholds = {}
+        for item in args.threshold:
+            label, sep, score = item.partition("=")
+            try:
+                thresholds[label.strip()] = float(score)
+            except ValueError:
+                sep = ""
+            if not sep:
+                raise ConfigurationError(f"--threshold takes CLASS=SCORE, got {item!r}")
+        settings["class_thresholds"] = thresholds
+    for option in ("min_box_area", "min_box_pixels", "anchor"):
+        if getattr(args, option) is not None:
+            settings[option] = getattr(args, option)
+    if args.zones:
+        settings["zones"] = _json_file(args.zones)
+    return settings
+
+
+def _json_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read JSON from {path}: {exc}") from None
+
+
+def cmd_cameras(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    from ipcai import cameras as api
+
+    if args.action != "list" and not args.target:
+        what = "NAME" if args.action == "create" else "ID (from `ipcai cameras`)"
+        raise ConfigurationError(f"cameras {args.action} needs the camera's {what}")
+    with Client(args.api_key, args.url, timeout=args.timeout, retry=_retry_policy(args)) as client:
+        if args.action == "list":
+            cameras = api.list_cameras(client)
+            if args.json:
+                _write_line(stdout, {"cameras": cameras})
+            else:
+                print(api.format_cameras(cameras), file=stdout)
+            return EXIT_OK
+        if args.action == "delete":
+            api.delete_camera(client, args.target)
+            print(f"deleted camera {args.target}; its keys still work, unbound", file=stderr)
+            return EXIT_OK
+        if args.action == "bind" and args.new_key is not None:
+            camera, secret = api.issue_bound_key(client, args.target, args.new_key)
+            print(
+                f"A new key bound to {camera['name']}, shown only this once; store it now:",
+                file=stderr,
+            )
+            print(secret, file=stdout)
+            return EXIT_OK
+        if args.action in ("bind", "unbind"):
+            if not args.key:
+                raise ConfigurationError(f"cameras {args.action} needs --key KEY_ID")
+            camera = (api.bind_key if args.action == "bind" else api.unbind_key)(
+                client, args.target, args.key
+            )
+            camera = camera.get("camera", camera)
+        elif args.action == "create":
+            camera = api.create_camera(client, _camera_settings(args))
+        elif args.action == "zones" and (args.set or args.clear):
+            zones = [] if args.clear else _json_file(args.set)
+            camera = api.update_camera(client, args.target, {"zones": zones})
+        else:
+            camera = api.get_camera(client, args.target)
+    if args.action == "zones":
+        if args.json:
+            _write_line(stdout, {"zones": camera["zones"]})
+        else:
+            print(api.format_zones(camera["zones"]), file=stdout)
+    elif args.json:
+        _write_line(stdout, camera)
+    else:
+        print(api.format_camera(camera), file=stdout)
+    return EXIT_OK
 
 
 def cmd_keys(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:

@@ -116,9 +116,16 @@ class _BaseClient:
         }
 
     def _detect_args(
-        self, body: bytes, content_type: str, service: str, min_confidence: float | None
+        self,
+        body: bytes,
+        content_type: str,
+        service: str,
+        min_confidence: float | None,
+        camera: str | None = None,
     ) -> dict[str, Any]:
         params = {} if min_confidence is None else {"min_confidence": f"{min_confidence:g}"}
+        if camera:
+            params["camera"] = camera  # the camera's zones, masks and thresholds apply
         return {
             "url": f"{self.base_url}/api/v1/detect/{_check_service(service)}",
             "params": params,
@@ -181,12 +188,18 @@ class Client(_BaseClient):
         self._sleep = sleep
 
     def detect(
-        self, image: ImageInput, service: str, *, min_confidence: float | None = None
+        self,
+        image: ImageInput,
+        service: str,
+        *,
+        min_confidence: float | None = None,
+        camera: str | None = None,
     ) -> DetectionResult:
-        """Detect the service's classes in one image (bytes, path or PIL image)."""
+        """Detect the service's classes in one image (bytes, path or PIL image), as `camera`
+        (its id) when given."""
         body, content_type = encode_image(image)
         response = self.request(
-            "POST", **self._detect_args(body, content_type, service, min_confidence)
+            "POST", **self._detect_args(body, content_type, service, min_confidence, camera)
         )
         return DetectionResult.from_json(_json(response), service)
 

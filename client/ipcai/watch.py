@@ -63,6 +63,7 @@ class WatchOptions:
     service: str
     fps: float = 2.0
     min_confidence: float | None = None
+    camera: str | None = None  # the camera's id: its zones and thresholds filter the answers
     motion: bool = False
     motion_threshold: float = 0.01
     max_frames: int | None = None  # stop after this many frames were answered
@@ -155,7 +156,10 @@ def _send_frames(
             started = time.monotonic()
             try:
                 result = client.detect(
-                    jpeg.tobytes(), options.service, min_confidence=options.min_confidence
+                    jpeg.tobytes(),
+                    options.service,
+                    min_confidence=options.min_confidence,
+                    camera=options.camera,
                 )
             except (AuthenticationError, PermissionDenied):
                 raise
