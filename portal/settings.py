@@ -210,6 +210,7 @@ CELERY_BEAT_SCHEDULE = {
     "purge-old-usage-events": {"task": "detection.purge_usage_events", "schedule": 3600.0},
     # Camera events: close events of silent cameras, re-send due webhooks, store snapshots.
     "camera-events-sweep": {"task": "events.camera_sweep", "schedule": IPCAI_CAMERA_SWEEP_S},
+    "purge-camera-events": {"task": "events.purge_camera_events", "schedule": 3600.0},
     # Every tenant's usage report of the month that just ended (apps/reports/tasks.py).
     "monthly-usage-reports": {
         "task": "reports.build_monthly_usage_reports",

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from apps.events.camera_events import close_idle_cameras, store_event_snapshot
 from apps.events.camera_models import CameraEvent
+from apps.events.camera_retention import purge_expired_camera_events
 from apps.events.storage import StorageError
 from apps.events.webhooks import delivery
 
@@ -62,3 +63,11 @@ def camera_sweep() -> dict:
             logger.warning("snapshot of event %s not stored yet: %s", event_id, exc)
             break
     return {"closed": closed, "deliveries": len(due), "snapshots": len(unstored)}
+
+
+@shared_task(name="events.purge_camera_events", ignore_result=True, acks_late=True)
+def purge_camera_events() -> int:
+    removed = purge_expired_camera_events()
+    if removed:
+        logger.info("retention removed %d camera events", removed)
+    return removed

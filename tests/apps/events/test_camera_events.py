@@ -123,3 +123,39 @@ def test_opened_and_closed_events_are_counted_on_metrics(client, camera_a, archi
     assert 'ipcai_camera_events_total{change="opened"} 1.0' in text
     assert 'ipcai_camera_events_total{change="closed"} 1.0' in text
     assert 'ipcai_webhook_deliveries_total{outcome="succeeded"}' in text
+
+
+def test_retention_removes_old_events_and_their_snapshots(camera_a, tenant_b, archive):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.events.camera_retention import purge_expired_camera_events
+
+    visit(camera_a, time.time() - 100)
+    track_camera_frame(frame(camera_a, time.time() - 80, detections=[]))
+    event = CameraEvent.objects.get()
+    camera_events.store_event_snapshot(str(event.id))
+    event.refresh_from_db()
+    camera_a.tenant.services.update(retention_days=1)
+    assert purge_expired_camera_events(now=timezone.now()) == 0  # not a day old yet
+    assert purge_expired_camera_events(now=timezone.now() + timedelta(days=2)) == 1
+    assert not CameraEvent.objects.exists()
+    assert not archive.exists(event.snapshot_key)
+    assert not archive.exists(event.snapshot_key.replace(".jpg", ".json"))
+
+
+def test_a_service_that_keeps_events_forever_keeps_camera_events(camera_a, archive):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.events.camera_retention import purge_expired_camera_events
+
+    visit(camera_a, time.time() - 100)
+    track_camera_frame(frame(camera_a, time.time() - 80, detections=[]))
+    services = list(camera_a.tenant.services.all())
+    services[0].retention_days = 0
+    services[0].save()
+    assert purge_expired_camera_events(now=timezone.now() + timedelta(days=400)) == 0
+    assert CameraEvent.objects.count() == 1
