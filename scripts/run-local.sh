@@ -65,11 +65,31 @@ demo="$("$PY" manage.py setup_demo)"
 demo_key="$(awk '$1 == "api_key" {print $2}' <<<"$demo")"
 demo_password="$(awk '$1 == "password" {print $2}' <<<"$demo")"
 
+supervise() {  # supervise NAME LOG CMD...: run CMD, and whenever it dies say so and restart it
+    local name=$1 log=$2 child=""
+    shift 2
+    trap '[ -n "$child" ] && kill "$child" 2>/dev/null; exit 0' INT TERM
+    while true; do
+        "$@" >>"$log" 2>&1 &
+        child=$!
+        rc=0
+        wait "$child" || rc=$?
+        echo "!!! $name died (exit status $rc): restarting it; see $log" >&2
+        sleep 2
+    done
+}
+
 PORT="$WORKER_PORT" HOST=127.0.0.1 "$PY" -m gpu_worker >var/log/worker.log 2>&1 &
 pids+=($!)
+# Celery worker and beat are separate and supervised: a dead beat used to stop usage draining,
+# spool replay, the archive sweep and retention in silence, and a Celery worker can exit when
+# Redis restarts under it. Both come back at once; /healthz/celery shows the heartbeats.
 # nice 19: archiving and usage draining yield the CPU to requests (archive bench: -30% -> -10%).
-nice -n 19 "$PY" -m celery -A portal worker --beat --loglevel INFO --concurrency 2 \
-    --schedule var/celerybeat-schedule >var/log/celery.log 2>&1 &
+supervise celery var/log/celery.log nice -n 19 "$PY" -m celery -A portal worker \
+    --loglevel INFO --concurrency 2 &
+pids+=($!)
+supervise beat var/log/beat.log "$PY" -m celery -A portal beat --loglevel INFO \
+    --schedule var/celerybeat-schedule &
 pids+=($!)
 PORT="$PORTAL_PORT" HOST=127.0.0.1 "$PY" -m gunicorn -c portal/gunicorn.conf.py portal.wsgi \
     >var/log/portal.log 2>&1 &
@@ -82,6 +102,7 @@ base="http://127.0.0.1:${PORTAL_PORT}"
 echo
 echo "IPC AI SaaS is running (logs in var/log/):"
 echo "  portal + API   $base   (docs: $base/api/docs/, admin: $base/admin/)"
+echo "  background     $base/healthz/celery   (beat, usage drain, archive sweep; metrics: $base/metrics)"
 echo "  worker         $IPCAI_WORKER_URL"
 if [ -n "$demo_key" ]; then
     echo
