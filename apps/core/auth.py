@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
+from drf_spectacular.drainage import set_override
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
@@ -95,6 +96,11 @@ class ApiKeyOrFormFieldAuthentication(ApiKeyAuthentication):
             value = request.data.get(API_KEY_FORM_FIELD)
             return value if isinstance(value, str) else None
         return None
+
+
+# One security scheme for both classes in the OpenAPI schema (the form field is DeepStack's extra
+# place for the same key), without drf-spectacular's warning that two classes share its name.
+set_override(ApiKeyOrFormFieldAuthentication, "suppress_collision_warning", True)
 
 
 def api_key_failures() -> FailureLimit:
