@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils.safestring import SafeString
 
+from apps.cameras.models import Camera
 from apps.dashboard.model_admin import tier_choices
 from apps.dashboard.signin import AdminSignInForm
 from apps.detection.models import DailyUsage
@@ -97,6 +98,28 @@ class ApiKeyInline(admin.TabularInline):
         return False  # keys are issued with the "Issue a new API key" action (shown once)
 
 
+class CameraInline(admin.TabularInline):
+    """The tenant's cameras, to look at: tenants edit them (zones, thresholds) in the
+    dashboard or the API, where their settings are validated."""
+
+    model = Camera
+    extra = 0
+    can_delete = False
+    fields = ["public_id", "name", "services", "zone_count", "bound_keys", "updated_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
+        return False
+
+    @admin.display(description="zones")
+    def zone_count(self, camera: Camera) -> int:
+        return len(camera.zones)
+
+    @admin.display(description="bound keys")
+    def bound_keys(self, camera: Camera) -> str:
+        return ", ".join(b.api_key.prefix for b in camera.key_bindings.all()) or "-"
+
+
 def _enable_service_action(application_type: str, label: str) -> Callable:
     """A bulk action enabling one service for the selected tenants (through the service
     function, so offered services and the key cache are honoured as everywhere else)."""
@@ -141,7 +164,7 @@ class TenantAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["usage_by_month"]
-    inlines = [TenantServiceInline, MembershipInline, ApiKeyInline]
+    inlines = [TenantServiceInline, MembershipInline, ApiKeyInline, CameraInline]
     actions = [
         "issue_key",
         *(_enable_service_action(value, label) for value, label in ApplicationType.choices),
