@@ -8,8 +8,8 @@ snapshot (snapshots.py) and its best box; a closed event gets its end, its ``eve
 deliveries, and a Celery task that stores the best snapshot. Writes happen inside the lock, so
 the open of an event is committed before any process can close it.
 
-Tracking is a side effect: when Redis is down or the camera's lock stays busy, the frame is
-answered without events and the reason is logged.
+Tracking is a side effect: when Redis or the database fails, or the camera's lock stays busy,
+the frame is answered without events and the reason is logged.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -119,7 +119,8 @@ def track_camera_frame(frame: CameraFrame) -> list[dict]:
             stored.arrival = time.time()
             _write(changes, frame)
             track_store.save(frame.camera_pk, stored, settings)
-    except (RedisError, track_store.CameraBusy) as exc:
+    except (RedisError, DatabaseError, track_store.CameraBusy) as exc:
+        # The state was not saved: the next frame sees the tracks as before this one.
         logger.warning("camera %s frame not tracked: %r", frame.camera_pk, exc)
         return []
     return [_response_item(change) for change in changes]
