@@ -218,15 +218,22 @@ class S3Storage:
             raise StorageError(f"s3 put {key}: {exc}") from exc
         return True
 
-    def get(self, key: str) -> bytes:
+    def _body(self, key: str):
+        """The object's streaming body; ObjectNotFound / StorageError as get() documents."""
         try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-            return response["Body"].read()
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
                 raise ObjectNotFound(key) from exc
             raise StorageError(f"s3 get {key}: {exc}") from exc
         except BotoCoreError as exc:
+            raise StorageError(f"s3 get {key}: {exc}") from exc
+
+    def get(self, key: str) -> bytes:
+        body = self._body(key)
+        try:
+            return body.read()
+        except BotoCoreError as exc:  # the connection dropped mid-object
             raise StorageError(f"s3 get {key}: {exc}") from exc
 
     def delete(self, keys: Iterable[str]) -> None:
@@ -267,15 +274,7 @@ class S3Storage:
             raise StorageError(f"s3 upload {key}: {exc}") from exc
 
     def iter_chunks(self, key: str, chunk_size: int) -> Iterator[bytes]:
-        try:
-            body = self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-                raise ObjectNotFound(key) from exc
-            raise StorageError(f"s3 get {key}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"s3 get {key}: {exc}") from exc
-        return body.iter_chunks(chunk_size)
+        return self._body(key).iter_chunks(chunk_size)
 
 
 def _chunks_of(handle, chunk_size: int) -> Iterator[bytes]:
