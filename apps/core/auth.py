@@ -58,16 +58,16 @@ class ApiKeyAuthentication(BaseAuthentication):
         limit = api_key_failures()
         blocked_for = limit.blocked_for(ip)
         if not raw_key:
-            limit.record_failure(ip)
             if blocked_for:
                 raise too_many_failures(blocked_for)
+            limit.record_failure(ip)
             return None  # the permission turns "no key" into 401 missing_api_key
         try:
             grant = key_resolver()(raw_key, cached_only=blocked_for is not None)
         except KeyRejected as exc:
-            limit.record_failure(ip)
-            if blocked_for:
+            if blocked_for:  # already refused until the window ends: no need to count on
                 raise too_many_failures(blocked_for) from None
+            limit.record_failure(ip)
             raise ApiError(
                 401, exc.code, exc.message, {"WWW-Authenticate": self.authenticate_header(request)}
             ) from None

@@ -24,6 +24,7 @@ from django.db.models import F
 from redis.exceptions import RedisError
 
 from apps.core.redis import get_redis, redis_key
+from apps.detection.anonymous_usage import count_anonymous
 from apps.detection.models import DailyUsage, UsageEvent
 from apps.events.enqueue import spool_for_replay
 from apps.events.heartbeats import beat
@@ -69,7 +70,12 @@ def record_usage(usage: Usage) -> None:
 
     The answer has already been decided: Redis trouble never turns the camera's result into an
     error. Only Redis down *and* the spool's disk refusing loses the event (logged ERROR).
+    Requests without a valid key (and no key to attribute them to later) are only counted
+    (apps/detection/anonymous_usage.py).
     """
+    if usage.tenant_id is None and not getattr(usage, "claimed_key", ""):
+        count_anonymous(usage.endpoint, usage.status_code, usage.error_code, usage.timestamp)
+        return
     payload = orjson.dumps(usage)
     pipe = get_redis().pipeline(transaction=False)
     pipe.rpush(queue_key(), payload)
