@@ -17,6 +17,7 @@ from apps.cameras import validation
 from apps.cameras.frames import forget_frame
 from apps.cameras.models import Camera, CameraKey, CameraStill
 from apps.cameras.validation import CameraInvalid
+from apps.core.grants import SCOPE_DETECT
 from apps.tenants.models import ApiKey, Tenant
 from apps.tenants.services import issue_api_key
 
@@ -111,7 +112,10 @@ def issue_camera_key(
     camera: Camera, *, name: str = "", created_by: AbstractBaseUser | None = None
 ) -> tuple[ApiKey, str]:
     """A new key bound to the camera, and its secret (shown once): the connect-a-camera flow."""
-    key, raw = issue_api_key(camera.tenant, name=name or camera.name, created_by=created_by)
+    # A camera's credential sends frames and nothing else (the cameras API refuses it too).
+    key, raw = issue_api_key(
+        camera.tenant, name=name or camera.name, created_by=created_by, scopes=[SCOPE_DETECT]
+    )
     bind_key(camera, key)
     return key, raw
 

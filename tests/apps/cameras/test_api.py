@@ -9,6 +9,7 @@ import pytest
 
 from apps.cameras.models import Camera, CameraKey
 from apps.cameras.services import bind_key, create_camera
+from apps.tenants.models import ApiKey
 from apps.tenants.services import issue_api_key
 
 TRIANGLE = [[0.1, 0.5], [0.6, 0.5], [0.6, 1.0]]
@@ -97,6 +98,7 @@ def test_binding_an_existing_key_and_issuing_a_bound_one(client, tenant_a, key_a
     secret = issued.json()["secret"]
     assert secret.startswith(f"ipcai_{issued.json()['key']}_")
     assert CameraKey.objects.filter(camera=camera).count() == 2
+    assert ApiKey.objects.get(public_id=issued.json()["key"]).scopes == ["detect"]
 
     unbound = call(client, "delete", f"{path}/{other.public_id}", key_a.raw)
     assert unbound.status_code == 200
@@ -154,6 +156,23 @@ def test_a_bound_key_cannot_read_or_change_cameras(client, tenant_a, key_a):
         assert response.status_code == 403
         assert "bound to camera" in response.json()["error"]["message"]
     assert Camera.objects.count() == 1
+
+
+def test_a_key_without_the_manage_scope_reads_but_cannot_change(client, tenant_a, key_a):
+    camera = create_camera(tenant_a, {"name": "gate"})
+    _, detect_only = issue_api_key(tenant_a, name="camera", scopes=["detect"])
+    assert call(client, "get", "/api/v1/cameras", detect_only).status_code == 200
+    for method, path, body in [
+        ("post", "/api/v1/cameras", {"name": "another"}),
+        ("patch", f"/api/v1/cameras/{camera.public_id}", {"name": "renamed"}),
+        ("delete", f"/api/v1/cameras/{camera.public_id}", None),
+        ("post", f"/api/v1/cameras/{camera.public_id}/keys", {}),
+    ]:
+        response = call(client, method, path, detect_only, body)
+        assert response.status_code == 403, (method, path)
+        assert response.json()["error"]["code"] == "insufficient_scope"
+    camera.refresh_from_db()
+    assert camera.name == "gate" and Camera.objects.count() == 1
 
 
 def test_no_key_is_401(client, db):
