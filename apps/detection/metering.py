@@ -12,6 +12,7 @@ month's report shows what the cameras saw.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from apps.detection.models import DailyUsage, UsageEvent
 from apps.events.enqueue import spool_for_replay
 from apps.events.heartbeats import beat
 from apps.events.spool import USAGE
+from apps.tenants.keys import hash_key, public_id_of
 from apps.tenants.models import ApiKey, Tenant
 from apps.tenants.services import record_keys_last_used
 
@@ -55,6 +57,18 @@ class Usage:
     objects_per_service: tuple[int, ...] = ()
     model: str = ""  # the model(s) that answered, comma-separated
     camera: str = ""  # the request's camera (its public id), if it had one
+    # Only when the key could not be checked (Redis down during authentication: a 503):
+    # key_claim() of the presented key, verified against the database when drained, so the
+    # outage's 503s count against the tenant whose key it was (and nobody else's).
+    claimed_key: str = ""
+
+
+def key_claim(raw_key: str) -> str:
+    """`<public id>:<keyed hash>` of a presented key, or "" when it is not one of ours. The hash
+    is the one stored for the key (HMAC with the portal's secret): verifying it later needs the
+    database, not Redis, and the claim says nothing a database dump does not."""
+    public_id = public_id_of(raw_key)
+    return f"{public_id}:{hash_key(raw_key)}" if public_id else ""
 
 
 def queue_key() -> str:
@@ -125,6 +139,7 @@ def drain_usage(batch_size: int | None = None) -> int:
 @transaction.atomic
 def store_events(events: list[dict]) -> int:
     """bulk_create the events and add them to the daily roll-ups, in one transaction."""
+    _attribute_claimed_keys(events)
     # Tenants or keys deleted since the request would violate foreign keys: drop those links.
     tenant_ids = set(
         Tenant.objects.filter(
@@ -194,6 +209,33 @@ def store_events(events: list[dict]) -> int:
             failed_calls=F("failed_calls") + int(totals["failed_calls"]),
         )
     return len(rows)
+
+
+def _attribute_claimed_keys(events: list[dict]) -> None:
+    """Give events whose key could not be checked at request time the tenant and key of that
+    key, when the claimed hash matches the stored one (one query per batch). The request never
+    got to choose its service, so it counts against the tenant's default one."""
+    claims = {
+        e["claimed_key"].split(":", 1)[0]
+        for e in events
+        if not e["tenant_id"] and e.get("claimed_key")
+    }
+    if not claims:
+        return
+    keys = {
+        key.public_id: key
+        for key in ApiKey.objects.filter(public_id__in=claims)
+        .select_related("tenant")
+        .only("pk", "public_id", "secret_hash", "tenant__default_application_type")
+    }
+    for e in events:
+        if e["tenant_id"] or not e.get("claimed_key"):
+            continue
+        public_id, digest = e["claimed_key"].split(":", 1)
+        key = keys.get(public_id)
+        if key is not None and hmac.compare_digest(digest, key.secret_hash):
+            e["tenant_id"], e["api_key_id"] = key.tenant_id, key.pk
+            e["application_type"] = e["application_type"] or key.tenant.default_application_type
 
 
 def _flush_last_used() -> None:

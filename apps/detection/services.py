@@ -20,7 +20,7 @@ from apps.core.grants import KeyGrant
 from apps.detection.camera_tracking import track_frame
 from apps.detection.images import CheckedImage
 from apps.detection.inference import InferenceError, get_inference_client
-from apps.detection.metering import Usage, record_usage
+from apps.detection.metering import Usage, key_claim, record_usage
 from apps.events.enqueue import archive_answered_request
 from apps.tenants.application_types import APPLICATION_LABELS
 from apps.tenants.model_tiers import model_for
@@ -35,6 +35,7 @@ class DetectionCall:
     timestamp: float = field(default_factory=time.time)
     started: float = field(default_factory=time.perf_counter)
     grant: KeyGrant | None = None
+    presented_key: str = ""  # metered as a claim only when the key could not be checked
     camera: CameraConfig | None = None  # the request's camera (apps/cameras/resolve.py)
     captured_at: float | None = None  # the client's capture time, if sent (capture_time.py)
     events: list[dict] = field(default_factory=list)  # camera events this frame changed
@@ -152,6 +153,11 @@ def result_for_service(
     }
 
 
+def unchecked_key_claim(call: DetectionCall, status_code: int) -> str:
+    """The presented key's claim when a 503 came before the key could be checked (Redis down)."""
+    return key_claim(call.presented_key) if call.grant is None and status_code == 503 else ""
+
+
 def finish_request(call: DetectionCall, status_code: int, error_code: str = "") -> None:
     """Post-response side effects of every detection request, success or failure.
 
@@ -175,6 +181,7 @@ def finish_request(call: DetectionCall, status_code: int, error_code: str = "") 
             image_bytes=len(call.image.data) if call.image else 0,
             model=",".join(dict.fromkeys(r["model"] for r in call.results if r.get("model"))),
             camera=call.camera.camera_id if call.camera else "",
+            claimed_key=unchecked_key_claim(call, status_code),
         )
     )
     if status_code == 200 and call.camera is not None and call.image is not None:

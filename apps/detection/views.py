@@ -105,6 +105,9 @@ class DetectionView(APIView):
         return response
 
     def perform_authentication(self, request: Request) -> None:
+        # Kept before the check: if Redis fails it, the 503 is still metered to the key's
+        # tenant (verified at drain time, apps/detection/metering.py key_claim).
+        request.detection.presented_key = request.authenticators[0].presented_key(request) or ""
         super().perform_authentication(request)
         if isinstance(request.auth, KeyGrant):  # attribute even 4xx answers to the tenant
             request.detection.grant = request.auth

@@ -11,8 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from apps.detection.anonymous_usage import anonymous_failures
 from apps.detection.metering import drain_usage
 from apps.detection.models import DailyUsage, UsageEvent
+from apps.events.enqueue import replay_spool
+from apps.events.spool import get_spool
 from apps.tenants.models import ApiKey
 from tests.apps.detection.conftest import SEED_BODY
+from tests.support.processes import free_port
 
 
 def test_a_detection_request_writes_nothing_to_the_database(inference, post_seed, key_a):
@@ -113,3 +116,32 @@ def test_a_deepstack_request_rolls_up_into_each_service_it_ran(inference, client
     assert (event.endpoint, event.objects_found) == ("deepstack", 3)
     found = dict(DailyUsage.objects.values_list("application_type", "objects_found"))
     assert found == {"persons-detection": 0, "pets-detection": 3}
+
+
+# Redis down: every answer the cameras got is still metered, once, to the right tenant.
+
+
+def test_with_redis_down_the_503s_are_spooled_then_metered_as_the_tenants_errors(
+    post_seed, key_a, tenant_a, settings, tmp_path
+):
+    settings.IPCAI_EVENT_SPOOL_DIR = tmp_path / "spool"
+    redis_url = settings.REDIS_URL
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    wrong_secret = key_a.raw[: key_a.raw.rindex("_") + 1] + "x" * 43
+    answers = [post_seed(SEED_BODY, key_a.raw), post_seed(SEED_BODY, wrong_secret)]
+    assert [a.status_code for a in answers] == [503, 503]
+    assert get_spool().stats().by_kind == {"usage": 2}
+
+    settings.REDIS_URL = redis_url  # Redis is back
+    replay_spool()
+    assert not get_spool().has_pending()
+    assert drain_usage() == 2
+
+    mine = UsageEvent.objects.get(request_id=answers[0]["X-Request-Id"])
+    assert (mine.tenant, mine.api_key, mine.status_code) == (tenant_a, key_a.key, 503)
+    assert mine.application_type == tenant_a.default_application_type
+    assert mine.error_code == "service_unavailable"
+    forged = UsageEvent.objects.get(request_id=answers[1]["X-Request-Id"])
+    assert forged.tenant is None  # a guessed secret is never attributed to the key's tenant
+    today = DailyUsage.objects.get(tenant=tenant_a, day=datetime.now(UTC).date())
+    assert (today.requests, today.errors) == (1, 1)
