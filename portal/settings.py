@@ -194,9 +194,9 @@ IPCAI_SPOOL_REPLAY = {
     "usage": "apps.detection.metering.requeue_spooled_usage",
 }
 # Beat writes a heartbeat at every tick (portal/celery.py) and ticks at least this often, so
-# the readiness route (/healthz/celery) calls a beat silent for one drain interval dead.
+# the readiness route (/healthz/celery) calls a beat silent for half a drain interval dead.
 CELERY_BEAT_SCHEDULER = "portal.celery:HeartbeatScheduler"
-CELERY_BEAT_MAX_LOOP_INTERVAL = max(0.25, IPCAI_USAGE_DRAIN_INTERVAL_S / 4)
+CELERY_BEAT_MAX_LOOP_INTERVAL = max(0.2, IPCAI_USAGE_DRAIN_INTERVAL_S / 5)
 CELERY_BEAT_SCHEDULE = {
     "drain-usage-events": {
         "task": "apps.detection.tasks.drain_usage_events",

@@ -24,14 +24,15 @@ from apps.events.spool import SpoolStats, get_spool
 def stale_after_s() -> dict[str, float]:
     """How old each heartbeat may be before it counts as stale.
 
-    Beat ticks at least every CELERY_BEAT_MAX_LOOP_INTERVAL (half a drain interval), so a beat
-    silent for one drain interval is dead: the readiness route says so within one interval.
+    Beat ticks at least every CELERY_BEAT_MAX_LOOP_INTERVAL (a fifth of a drain interval), so a
+    beat silent for half a drain interval has missed two ticks and more: it is dead or hung, and
+    the readiness route says so well within one drain interval of its death.
     The jobs get three of their own intervals and at least a minute (a slow drain on a busy
     machine is not a dead one, and readiness must not flap).
     """
     drain = settings.IPCAI_USAGE_DRAIN_INTERVAL_S
     return {
-        "beat": drain,
+        "beat": drain / 2,
         "drain": max(60.0, 3 * drain),
         "archive_sweep": max(60.0, 3 * settings.IPCAI_ARCHIVE_SWEEP_S),
         "spool_replay": max(60.0, 3 * settings.IPCAI_SPOOL_SWEEP_S),
