@@ -124,9 +124,9 @@ class DynamicBatcher(Generic[Lane]):
         while True:
             lane = await self._free.get()
             batch = await self._collect()
+            self._busy += 1  # from here on close() waits for this batch, slot or not
             lane, wide, cores = await self._claim(lane, batch)
             dispatched = time.perf_counter()
-            self._busy += 1
             job = loop.run_in_executor(
                 self._executor, self._timed_run, lane, [p.item for p in batch]
             )
