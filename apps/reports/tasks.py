@@ -1,11 +1,16 @@
-"""The monthly report task, scheduled by Celery beat on the first of each month."""
+"""Celery tasks of the reports app: the monthly reports (beat, on the 1st of each month), and
+the dataset export job (apps/reports/datasets/export_task.py, imported here so Celery's
+autodiscovery registers it)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from apps.reports.datasets.export_task import build_dataset_export
 from apps.reports.monthly import build_monthly_reports
 from apps.reports.usage import parse_month, previous_month, utc_today
+
+__all__ = ["build_dataset_export", "build_monthly_usage_reports"]
 
 
 @shared_task(name="reports.build_monthly_usage_reports", ignore_result=True)
@@ -16,12 +21,3 @@ def build_monthly_usage_reports(month: str | None = None) -> int:
     few seconds, so by then the closed month is complete. Re-running replaces the reports.
     """
     return build_monthly_reports(parse_month(month) if month else previous_month(utc_today()))
-
-
-@shared_task(name="reports.build_dataset_export", ignore_result=True, acks_late=True)
-def build_dataset_export(export_id: str) -> None:
-    """Build one dataset export (apps/reports/datasets/jobs.py); a duplicate delivery of a job
-    already claimed does nothing."""
-    from apps.reports.datasets.jobs import run_export  # jobs.start_export imports this module
-
-    run_export(export_id)
