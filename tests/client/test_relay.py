@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from tests.client.running_cli import cli_env, ipcai_argv, run_cli
-from tests.support.images import seed_image
+from tests.support.images import region_jpeg, seed_image
 from tests.support.portal import running_portal
 from tests.support.processes import ServerProcess, free_port, http_ok
 from tests.support.scripted_http import Reply, scripted_server
@@ -108,6 +108,20 @@ def test_blue_iris_lists_the_models_through_the_relay(relay):
         "ipcam-animal",
         "ipcam-dark",
     ]
+
+
+def test_frigate_pointed_at_the_relay_with_an_empty_api_key(relay):
+    """INTEGRATIONS.md's Frigate-through-relay setup: Frigate's own call, `api_key` left
+    empty in its config; the relay's key is the one that counts."""
+    base, _ = relay
+    response = requests.post(
+        f"{base}/v1/vision/detection",
+        data={"api_key": ""},
+        files={"image": region_jpeg("pets", 320)},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    assert {p["label"] for p in response.json()["predictions"]} == {"dog"}
 
 
 def test_the_update_probe_is_answered_by_the_relay_itself(relay):
