@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ import requests
 
 from tests.client.running_cli import cli_env, ipcai_argv, run_cli
 from tests.support.images import region_jpeg, seed_image
+from tests.support.polling import eventually
 from tests.support.portal import running_portal
 from tests.support.processes import ServerProcess, free_port, http_ok
 from tests.support.scripted_http import Reply, scripted_server
@@ -200,7 +200,7 @@ def test_bounded_concurrency_answers_busy_instead_of_queueing_forever(tmp_path):
                 )
             )
             thread.start()
-            _wait_for(lambda: len(service.received) == 1, "the first call at the service")
+            eventually(lambda: len(service.received) == 1, 30, "the first call at the service")
             busy = blue_iris_detect(f"{base}/v1/vision/detection", b"\xff\xd8b")
             release.set()
             thread.join(timeout=30)
@@ -259,12 +259,3 @@ def test_no_key_on_the_command_line_and_a_clear_error_without_one(tmp_path, live
     )
     assert missing.returncode == 2
     assert "no API key" in missing.stderr and "IPCAI_API_KEY" in missing.stderr
-
-
-def _wait_for(condition, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"not seen within {timeout}s: {what}")
