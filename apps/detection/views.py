@@ -107,7 +107,9 @@ class DetectionView(APIView):
     def perform_authentication(self, request: Request) -> None:
         # Kept before the check: if Redis fails it, the 503 is still metered to the key's
         # tenant (verified at drain time, apps/detection/metering.py key_claim).
-        request.detection.presented_key = request.authenticators[0].presented_key(request) or ""
+        # (Try it's session authentication presents no key.)
+        presented = getattr(request.authenticators[0], "presented_key", None)
+        request.detection.presented_key = (presented(request) if presented else None) or ""
         super().perform_authentication(request)
         if isinstance(request.auth, KeyGrant):  # attribute even 4xx answers to the tenant
             request.detection.grant = request.auth
