@@ -38,10 +38,10 @@ sys.path.insert(0, str(REPO))
 
 from bench.archiving_bench import cpu_seconds  # noqa: E402
 from tests.apps.events.clip import sampled  # noqa: E402
+from tests.support.camera_frames import create_camera, post_frame  # noqa: E402
 from tests.support.portal import running_portal  # noqa: E402
 from tests.support.worker import running_worker  # noqa: E402
 
-DETECT = "/api/v1/detect/persons-detection"
 EVENTS_OFF = """
 from apps.cameras.models import Camera
 from apps.events.camera_models import CameraAlerting
@@ -49,30 +49,19 @@ CameraAlerting.objects.create(camera=Camera.objects.get(public_id={camera!r}), e
 """
 
 
-def new_camera(base: str, key: str, name: str) -> str:
-    response = requests.post(
-        f"{base}/api/v1/cameras", json={"name": name}, headers={"x-api-key": key}, timeout=30
-    )
-    response.raise_for_status()
-    return response.json()["id"]
-
-
 def send(session, base, key, camera, jpeg, t) -> tuple[float, int, int]:
     started = time.perf_counter()
-    response = session.post(
-        f"{base}{DETECT}",
-        params={"camera": camera, "timestamp": f"{t:.3f}"},
-        data=jpeg,
-        headers={"x-api-key": key, "Content-Type": "image/jpeg"},
-        timeout=60,
-    )
+    response = post_frame(session, base, key, camera, jpeg, t)
     events = len(response.json().get("events", [])) if response.ok else 0
     return (time.perf_counter() - started) * 1000, response.status_code, events
 
 
 def on_off(portal, key, frames, rounds) -> dict[str, dict]:
     base = portal.base_url
-    cameras = {"on": new_camera(base, key, "events on"), "off": new_camera(base, key, "events off")}
+    cameras = {
+        "on": create_camera(base, key, "events on"),
+        "off": create_camera(base, key, "events off"),
+    }
     portal.manage("shell", "-c", EVENTS_OFF.format(camera=cameras["off"]))
     session = requests.Session()
     pid = portal.server.process.pid
@@ -95,7 +84,7 @@ def on_off(portal, key, frames, rounds) -> dict[str, dict]:
 
 def load(portal, worker_pid, key, cameras, fps, seconds, frames) -> dict:
     base = portal.base_url
-    ids = [new_camera(base, key, f"load {i:02d}") for i in range(cameras)]
+    ids = [create_camera(base, key, f"load {i:02d}") for i in range(cameras)]
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lock = threading.Lock()

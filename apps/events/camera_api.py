@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -38,6 +37,7 @@ from apps.events.camera_serializers import (
     WebhookSerializer,
 )
 from apps.events.storage import StorageError
+from apps.events.views import NewestFirstPagination
 from apps.events.webhooks import endpoints
 
 ERRORS = {
@@ -55,11 +55,8 @@ def _invalid(serializer) -> ApiError:
     return ApiError(400, "invalid_request", f"{field}: {' '.join(map(str, text))}")
 
 
-class NewestFirst(CursorPagination):
+class NewestFirst(NewestFirstPagination):
     ordering = ("-started_at", "-id")
-    page_size = 50
-    page_size_query_param = "limit"
-    max_page_size = 500
 
 
 class CameraEventsView(APIView):

@@ -7,40 +7,22 @@ import json
 import subprocess
 import time
 
-import requests
-
 from tests.client.running_cli import cli_env, ipcai_argv
+from tests.support.camera_frames import create_camera, post_frame
 from tests.support.processes import REPO_ROOT
 
 
 def post_frames(portal, key: str, camera: str, image: bytes, times: list[float]) -> list[dict]:
     events = []
     for t in times:
-        response = requests.post(
-            f"{portal.base_url}/api/v1/detect/persons-detection",
-            params={"camera": camera, "timestamp": f"{t:.3f}"},
-            data=image,
-            headers={"x-api-key": key, "Content-Type": "image/jpeg"},
-            timeout=60,
-        )
+        response = post_frame(None, portal.base_url, key, camera, image, t)
         assert response.status_code == 200, response.text
         events.extend(response.json()["events"])
     return events
 
 
-def new_camera(portal, key: str, name: str) -> str:
-    response = requests.post(
-        f"{portal.base_url}/api/v1/cameras",
-        json={"name": name},
-        headers={"x-api-key": key},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
 def test_events_lists_the_cameras_events(ipcai, live_portal, api_key, images_dir):
-    camera = new_camera(live_portal, api_key, "cli list")
+    camera = create_camera(live_portal.base_url, api_key, "cli list")
     t0 = time.time() - 100
     persons = (images_dir / "persons.jpg").read_bytes()
     answers = post_frames(live_portal, api_key, camera, persons, [t0, t0 + 0.2, t0 + 0.4])
@@ -56,7 +38,7 @@ def test_events_lists_the_cameras_events(ipcai, live_portal, api_key, images_dir
 
 
 def test_follow_prints_each_event_when_it_starts_and_when_it_ends(live_portal, api_key, images_dir):
-    camera = new_camera(live_portal, api_key, "cli follow")
+    camera = create_camera(live_portal.base_url, api_key, "cli follow")
     since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
     follower = subprocess.Popen(
         ipcai_argv("events", "--follow", "--camera", camera, "--since", since, "--interval", "0.2"),

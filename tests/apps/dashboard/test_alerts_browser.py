@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
 from tests.apps.dashboard import test_browser as journey
@@ -27,6 +26,7 @@ from tests.apps.dashboard.test_browser import (
     sign_in,
 )
 from tests.apps.events.clip import sampled
+from tests.support.camera_frames import create_camera, post_frame
 from tests.support.portal import Portal, running_portal
 from tests.support.webhook_receiver import Receiver, running_receiver
 
@@ -51,21 +51,10 @@ def portal(tmp_path_factory, worker_url) -> Iterator[Portal]:
     ) as portal:
         key = portal.create_tenant("alpha", ["persons-detection"])
         portal.manage("shell", "-c", USERS_SCRIPT)
-        camera = requests.post(
-            f"{portal.base_url}/api/v1/cameras",
-            json={"name": "hall"},
-            headers={"x-api-key": key},
-            timeout=30,
-        ).json()["id"]
+        camera = create_camera(portal.base_url, key, "hall")
         t0 = time.time() - 300
         for offset, jpeg in sampled(5)[30:110]:  # the first visitor, 6-22 s into the clip
-            response = requests.post(
-                f"{portal.base_url}/api/v1/detect/persons-detection",
-                params={"camera": camera, "timestamp": f"{t0 + offset:.3f}"},
-                data=jpeg,
-                headers={"x-api-key": key, "Content-Type": "image/jpeg"},
-                timeout=60,
-            )
+            response = post_frame(None, portal.base_url, key, camera, jpeg, t0 + offset)
             assert response.status_code == 200, response.text
         yield portal
 

@@ -23,6 +23,7 @@ from standardwebhooks import Webhook
 
 from apps.events.tracking import iou
 from tests.apps.events.clip import VISITS, sampled
+from tests.support.camera_frames import create_camera, post_frame
 from tests.support.portal import running_portal
 from tests.support.webhook_receiver import Receiver, running_receiver, start_receiver
 
@@ -58,9 +59,10 @@ class Tenant:
 
     def __init__(self, portal, slug: str) -> None:
         self.portal = portal
+        self.key = portal.create_tenant(slug)
         self.session = requests.Session()
-        self.session.headers["x-api-key"] = portal.create_tenant(slug)
-        self.camera = self.post("/api/v1/cameras", {"name": "hall"}).json()["id"]
+        self.session.headers["x-api-key"] = self.key
+        self.camera = create_camera(portal.base_url, self.key, "hall")
 
     def url(self, path: str) -> str:
         return self.portal.base_url + path
@@ -77,15 +79,15 @@ class Tenant:
 
     def send(self, frames, t0: float, session: requests.Session | None = None) -> list[dict]:
         """Post frames as this camera with capture times t0 + offset; the `events` answers."""
-        session = session or self.session
         events = []
         for offset, jpeg in frames:
-            response = session.post(
-                self.url("/api/v1/detect/persons-detection"),
-                params={"camera": self.camera, "timestamp": f"{t0 + offset:.3f}"},
-                data=jpeg,
-                headers={"Content-Type": "image/jpeg", **self.session.headers},
-                timeout=60,
+            response = post_frame(
+                session or self.session,
+                self.portal.base_url,
+                self.key,
+                self.camera,
+                jpeg,
+                t0 + offset,
             )
             assert response.status_code == 200, response.text
             events.extend(response.json()["events"])
