@@ -125,28 +125,34 @@ def lookup(
 ) -> tuple[CameraConfig | None, CameraConfig | None]:
     """(the camera the key is bound to, the camera named `camera_id`), either None when there
     is none. One Redis round trip on a hit; the caller checks tenants and binding rules."""
-    keys = []
+    wanted = []  # (cache key, database loader, its argument, TTL rule, parse)
     if key_public_id:
-        keys.append(binding_cache_key(key_public_id))
+        wanted.append(
+            (
+                binding_cache_key(key_public_id),
+                _load_binding,
+                key_public_id,
+                _binding_ttl,
+                _bound_config,
+            )
+        )
     if camera_id:
-        keys.append(camera_cache_key(camera_id))
-    if not keys:
+        wanted.append(
+            (camera_cache_key(camera_id), _load_camera, camera_id, _camera_ttl, _camera_config)
+        )
+    if not wanted:
         return None, None
     r = get_redis()
-    values = r.mget(keys)
-    bound = named = None
-    if key_public_id:
-        raw = values.pop(0)
+    found = []
+    for (key, load, arg, ttl, parse), raw in zip(
+        wanted, r.mget([w[0] for w in wanted]), strict=True
+    ):
         if raw is None:
-            raw = orjson.dumps(_load_binding(key_public_id))
-            r.set(binding_cache_key(key_public_id), raw, ex=_binding_ttl(raw))
-        bound = _bound_config(raw)
-    if camera_id:
-        raw = values.pop(0)
-        if raw is None:
-            raw = orjson.dumps(_load_camera(camera_id))
-            r.set(camera_cache_key(camera_id), raw, ex=_camera_ttl(raw))
-        named = _camera_config(raw)
+            raw = orjson.dumps(load(arg))
+            r.set(key, raw, ex=ttl(raw))
+        found.append(parse(raw))
+    bound = found.pop(0) if key_public_id else None
+    named = found.pop(0) if camera_id else None
     return bound, named
 
 
