@@ -131,6 +131,41 @@ def load(portal, worker_pid, key, cameras, fps, seconds, frames) -> dict:
     }
 
 
+def in_process(frames: int = 5000) -> dict[str, float]:
+    """Microseconds per frame of the tracker alone, and of the whole Redis round (lock, load,
+    step, save) for one camera, one person walking through (CPU time of this process)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "true")
+    os.environ["IPCAI_REDIS_PREFIX"] = f"ipcai-bench-{os.getpid()}:"
+    import django
+
+    django.setup()
+    from apps.events import track_store
+    from apps.events.tracking import CameraState, Detection, TrackerSettings, step
+    from tests.support.portal import forget_redis_prefix
+
+    settings = TrackerSettings()
+
+    def frame(i: int) -> list[Detection]:
+        x = 100 + (i % 200) * 3
+        return [Detection("person", 0.8, (x, 50.0, x + 120.0, 400.0), ("porch",))]
+
+    state, started = CameraState(), time.process_time()
+    for i in range(frames):
+        step(state, frame(i), i * 0.2, settings, lambda: "e")
+    step_us = (time.process_time() - started) * 1e6 / frames
+    started_wall, started = time.perf_counter(), time.process_time()
+    for i in range(frames):
+        with track_store.locked_camera(1):
+            stored = track_store.load(1)
+            step(stored.state, frame(i), i * 0.2, settings, lambda: "e")
+            track_store.save(1, stored, settings)
+    round_us = (time.process_time() - started) * 1e6 / frames
+    wall_us = (time.perf_counter() - started_wall) * 1e6 / frames
+    forget_redis_prefix(os.environ["IPCAI_REDIS_PREFIX"])
+    return {"step_us": step_us, "round_cpu_us": round_us, "round_wall_us": wall_us}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=140, help="clip frames per camera (5 fps)")
@@ -138,8 +173,22 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=50)
     parser.add_argument("--fps", type=float, default=2.0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--parts", default="onoff,load,inprocess", help="what to run")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     frames = sampled(5)[: args.frames]
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}, "
+        f"load average {os.getloadavg()[0]:.0f} at start"
+    )
+    if "inprocess" in parts:
+        cost = in_process()
+        print(
+            f"\nIn process: tracker step {cost['step_us']:.0f} µs/frame; lock + load + step + "
+            f"save in Redis {cost['round_cpu_us']:.0f} µs CPU, {cost['round_wall_us']:.0f} µs wall"
+        )
+    if not parts & {"onoff", "load"}:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         with (
@@ -155,29 +204,34 @@ def main() -> None:
             ) as portal,
         ):
             key = portal.create_tenant("bench", ["persons-detection"])
-            results = on_off(portal, key, frames, args.rounds)
-            loaded = load(
-                portal, worker.process.pid, key, args.cameras, args.fps, args.seconds, frames
+            results = on_off(portal, key, frames, args.rounds) if "onoff" in parts else {}
+            loaded = None
+            if "load" in parts:
+                loaded = load(
+                    portal, worker.process.pid, key, args.cameras, args.fps, args.seconds, frames
+                )
+    if results:
+        print(f"\n`bench/camera_events_bench.py --frames {args.frames} --rounds {args.rounds}`\n")
+        print("| tracking | requests | portal CPU / request | p50 latency | events in answers |")
+        print("|---|---|---|---|---|")
+        for name, r in results.items():
+            print(
+                f"| {name} | {r['n']} | {r['cpu'] * 1000 / r['n']:.2f} ms | "
+                f"{statistics.median(r['latency']):.1f} ms | {r['events']} |"
             )
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}")
-    print(f"\n`bench/camera_events_bench.py --frames {args.frames} --rounds {args.rounds}`\n")
-    print("| tracking | requests | portal CPU / request | p50 latency | events in answers |")
-    print("|---|---|---|---|---|")
-    for name, r in results.items():
+        on, off = results["on"], results["off"]
+        extra = on["cpu"] / on["n"] - off["cpu"] / off["n"]
+        print(f"\nTracking costs {extra * 1000:.2f} ms of portal CPU per camera request.\n")
+    if loaded:
         print(
-            f"| {name} | {r['n']} | {r['cpu'] * 1000 / r['n']:.2f} ms | "
-            f"{statistics.median(r['latency']):.1f} ms | {r['events']} |"
+            f"`--cameras {args.cameras} --fps {args.fps} --seconds {args.seconds}`: "
+            f"offered {loaded['offered_fps']:.0f} frames/s, answered {loaded['answered_fps']:.1f} "
+            f"frames/s ({loaded['answered']} in {loaded['wall']:.1f} s, {loaded['errors']} errors "
+            f"{loaded['statuses']}), p50 {loaded['p50']:.0f} ms, p95 {loaded['p95']:.0f} ms, "
+            f"portal CPU {loaded['portal_cpu_ms']:.1f} ms/frame, worker CPU "
+            f"{loaded['worker_cpu_ms']:.1f} ms/frame; load average "
+            f"{os.getloadavg()[0]:.0f} at the end."
         )
-    extra = results["on"]["cpu"] / results["on"]["n"] - results["off"]["cpu"] / results["off"]["n"]
-    print(f"\nTracking costs {extra * 1000:.2f} ms of portal CPU per camera request.\n")
-    print(
-        f"`--cameras {args.cameras} --fps {args.fps} --seconds {args.seconds}`: "
-        f"offered {loaded['offered_fps']:.0f} frames/s, answered {loaded['answered_fps']:.1f} "
-        f"frames/s ({loaded['answered']} in {loaded['wall']:.1f} s, {loaded['errors']} errors "
-        f"{loaded['statuses']}), p50 {loaded['p50']:.0f} ms, p95 {loaded['p95']:.0f} ms, "
-        f"portal CPU {loaded['portal_cpu_ms']:.1f} ms/frame, worker CPU "
-        f"{loaded['worker_cpu_ms']:.1f} ms/frame."
-    )
 
 
 if __name__ == "__main__":
