@@ -293,7 +293,7 @@
           height: Math.max(0, y2 - y1),
         })
       );
-      const label = element("text", { class: "dropped", x: x1 + 4, y: Math.max(y2 - 6, fontSize) });
+      const label = element("text", { class: "dropped", x: x1 + 4, y: y1 + fontSize + 2 });
       label.style.fontSize = `${fontSize}px`;
       label.textContent = `${dropped.label}: ${REASONS[dropped.reason] || dropped.reason}`;
       overlay.appendChild(label);

@@ -12,7 +12,13 @@ import base64
 import orjson
 import pytest
 
-from apps.cameras.services import bind_key, create_camera, issue_camera_key, update_camera
+from apps.cameras.services import (
+    bind_key,
+    create_camera,
+    delete_camera,
+    issue_camera_key,
+    update_camera,
+)
 from apps.detection.metering import drain_usage
 from apps.detection.models import UsageEvent
 from apps.events.listing import tenant_events
@@ -324,3 +330,17 @@ def test_usage_and_the_archived_record_carry_the_camera(
         orjson.loads(get_storage().get(event.record_key)) for event in tenant_events(tenant_a.pk)
     ]
     assert sorted(r["response"].get("camera", "") for r in records) == ["", camera.public_id]
+
+
+def test_a_deleted_camera_is_not_found_from_the_next_request(client, tenant_a, key_a):
+    camera = create_camera(tenant_a, {"name": "old"})
+    query = f"?camera={camera.public_id}"
+    assert native(client, key_a.raw, "persons-detection", seed_image("persons"), query)
+    delete_camera(camera)
+    response = client.post(
+        f"/api/v1/detect/persons-detection{query}",
+        data=seed_image("persons"),
+        content_type="image/jpeg",
+        HTTP_X_API_KEY=key_a.raw,
+    )
+    assert response.status_code == 404

@@ -179,3 +179,22 @@ def test_a_new_key_for_an_existing_camera(alice, camera):
     assert answer.status_code == 200
     assert answer.context["raw_key"].startswith("ipcai_")
     assert CameraKey.objects.filter(camera=camera).count() == 1
+
+
+def test_the_test_image_panel_cannot_run_another_tenants_camera(
+    inference, alice, charlie, camera, tenant_b
+):
+    theirs = create_camera(tenant_b, {"name": "bravo cam"})
+    answer = signed_in(alice).post(
+        f"/t/alpha/api/detect/persons-detection?camera={theirs.public_id}",
+        data=seed_image("persons"),
+        content_type="image/jpeg",
+    )
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "camera_not_found"
+    ours = signed_in(alice).post(
+        f"/t/alpha/api/detect/persons-detection?camera={camera.public_id}",
+        data=seed_image("persons"),
+        content_type="image/jpeg",
+    )
+    assert ours.status_code == 200 and ours.json()["camera"] == camera.public_id
