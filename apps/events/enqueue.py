@@ -142,10 +142,15 @@ def publish_or_spool(event: RequestEvent) -> str:
 
 
 def _wake_up(event_id: str) -> None:
+    """Publish the wake-up call unless the broker failed us moments ago: the entry is durable
+    already, and the sweep delivers it after the claim bound, so a dead or black-holed broker
+    must not cost each request a connect timeout."""
+    if _wake_up_breaker.is_open():
+        return
     try:
         wake_up()
     except Exception as exc:
-        # The entry is durable already: the sweep delivers it after the claim bound.
+        _wake_up_breaker.trip()
         logger.warning("wake-up for archive event %s not published: %s", event_id, exc)
 
 
@@ -187,7 +192,7 @@ def replay_spool() -> ReplayResult:
 
 
 class _BrokerBreaker:
-    """Remembers a failed XADD for a few seconds so requests skip Redis meanwhile."""
+    """Remembers a failure for a few seconds so requests skip that server meanwhile."""
 
     def __init__(self) -> None:
         self._open_until = 0.0
@@ -254,5 +259,6 @@ class _SpoolReplayer:
             idle.wait(settings.IPCAI_EVENT_SPOOL_REPLAY_S)
 
 
-_breaker = _BrokerBreaker()
+_breaker = _BrokerBreaker()  # the outbox's Redis
+_wake_up_breaker = _BrokerBreaker()  # Celery's broker (the same Redis unless configured apart)
 _replayer = _SpoolReplayer()

@@ -116,9 +116,10 @@ def wait_for_events(stack: Stack, key: str, count: int, timeout: float = 90) -> 
 
 
 def s3_versions(moto: MotoServer, tenant: str) -> list[dict]:
-    """Every stored version of every object under the tenant's prefix (one per write)."""
+    """Every stored version of every image and record under the tenant's prefix (one per
+    write); thumbnails, derived from the image, are not counted."""
     listing = moto.s3().list_object_versions(Bucket=BUCKET, Prefix=f"{PREFIX}/{tenant}/")
-    return listing.get("Versions", [])
+    return [v for v in listing.get("Versions", []) if ".thumb." not in v["Key"]]
 
 
 @pytest.fixture(scope="module")
@@ -321,7 +322,9 @@ def test_local_folder_backend_archives_to_the_dated_layout(log_dir, worker_url, 
             assert [a.status_code for a in answers] == [200, 200]
             events = wait_for_events(stack, key, 2)
             files = sorted(
-                str(p.relative_to(archive_root)) for p in archive_root.rglob("*") if p.is_file()
+                str(p.relative_to(archive_root))
+                for p in archive_root.rglob("*")
+                if p.is_file() and ".thumb." not in p.name
             )
             for event in events:
                 day = event["received_at"][:10].replace("-", "/")
