@@ -72,9 +72,10 @@ def archived_count(base_url: str, key: str) -> int:
 
 
 def wait_for_drain(broker: RedisServer, timeout: float = 600) -> float:
-    """Seconds until the broker holds no archive work (queued or unacknowledged)."""
+    """Seconds until the archive outbox (in the broker's Redis, the portal's REDIS_URL here)
+    holds no event that is not yet stored."""
     client, started = broker.client(), time.monotonic()
-    while client.llen("celery") + client.hlen("unacked"):
+    while any(client.xlen(key) for key in client.scan_iter(match="*archive:outbox")):
         if time.monotonic() - started > timeout:
             raise SystemExit(f"the archive did not catch up within {timeout}s")
         time.sleep(0.2)
@@ -120,6 +121,7 @@ def main() -> int:
                     celery=True,
                     workers=2,
                     CELERY_BROKER_URL=broker.url,
+                    REDIS_URL=broker.url,  # one Redis, as make run and production have
                     IPCAI_EVENT_SPOOL_DIR=str(tmp / "spool"),
                     IPCAI_RATE_LIMIT_REQUESTS="1000000",
                     LOG_LEVEL="WARNING",
