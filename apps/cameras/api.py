@@ -24,10 +24,11 @@ from apps.cameras.api_serializers import (
     CameraSerializer,
     CameraSettingsSerializer,
     CameraUpdateSerializer,
+    KeyCameraSerializer,
 )
 from apps.cameras.config import lookup
 from apps.cameras.frames import last_seen
-from apps.cameras.models import Camera
+from apps.cameras.models import Camera, CameraKey
 from apps.cameras.services import (
     bind_key,
     create_camera,
@@ -239,3 +240,57 @@ class CameraKeyView(CamerasView):
             raise ApiError(404, "key_not_found", f"Key {key_id!r} is not bound to this camera.")
         unbind_key(binding.api_key)
         return Response(camera_json(self.get_camera(camera_id)))
+
+
+@extend_schema(tags=["cameras"])
+class KeyCameraView(CamerasView):
+    """The same binding seen from the keys API: which camera a key sends frames for."""
+
+    def get_key(self, key_id: str) -> ApiKey:
+        key = ApiKey.objects.filter(tenant_id=self.request.auth.tenant_id, public_id=key_id).first()
+        if key is None:
+            raise ApiError(404, "key_not_found", f"No API key {key_id!r} in this tenant.")
+        return key
+
+    @staticmethod
+    def answer(key: ApiKey) -> Response:
+        binding = CameraKey.objects.select_related("camera").filter(api_key=key).first()
+        return Response(
+            {"key": key.public_id, "camera": binding.camera.public_id if binding else None}
+        )
+
+    @extend_schema(
+        summary="The camera a key is bound to (null: unbound)",
+        operation_id="keys_camera_read",
+        responses={200: KeyCameraSerializer, **errors(401, 403, 404)},
+    )
+    def get(self, request: Request, key_id: str) -> Response:
+        return self.answer(self.get_key(key_id))
+
+    @extend_schema(
+        summary="Bind the key to a camera (its frames become that camera's)",
+        operation_id="keys_camera_bind",
+        request=KeyCameraSerializer,
+        responses={200: KeyCameraSerializer, **errors(400, 401, 403, 404)},
+    )
+    def put(self, request: Request, key_id: str) -> Response:
+        key = self.get_key(key_id)
+        camera_id = body_object(request).get("camera")
+        if not isinstance(camera_id, str):
+            raise ApiError(400, "invalid_body", 'Send {"camera": "<camera id>"}.')
+        try:
+            bind_key(self.get_camera(camera_id), key)
+        except CameraInvalid as exc:
+            raise invalid(exc) from None
+        return self.answer(key)
+
+    @extend_schema(
+        summary="Unbind the key from its camera (it keeps working, unbound)",
+        operation_id="keys_camera_unbind",
+        request=None,
+        responses={200: KeyCameraSerializer, **errors(401, 403, 404)},
+    )
+    def delete(self, request: Request, key_id: str) -> Response:
+        key = self.get_key(key_id)
+        unbind_key(key)
+        return self.answer(key)

@@ -100,3 +100,10 @@ class CameraKeyBoundSerializer(serializers.Serializer):
     secret = serializers.CharField(
         required=False, help_text="The new key, when one was issued: shown in this answer only."
     )
+
+
+class KeyCameraSerializer(serializers.Serializer):
+    key = serializers.CharField(read_only=True, help_text="The key's public id.")
+    camera = serializers.CharField(
+        allow_null=True, help_text="The camera's id the key is bound to; null when unbound."
+    )

@@ -13,4 +13,6 @@ urlpatterns = [
         api.CameraKeyView.as_view(),
         name="api-camera-key",
     ),
+    # The binding seen from the key's side, beside the keys API's own /keys/<id>/revoke.
+    path("keys/<str:key_id>/camera", api.KeyCameraView.as_view(), name="api-key-camera"),
 ]

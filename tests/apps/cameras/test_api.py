@@ -181,5 +181,23 @@ def test_no_key_is_401(client, db):
 
 def test_the_routes_are_in_the_openapi_schema(client, db):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
-    for operation in ("cameras_list", "cameras_create", "cameras_update", "cameras_bind_key"):
+    for operation in ("cameras_list", "cameras_create", "cameras_bind_key", "keys_camera_bind"):
         assert operation in schema
+
+
+def test_the_keys_api_side_binds_and_unbinds_a_key(client, tenant_a, tenant_b, key_a, key_b):
+    camera = create_camera(tenant_a, {"name": "gate"})
+    other, _ = issue_api_key(tenant_a, name="recorder")
+    path = f"/api/v1/keys/{other.public_id}/camera"
+
+    assert call(client, "get", path, key_a.raw).json() == {"key": other.public_id, "camera": None}
+    bound = call(client, "put", path, key_a.raw, {"camera": camera.public_id})
+    assert bound.status_code == 200
+    assert bound.json()["camera"] == camera.public_id
+    assert CameraKey.objects.get(api_key=other).camera == camera
+    # Another tenant's key: neither our key nor our camera exists for it.
+    assert call(client, "get", path, key_b.raw).status_code == 404
+    theirs = f"/api/v1/keys/{key_b.key.public_id}/camera"
+    assert call(client, "put", theirs, key_b.raw, {"camera": camera.public_id}).status_code == 404
+    assert call(client, "delete", path, key_a.raw).json()["camera"] is None
+    assert not CameraKey.objects.filter(api_key=other).exists()
