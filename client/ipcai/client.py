@@ -268,13 +268,19 @@ class AsyncClient(_BaseClient):
         self._sleep = sleep
 
     async def detect(
-        self, image: ImageInput, service: str, *, min_confidence: float | None = None
+        self,
+        image: ImageInput,
+        service: str,
+        *,
+        min_confidence: float | None = None,
+        camera: str | None = None,
     ) -> DetectionResult:
-        """Detect the service's classes in one image (bytes, path or PIL image)."""
+        """Detect the service's classes in one image (bytes, path or PIL image), as `camera`
+        (its id) when given."""
         # Reading and possibly re-encoding the image must not stall other requests in flight.
         body, content_type = await asyncio.to_thread(encode_image, image)
         response = await self.request(
-            "POST", **self._detect_args(body, content_type, service, min_confidence)
+            "POST", **self._detect_args(body, content_type, service, min_confidence, camera)
         )
         return DetectionResult.from_json(_json(response), service)
 
