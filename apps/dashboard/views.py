@@ -147,7 +147,7 @@ def keys(request: HttpRequest) -> HttpResponse:
             "form": form,
             "new_key": new_key,
             "scope_choices": SCOPE_CHOICES,
-            "keys": tenant.api_keys.select_related("created_by").order_by(
+            "keys": tenant.api_keys.select_related("created_by", "camera_binding__camera").order_by(
                 "revoked_at", "-created_at"
             ),
         },

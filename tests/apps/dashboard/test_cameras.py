@@ -198,3 +198,10 @@ def test_the_test_image_panel_cannot_run_another_tenants_camera(
         content_type="image/jpeg",
     )
     assert ours.status_code == 200 and ours.json()["camera"] == camera.public_id
+
+
+def test_the_keys_page_says_which_camera_a_key_sends(alice, camera, key_a):
+    bind_key(camera, key_a.key)
+    html = signed_in(alice).get("/t/alpha/keys/").content.decode()
+    assert "sends the frames of" in html
+    assert f'href="/t/alpha/cameras/{camera.public_id}/">driveway</a>' in html
