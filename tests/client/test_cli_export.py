@@ -14,19 +14,23 @@ from tests.client.running_cli import json_lines, run_cli
 from tests.support.images import seed_image
 from tests.support.polling import eventually
 from tests.support.portal import Portal, running_portal
+from tests.support.redis_server import running_redis
 
 
 @pytest.fixture(scope="module")
 def archiving_portal(tmp_path_factory, live_worker_url) -> Iterator[tuple[Portal, str]]:
     folder = tmp_path_factory.mktemp("export-portal")
-    with running_portal(
-        folder,
-        live_worker_url,
-        celery=True,
-        IPCAI_ARCHIVE_URL=f"file://{folder / 'archive'}",
-        IPCAI_ARCHIVE_SWEEP_S="1",
-        IPCAI_ARCHIVE_CLAIM_AFTER_S="2",
-    ) as portal:
+    with (
+        running_redis(folder / "broker") as broker,  # no other suite's Celery takes its tasks
+        running_portal(
+            folder,
+            live_worker_url,
+            celery=True,
+            CELERY_BROKER_URL=broker.url,
+            IPCAI_ARCHIVE_URL=f"file://{folder / 'archive'}",
+            IPCAI_EVENT_SPOOL_DIR=str(folder / "spool"),
+        ) as portal,
+    ):
         key = portal.create_tenant("exporter", ["persons-detection", "pets-detection"])
         portal.manage("archive_requests", "exporter", "--on")
         for name in ("pets", "persons"):

@@ -21,6 +21,7 @@ from tests.apps.dashboard.test_browser import (
 )
 from tests.support.polling import eventually
 from tests.support.portal import Portal, running_portal
+from tests.support.redis_server import running_redis
 
 pytestmark = pytest.mark.browser
 browser, open_page = test_browser.browser, test_browser.open_page  # the shared fixtures
@@ -29,9 +30,17 @@ browser, open_page = test_browser.browser, test_browser.open_page  # the shared 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory, worker_url) -> Iterator[Portal]:
     folder = tmp_path_factory.mktemp("browser-exports")
-    with running_portal(
-        folder, worker_url, celery=True, IPCAI_ARCHIVE_URL=f"file://{folder / 'archive'}"
-    ) as portal:
+    with (
+        running_redis(folder / "broker") as broker,  # no other suite's Celery takes its tasks
+        running_portal(
+            folder,
+            worker_url,
+            celery=True,
+            CELERY_BROKER_URL=broker.url,
+            IPCAI_ARCHIVE_URL=f"file://{folder / 'archive'}",
+            IPCAI_EVENT_SPOOL_DIR=str(folder / "spool"),
+        ) as portal,
+    ):
         key = portal.create_tenant("alpha", ["persons-detection", "pets-detection"])
         portal.manage("shell", "-c", USERS_SCRIPT)
         portal.manage("archive_requests", "alpha", "--on")

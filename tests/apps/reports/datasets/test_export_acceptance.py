@@ -27,6 +27,7 @@ from pycocotools.coco import COCO
 from tests.support.images import encode, seed_pixels
 from tests.support.polling import eventually
 from tests.support.portal import Portal, running_portal
+from tests.support.redis_server import running_redis
 from tests.support.worker import running_worker
 
 pytestmark = pytest.mark.slow
@@ -89,14 +90,16 @@ def stack(tmp_path_factory) -> Stack:
     logs = tmp_path_factory.mktemp("export")
     with (
         running_worker(logs, IPCAI_MODELS=MODELS) as (_, worker_url),
+        # A broker of its own: Celery workers of other suites on this machine must not take
+        # this portal's tasks (they would not find its events or its jobs).
+        running_redis(logs / "broker") as broker,
         running_portal(
             logs,
             worker_url,
             celery=True,
+            CELERY_BROKER_URL=broker.url,
             IPCAI_ARCHIVE_URL=f"file://{logs / 'archive'}",
-            # The outbox sweep picks up any entry whose wake-up went missing within seconds.
-            IPCAI_ARCHIVE_SWEEP_S="1",
-            IPCAI_ARCHIVE_CLAIM_AFTER_S="2",
+            IPCAI_EVENT_SPOOL_DIR=str(logs / "spool"),
         ) as portal,
     ):
         key = portal.create_tenant("acme", SERVICES)
