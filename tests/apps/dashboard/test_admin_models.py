@@ -127,3 +127,16 @@ def test_operators_see_evaluations_side_by_side(operator, tenant_a):
     page = operator.get(f"/admin/reports/modelevaluation/{latest.pk}/change/").content.decode()
     assert "<td>yolox_nano</td><td>0.410</td>" in page
     assert "<td>deimv2_femto</td><td>0.520</td>" in page
+
+
+def test_the_tenants_services_page_names_the_model_that_answers(operator, tenant_a, alice, bob):
+    from tests.apps.dashboard.conftest import signed_in
+
+    register(operator, "alpha_pets", ["cat", "dog"], tenant_a)
+    assign(operator, tenant_a.services.get(application_type="pets-detection"),
+           model=DetectionModel.objects.get().pk)  # fmt: skip
+    assign(operator, tenant_a.services.get(application_type="persons-detection"), tier="fast")
+    for user in (alice, bob):  # the owner and a viewer both see it
+        page = signed_in(user).get("/t/alpha/services/").content.decode()
+        assert 'data-model="alpha_pets">Model: <strong>alpha_pets</strong> (your own model)' in page
+        assert 'data-model="yolox_nano">Model: <strong>yolox_nano</strong> (fast tier)' in page
