@@ -231,8 +231,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": max(1, min(10, IPCAI_BROKER_VISIBILITY_TIMEOUT_S // 5)),
     "unacked_restore_throttle": 1,
 }
-# Task modules beside the apps' tasks.py that autodiscovery does not import.
-CELERY_IMPORTS = ("apps.events.camera_tasks",)
 # Late-acknowledged tasks (the archive's) should not pile up unstarted in one worker.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 

@@ -6,17 +6,21 @@ exactly the boxes the response shows (zones included); the answer is the respons
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from apps.cameras.config import CameraConfig
 from apps.detection.capture_time import captured_at
 from apps.events.camera_events import CameraFrame, track_camera_frame
 
-if TYPE_CHECKING:
-    from apps.detection.services import DetectionCall
 
-
-def track_frame(call: DetectionCall, camera: CameraConfig, results: list[dict]) -> list[dict]:
+def track_frame(
+    camera: CameraConfig,
+    results: list[dict],
+    image: bytes,
+    explicit_time: float | None,
+    body: object,
+    arrived: float,
+) -> list[dict]:
+    """`explicit_time`: the request's header / query / form capture time; `body`: its parsed
+    JSON (the seed's `timestamp`); `arrived`: when it arrived."""
     detections = [
         {"label": names[0], "score": scores[0], "box": box, "zones": zones}
         for result in results
@@ -28,15 +32,16 @@ def track_frame(call: DetectionCall, camera: CameraConfig, results: list[dict]) 
             strict=True,
         )
     ]
-    body = call.parsed_body if isinstance(call.parsed_body, dict) else None
     first = results[0] if results else {}
     return track_camera_frame(
         CameraFrame(
             tenant_id=camera.tenant_id,
             camera_pk=camera.pk,
-            captured_at=captured_at(call.captured_at, body, call.timestamp),
+            captured_at=captured_at(
+                explicit_time, body if isinstance(body, dict) else None, arrived
+            ),
             detections=detections,
-            image=call.image.data if call.image else b"",
+            image=image,
             width=int(first.get("width", 0)),
             height=int(first.get("height", 0)),
         )

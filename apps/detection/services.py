@@ -115,7 +115,9 @@ def detect_services(
         results = [
             filter_result(camera, r, t) for r, t in zip(results, thresholds.values(), strict=True)
         ]
-        call.events = track_frame(call, camera, results)  # camera events (apps/events)
+        call.events = track_frame(  # camera events (apps/events), on the frame's capture time
+            camera, results, image.data, call.captured_at, call.parsed_body, call.timestamp
+        )
     call.results.extend(results)
     return results
 

@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 
 from apps.events import camera_counters, snapshots, track_store
 from apps.events.camera_models import CameraAlerting, CameraEvent, zone_index
+from apps.events.camera_queue import STORE_SNAPSHOT, queue
 from apps.events.tracking import Change, Detection, TrackerSettings, expire, step
 from apps.events.webhooks.delivery import queue_event_deliveries
 
@@ -221,17 +222,9 @@ def _close(change: Change) -> None:
         event.max_score = max(event.max_score, track.best_score)
         event.save(update_fields=["ended_at", "close_reason", "zones", "zone_index", "max_score"])
         queue_event_deliveries(event, "event.ended", event_payload(event, "event.ended"))
-        transaction.on_commit(lambda: _queue_snapshot(str(event.id)))
+        # The stash waits in Redis if this is refused; the sweep stores it then.
+        transaction.on_commit(lambda: queue(STORE_SNAPSHOT, str(event.id)))
     camera_counters.count("events_closed")
-
-
-def _queue_snapshot(event_id: str) -> None:
-    from apps.events.camera_tasks import store_snapshot
-
-    try:
-        store_snapshot.apply_async(args=[event_id], retry=False)
-    except Exception as exc:  # the stash waits in Redis; the snapshot sweep stores it
-        logger.warning("snapshot of event %s not queued: %s", event_id, exc)
 
 
 def store_event_snapshot(event_id: str) -> bool:

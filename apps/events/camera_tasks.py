@@ -23,10 +23,21 @@ from apps.events.webhooks import delivery
 
 logger = logging.getLogger(__name__)
 
+MAX_COUNTDOWN_S = 60.0
+
 
 @shared_task(name="events.deliver_webhook", ignore_result=True, acks_late=True)
 def deliver_webhook(delivery_id: str) -> str:
-    return delivery.attempt(delivery_id)
+    """One attempt. A failed one due again soon is queued with that countdown; later ones are
+    left to the sweep, which finds due rows every IPCAI_CAMERA_SWEEP_S: a Redis broker hands a
+    countdown longer than its visibility timeout to a second worker (harmless, the row is
+    claimed, but wasteful), and hours-long countdowns would pile up in the workers."""
+    outcome = delivery.attempt(delivery_id)
+    if outcome == "retry":
+        wait = delivery.seconds_until_due(delivery_id)
+        if wait is not None and wait <= MAX_COUNTDOWN_S:
+            delivery.enqueue([delivery_id], countdown=wait)
+    return outcome
 
 
 @shared_task(

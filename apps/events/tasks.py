@@ -10,6 +10,12 @@ from celery.signals import worker_ready
 
 from apps.events.archive import purge_expired_events
 from apps.events.archive_task import archive_entry, archive_event, archive_next, hand_on
+from apps.events.camera_tasks import (
+    camera_sweep,
+    deliver_webhook,
+    purge_camera_events,
+    store_snapshot,
+)
 from apps.events.consume import sweep
 from apps.events.enqueue import replay_spool
 
@@ -17,8 +23,12 @@ __all__ = [
     "archive_entry",
     "archive_event",
     "archive_next",
+    "camera_sweep",
+    "deliver_webhook",
+    "purge_camera_events",
     "purge_expired_events_task",
     "replay_spool_task",
+    "store_snapshot",
     "sweep_outbox_task",
 ]
 

@@ -29,6 +29,7 @@ from apps.events.camera_models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from apps.events.camera_queue import DELIVER_WEBHOOK, queue
 from apps.events.webhooks import outbound
 from apps.events.webhooks.signing import signed_headers
 
@@ -72,13 +73,8 @@ def queue_event_deliveries(event: CameraEvent, event_type: str, payload: dict) -
 
 def enqueue(delivery_ids: list[str], countdown: float = 0) -> None:
     """Hand deliveries to Celery; if the broker is down the due-delivery sweep finds them."""
-    from apps.events.camera_tasks import deliver_webhook
-
     for delivery_id in delivery_ids:
-        try:
-            deliver_webhook.apply_async(args=[delivery_id], countdown=countdown, retry=False)
-        except Exception as exc:  # the row is the truth; the sweep re-enqueues it
-            logger.warning("webhook %s not queued (the sweep will send it): %s", delivery_id, exc)
+        if not queue(DELIVER_WEBHOOK, delivery_id, countdown=countdown):
             return
 
 
@@ -110,9 +106,17 @@ def attempt(delivery_id: str) -> str:
     )
     outcome = record_attempt(delivery, answer)
     camera_counters.count(f"deliveries_{outcome}")
-    if outcome == "retry":
-        enqueue([delivery.id], countdown=max(0.0, (delivery.next_attempt_at - now).total_seconds()))
     return outcome
+
+
+def seconds_until_due(delivery_id: str) -> float | None:
+    """How long until the delivery's next attempt; None when it is no longer pending."""
+    due = (
+        WebhookDelivery.objects.filter(id=delivery_id, status=WebhookDelivery.Status.PENDING)
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    return None if due is None else max(0.0, (due - timezone.now()).total_seconds())
 
 
 @transaction.atomic
