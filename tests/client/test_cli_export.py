@@ -11,26 +11,15 @@ import pytest
 import requests
 
 from tests.client.running_cli import json_lines, run_cli
+from tests.support.archiving import archiving_portal, wait_until_archived
 from tests.support.images import seed_image
-from tests.support.polling import eventually
-from tests.support.portal import Portal, running_portal
-from tests.support.redis_server import running_redis
+from tests.support.portal import Portal
 
 
 @pytest.fixture(scope="module")
-def archiving_portal(tmp_path_factory, live_worker_url) -> Iterator[tuple[Portal, str]]:
+def exporter_portal(tmp_path_factory, live_worker_url) -> Iterator[tuple[Portal, str]]:
     folder = tmp_path_factory.mktemp("export-portal")
-    with (
-        running_redis(folder / "broker") as broker,  # no other suite's Celery takes its tasks
-        running_portal(
-            folder,
-            live_worker_url,
-            celery=True,
-            CELERY_BROKER_URL=broker.url,
-            IPCAI_ARCHIVE_URL=f"file://{folder / 'archive'}",
-            IPCAI_EVENT_SPOOL_DIR=str(folder / "spool"),
-        ) as portal,
-    ):
+    with archiving_portal(folder, live_worker_url) as portal:
         key = portal.create_tenant("exporter", ["persons-detection", "pets-detection"])
         portal.manage("archive_requests", "exporter", "--on")
         for name in ("pets", "persons"):
@@ -42,18 +31,12 @@ def archiving_portal(tmp_path_factory, live_worker_url) -> Iterator[tuple[Portal
             )
             assert response.status_code == 200
 
-        def listed() -> bool:
-            events = requests.get(
-                f"{portal.base_url}/api/v1/events", headers={"x-api-key": key}, timeout=30
-            ).json()["results"]
-            return len(events) == 2
-
-        eventually(listed, 60, "both frames archived")
+        wait_until_archived(portal, key, 2)
         yield portal, key
 
 
-def test_export_shows_progress_and_writes_the_zip(archiving_portal, tmp_path):
-    portal, key = archiving_portal
+def test_export_shows_progress_and_writes_the_zip(exporter_portal, tmp_path):
+    portal, key = exporter_portal
     out = tmp_path / "pets.zip"
     args = ["export", "--format", "coco", "--service", "pets-detection", "-o", str(out)]
     run = run_cli([*args, "--progress"], portal.base_url, key)
@@ -68,8 +51,8 @@ def test_export_shows_progress_and_writes_the_zip(archiving_portal, tmp_path):
     assert not list(tmp_path.glob("*.part"))
 
 
-def test_a_refused_export_says_why(archiving_portal, tmp_path):
-    portal, key = archiving_portal
+def test_a_refused_export_says_why(exporter_portal, tmp_path):
+    portal, key = exporter_portal
     run = run_cli(
         ["export", "--service", "pets-detection", "--classes", "person", "-o", str(tmp_path / "x")],
         portal.base_url,

@@ -19,9 +19,8 @@ from tests.apps.dashboard.test_browser import (
     screenshot,
     sign_in,
 )
-from tests.support.polling import eventually
-from tests.support.portal import Portal, running_portal
-from tests.support.redis_server import running_redis
+from tests.support.archiving import archiving_portal, wait_until_archived
+from tests.support.portal import Portal
 
 pytestmark = pytest.mark.browser
 browser, open_page = test_browser.browser, test_browser.open_page  # the shared fixtures
@@ -30,17 +29,7 @@ browser, open_page = test_browser.browser, test_browser.open_page  # the shared 
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory, worker_url) -> Iterator[Portal]:
     folder = tmp_path_factory.mktemp("browser-exports")
-    with (
-        running_redis(folder / "broker") as broker,  # no other suite's Celery takes its tasks
-        running_portal(
-            folder,
-            worker_url,
-            celery=True,
-            CELERY_BROKER_URL=broker.url,
-            IPCAI_ARCHIVE_URL=f"file://{folder / 'archive'}",
-            IPCAI_EVENT_SPOOL_DIR=str(folder / "spool"),
-        ) as portal,
-    ):
+    with archiving_portal(folder, worker_url) as portal:
         key = portal.create_tenant("alpha", ["persons-detection", "pets-detection"])
         portal.manage("shell", "-c", USERS_SCRIPT)
         portal.manage("archive_requests", "alpha", "--on")
@@ -52,18 +41,7 @@ def portal(tmp_path_factory, worker_url) -> Iterator[Portal]:
                 timeout=30,
             )
             assert response.status_code == 200
-        eventually(
-            lambda: (
-                len(
-                    requests.get(
-                        f"{portal.base_url}/api/v1/events", headers={"x-api-key": key}, timeout=30
-                    ).json()["results"]
-                )
-                == 2
-            ),
-            60,
-            "both frames archived",
-        )
+        wait_until_archived(portal, key, 2)
         yield portal
 
 

@@ -24,10 +24,10 @@ import yaml
 from PIL import Image
 from pycocotools.coco import COCO
 
+from tests.support.archiving import archiving_portal, wait_until_archived
 from tests.support.images import encode, seed_pixels
 from tests.support.polling import eventually
-from tests.support.portal import Portal, running_portal
-from tests.support.redis_server import running_redis
+from tests.support.portal import Portal
 from tests.support.worker import running_worker
 
 pytestmark = pytest.mark.slow
@@ -90,28 +90,11 @@ def stack(tmp_path_factory) -> Stack:
     logs = tmp_path_factory.mktemp("export")
     with (
         running_worker(logs, IPCAI_MODELS=MODELS) as (_, worker_url),
-        # A broker of its own: Celery workers of other suites on this machine must not take
-        # this portal's tasks (they would not find its events or its jobs).
-        running_redis(logs / "broker") as broker,
-        running_portal(
-            logs,
-            worker_url,
-            celery=True,
-            CELERY_BROKER_URL=broker.url,
-            IPCAI_ARCHIVE_URL=f"file://{logs / 'archive'}",
-            IPCAI_EVENT_SPOOL_DIR=str(logs / "spool"),
-        ) as portal,
+        archiving_portal(logs, worker_url) as portal,
     ):
         key = portal.create_tenant("acme", SERVICES)
         portal.manage("archive_requests", "acme", "--on")
         answers = {}
-
-        def archived():
-            listed = requests.get(
-                f"{portal.base_url}/api/v1/events", headers={"x-api-key": key}, timeout=30
-            ).json()["results"]
-            return listed if len(listed) == len(answers) else None
-
         for service, image in frames():
             response = requests.post(
                 f"{portal.base_url}/api/v1/detect/{service}",
@@ -121,7 +104,7 @@ def stack(tmp_path_factory) -> Stack:
             )
             assert response.status_code == 200, response.text
             answers[response.json()["request_id"]] = response.json()
-        events = eventually(archived, 60, "every frame archived")
+        events = wait_until_archived(portal, key, len(answers))
         yield Stack(portal, key, answers, events, logs)
 
 
