@@ -143,9 +143,9 @@ def lone_requests(port: int, requests: int = 200) -> LoneRequest:
 
 
 def requests_for(clients: int, limit_per_s: float) -> int:
-    """Enough for steady state, at most ~10 s at the GPU's limit: the machine is shared."""
+    """Enough for steady state, at most ~6 s at the GPU's limit: the machine is shared."""
     wanted = {1: 200, 8: 500, 32: 1000}.get(clients, 1500)
-    return max(clients * 4, min(wanted, int(limit_per_s * 10)))
+    return max(clients * 2, min(wanted, int(limit_per_s * 6)))
 
 
 def run_gpu(args, model_dir: Path, tmp: Path, json_body: Path, a: float, b: float):
@@ -162,8 +162,8 @@ def run_gpu(args, model_dir: Path, tmp: Path, json_body: Path, a: float, b: floa
         base = f"http://127.0.0.1:{port}"
         url = f"{base}/invocations"
         run_ab("warm-up", url, json_body, "application/json", 200, 8)
-        lone = lone_requests(port)
         limit = MAX_BATCH / ((a + b * MAX_BATCH) / 1000)
+        lone = lone_requests(port, requests=min(200, max(20, int(limit * 2))))
         for label, body, content_type in (
             ("seed JSON", json_body, "application/json"),
             ("raw JPEG", PERSONS, "image/jpeg"),
@@ -221,7 +221,7 @@ def main() -> int:
         limit = MAX_BATCH / ((a + b * MAX_BATCH) / 1000)
         print(
             f"**Simulated GPU {a:g} + {b:g}·n ms** (limit {limit:.0f} images/s at batch "
-            f"{MAX_BATCH}). One client, 200 sequential raw-JPEG requests: p50 "
+            f"{MAX_BATCH}). One client, sequential raw-JPEG requests: p50 "
             f"{lone.latency_ms:.2f} ms = decode {lone.decode_ms:.2f} + queue {lone.queue_ms:.2f} "
             f"+ GPU {lone.gpu_ms:.2f} + post-process {lone.postprocess_ms:.2f} + HTTP and "
             f"hand-offs {lone.rest_ms:.2f} ms\n"

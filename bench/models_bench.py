@@ -1,14 +1,18 @@
 """Low-load latency and loaded throughput, before and after a change, one and two models.
 
-    .venv/bin/python bench/models_bench.py [--before cad695d] [--rounds 2]
+    .venv/bin/python bench/models_bench.py [--before cad695d] [--rounds 3]
 
-Side by side in one run, in alternating rounds (the machine drifts): the worker as of
-`--before` (extracted with `git archive`, run from its own folder), the current worker serving
-one model, the current worker serving two (`IPCAI_MODELS=deimv2_femto,yolox_nano`) with all
-traffic on the default, and the same two-model worker with 40 clients on each model at once.
-Per worker: p50 of 100 sequential requests timed in Python (the seed's JSON body), then
-`ab -k -c 80` with the same body: req/s, p50 / p99, and the worker's CPU time per request
-(from /proc: holds up when other jobs share the machine).
+Every worker compared runs at once, side by side, and is driven in turn, so a machine shared
+with other jobs slows them alike: the worker as of `--before` (extracted with `git archive`,
+run from its own folder), the current worker serving one model, the current worker serving
+two (`IPCAI_MODELS=deimv2_femto,yolox_nano`) with all traffic on the default, and the same
+two-model worker with 40 clients on each model at once; plus the current one-model worker
+without its all-cores session (`IPCAI_IDLE_THREADS=1`), to show what that session alone does.
+- Low load: one request at a time, to each worker in turn (a round-robin of single requests,
+  never two in flight), timed in Python; p50 per worker over all rounds.
+- Load: `ab -k -c 80` on each worker in turn, `--rounds` times: req/s, p50 / p99, and the
+  worker's CPU time per request (from /proc, which holds up when other jobs share the machine).
+Both use the seed's JSON body.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +40,7 @@ from gpu_worker.config import available_cpus  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 MODELS_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
+JSON = "application/json"
 
 
 @dataclass
@@ -47,20 +53,23 @@ class Setup:
 
 @dataclass
 class Measured:
-    lone_p50_ms: list[float] = field(default_factory=list)
+    lone_ms: list[float] = field(default_factory=list)
     loaded: list[AbResult] = field(default_factory=list)
 
 
-def lone_p50_ms(port: int, body: bytes, requests: int = 100) -> float:
-    connection = http.client.HTTPConnection("127.0.0.1", port)
-    times = []
+def lone_round_robin(ports: list[int], body: bytes, requests: int) -> list[list[float]]:
+    """`requests` single requests per worker, one worker after another, never two at once."""
+    connections = [http.client.HTTPConnection("127.0.0.1", port) for port in ports]
+    times: list[list[float]] = [[] for _ in ports]
     for _ in range(requests):
-        start = time.perf_counter()
-        connection.request("POST", "/invocations", body, {"Content-Type": "application/json"})
-        connection.getresponse().read()
-        times.append((time.perf_counter() - start) * 1000)
-    connection.close()
-    return statistics.median(times)
+        for index, connection in enumerate(connections):
+            start = time.perf_counter()
+            connection.request("POST", "/invocations", body, {"Content-Type": "application/json"})
+            connection.getresponse().read()
+            times[index].append((time.perf_counter() - start) * 1000)
+    for connection in connections:
+        connection.close()
+    return times
 
 
 def loaded_run(url: str, body: Path, setup: Setup, n: int, pid: int) -> AbResult:
@@ -97,30 +106,14 @@ def loaded_run(url: str, body: Path, setup: Setup, n: int, pid: int) -> AbResult
     return result
 
 
-def measure(setup: Setup, body: Path, n: int, logs: Path, into: Measured) -> None:
-    env = {"IPCAI_BACKEND": "onnxruntime", "PYTHONPATH": str(setup.cwd), **setup.env}
-    log_path = logs / f"{setup.label.replace(' ', '_')}.log"
-    with worker_process(env, log_path, cwd=setup.cwd) as (server, port):
-        url = f"http://127.0.0.1:{port}/invocations"
-        run_ab("warm-up", url, body, "application/json", 50, 4)
-        into.lone_p50_ms.append(lone_p50_ms(port, body.read_bytes()))
-        into.loaded.append(loaded_run(url, body, setup, n, server.process.pid))
-    loaded = into.loaded[-1]
-    print(  # progress, so a run cut short still leaves its numbers
-        f"{setup.label}: 1 client p50 {into.lone_p50_ms[-1]:.1f} ms; 80 clients "
-        f"{loaded.rps:.1f} req/s, p50 {loaded.p50} ms, {loaded.cpu_ms:.1f} CPU ms/req",
-        file=sys.stderr,
-        flush=True,
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--before", default="cad695d", help="git ref of the 'before' worker")
     parser.add_argument("--model", default="deimv2_femto")
     parser.add_argument("--second", default="yolox_nano")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--requests", type=int, default=800)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=400, help="per ab run")
+    parser.add_argument("--lone", type=int, default=100, help="single requests per worker")
     args = parser.parse_args()
     ensure_ab()
     model_dir = Path(os.environ.get("IPCAI_MODEL_DIR", SHARED / "models"))
@@ -140,6 +133,11 @@ def main() -> int:
                 {**common, "IPCAI_MODEL": args.model},
             ),
             Setup("after, 1 model", REPO, {**common, "IPCAI_MODELS": args.model}),
+            Setup(
+                "after, 1 model, no all-cores session (IPCAI_IDLE_THREADS=1)",
+                REPO,
+                {**common, "IPCAI_MODELS": args.model, "IPCAI_IDLE_THREADS": "1"},
+            ),
             Setup("after, 2 models, all on the default", REPO, {**common, "IPCAI_MODELS": both}),
             Setup(
                 "after, 2 models, 40 clients each",
@@ -152,26 +150,48 @@ def main() -> int:
         seed = (SHARED / "images" / "post_data.txt").read_text()
         body.write_text(seed.replace("image_base64_enc", "image_bytes"))
         results = {s.label: Measured() for s in setups}
-        for _ in range(args.rounds):
+        with ExitStack() as stack:
+            workers = []
             for setup in setups:
-                measure(setup, body, args.requests, Path(tmp), results[setup.label])
+                env = {"IPCAI_BACKEND": "onnxruntime", "PYTHONPATH": str(setup.cwd), **setup.env}
+                log_path = Path(tmp) / f"{len(workers)}.log"
+                workers.append(stack.enter_context(worker_process(env, log_path, cwd=setup.cwd)))
+            for _, port in workers:
+                run_ab("warm-up", f"http://127.0.0.1:{port}/invocations", body, JSON, 50, 4)
+            lone = lone_round_robin([port for _, port in workers], body.read_bytes(), args.lone)
+            for setup, times in zip(setups, lone, strict=True):
+                results[setup.label].lone_ms = times
+            for _ in range(args.rounds):
+                for setup, (server, port) in zip(setups, workers, strict=True):
+                    url = f"http://127.0.0.1:{port}/invocations"
+                    result = loaded_run(url, body, setup, args.requests, server.process.pid)
+                    results[setup.label].loaded.append(result)
+                    print(
+                        f"{setup.label}: {result.rps:.1f} req/s, {result.cpu_ms:.1f} CPU ms/req",
+                        file=sys.stderr,
+                        flush=True,
+                    )
     print(
         f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · {platform.node()} · "
         f"{available_cpus()} CPUs · default model {args.model} · seed JSON body · "
-        f"{args.rounds} rounds, alternating\n"
+        f"{args.lone} lone requests each, round-robin; {args.rounds} ab rounds, in turn\n"
     )
     print(
-        "| worker | p50 ms, 1 client (per round) | req/s, 80 clients (per round) | "
-        "p50 / p99 ms, 80 clients | errors | worker CPU ms/req |"
+        "| worker | p50 ms, 1 client | p90 ms, 1 client | req/s, 80 clients (per round) | "
+        "p50 / p99 ms, 80 clients | errors | worker CPU ms/req (per round) |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for label, measured in results.items():
-        lone = " / ".join(f"{v:.1f}" for v in measured.lone_p50_ms)
+        lone = sorted(measured.lone_ms)
+        p90 = lone[int(len(lone) * 0.9)]
         rps = " / ".join(f"{r.rps:.1f}" for r in measured.loaded)
         tails = " · ".join(f"{r.p50} / {r.p99}" for r in measured.loaded)
         errors = sum(r.errors for r in measured.loaded)
         cpu = " / ".join(f"{r.cpu_ms:.1f}" for r in measured.loaded)
-        print(f"| {label} | {lone} | {rps} | {tails} | {errors} | {cpu} |")
+        print(
+            f"| {label} | {statistics.median(lone):.1f} | {p90:.1f} | {rps} | {tails} | "
+            f"{errors} | {cpu} |"
+        )
     return 0
 
 

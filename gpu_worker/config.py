@@ -41,8 +41,9 @@ class WorkerSettings:
     lanes: int = 0
     threads_per_lane: int = 1
     # A lone request on an otherwise idle CPU worker runs on one extra session with this many
-    # threads (0 = all CPUs, 1 = off): 1.3-1.4x lower latency for DEIMv2 / YOLOX on two cores,
-    # while under load the single-threaded lanes keep their throughput (docs/BENCHMARKS.md).
+    # threads (0 = all CPUs, 1 = off): on two cores the bare DEIMv2 went from 44 to 30 ms p50,
+    # YOLOX-Nano from 20 to 15 ms, while under load the single-threaded lanes keep their
+    # throughput (docs/BENCHMARKS.md, "Worker: low-load latency and several models").
     idle_threads: int = 0
     # 0 = auto: 1 on a CPU, where batching does not pay (DEIMv2 on one thread: 28.6 / 26.6 /
     # 20.3 / 22.4 images/s at batch 1 / 2 / 4 / 8), 8 on a GPU. Capped by the model's batch dim.
