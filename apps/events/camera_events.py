@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -144,6 +144,39 @@ def close_idle_cameras(now: float | None = None) -> int:
             continue  # frames are arriving: they expire the tracks themselves
         closed += len(changes)
     return closed
+
+
+def close_orphaned_events(older_than_s: float = 60.0, limit: int = 200) -> int:
+    """Close open event rows no track carries any more (Redis lost the camera's state: a flush,
+    a failover, a state key expired): they would stay "ongoing" forever. Checked under the
+    camera's lock, where rows and state agree; they end when last known (best frame)."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    open_rows = CameraEvent.objects.filter(ended_at__isnull=True, created_at__lt=cutoff)
+    cameras = sorted(set(open_rows.values_list("camera_id", flat=True)[:limit]))
+    closed = 0
+    for camera_pk in cameras:
+        try:
+            with track_store.locked_camera(camera_pk):
+                tracked = {
+                    t.event_id for t in track_store.load(camera_pk).state.tracks if t.event_open
+                }
+                for event in open_rows.filter(camera_id=camera_pk).select_related("camera"):
+                    if str(event.id) not in tracked:
+                        _end_orphan(event)
+                        closed += 1
+        except track_store.CameraBusy:
+            continue
+    return closed
+
+
+def _end_orphan(event: CameraEvent) -> None:
+    with transaction.atomic():
+        event.ended_at = event.best_at or event.started_at
+        event.close_reason = CameraEvent.CloseReason.TIMEOUT
+        event.save(update_fields=["ended_at", "close_reason"])
+        queue_event_deliveries(event, "event.ended", event_payload(event, "event.ended"))
+        transaction.on_commit(lambda: queue(STORE_SNAPSHOT, str(event.id)))
+    camera_counters.count("events_closed")
 
 
 def _at(t: float) -> datetime:

@@ -15,7 +15,11 @@ from django.db import DatabaseError
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from apps.events.camera_events import close_idle_cameras, store_event_snapshot
+from apps.events.camera_events import (
+    close_idle_cameras,
+    close_orphaned_events,
+    store_event_snapshot,
+)
 from apps.events.camera_models import CameraEvent
 from apps.events.camera_retention import purge_expired_camera_events
 from apps.events.storage import StorageError
@@ -58,7 +62,7 @@ def store_snapshot(self, event_id: str) -> bool:
 @shared_task(name="events.camera_sweep", ignore_result=True)
 def camera_sweep() -> dict:
     """Close events of silent cameras, re-enqueue due deliveries, store missed snapshots."""
-    closed = close_idle_cameras()
+    closed = close_idle_cameras() + close_orphaned_events()
     due = delivery.due_deliveries()
     delivery.enqueue(due)
     recent = timezone.now() - timedelta(days=1)

@@ -167,3 +167,15 @@ def test_a_redis_outage_costs_the_frame_its_events_not_its_answer(camera_a, arch
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     assert track_camera_frame(frame(camera_a, 1000.0)) == []
     assert CameraEvent.objects.count() == 0
+
+
+def test_events_whose_tracks_redis_lost_are_closed_by_the_sweep(camera_a, archive):
+    from apps.core.redis import get_redis, redis_key
+    from apps.events.camera_events import close_orphaned_events
+
+    visit(camera_a, 1000.0)
+    assert close_orphaned_events(older_than_s=0) == 0  # its track is alive: left alone
+    get_redis().delete(redis_key("camtrack", camera_a.pk))  # Redis flushed, failed over...
+    assert close_orphaned_events(older_than_s=0) == 1
+    event = CameraEvent.objects.get()
+    assert event.ended_at == event.best_at and event.close_reason == "timeout"
