@@ -12,7 +12,8 @@ without its all-cores session (`IPCAI_IDLE_THREADS=1`), to show what that sessio
   never two in flight), timed in Python; p50 per worker over all rounds.
 - Load: `ab -k -c 80` on each worker in turn, `--rounds` times: req/s, p50 / p99, and the
   worker's CPU time per request (from /proc, which holds up when other jobs share the machine).
-Both use the seed's JSON body.
+Both use the seed's JSON body. First, the bare model's lone inference on one thread and on
+every core (spinning or not), interleaved: the design question behind the all-cores session.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.ab import AbResult, ensure_ab, run_ab  # noqa: E402
-from bench.worker_bench import process_cpu_seconds, worker_process  # noqa: E402
+from bench.worker_bench import bare_lanes, process_cpu_seconds, worker_process  # noqa: E402
+from gpu_worker.backends import BackendOptions  # noqa: E402
 from gpu_worker.config import available_cpus  # noqa: E402
 
 SHARED = REPO.parent / "shared"
@@ -70,6 +72,25 @@ def lone_round_robin(ports: list[int], body: bytes, requests: int) -> list[list[
     for connection in connections:
         connection.close()
     return times
+
+
+def bare_lone_p50_ms(model: str, model_dir: Path, runs: int = 60) -> dict[str, float]:
+    """A lone inference of the bare model on one thread vs every core (spinning or not),
+    interleaved: the design question behind the all-cores session."""
+    cpus = available_cpus()
+    variants = {
+        "1 thread": BackendOptions(threads=1),
+        f"{cpus} threads, spinning": BackendOptions(threads=cpus),
+        f"{cpus} threads, not spinning (served)": BackendOptions(threads=cpus, spinning=False),
+    }
+    lanes, sample = bare_lanes(model, model_dir, list(variants.values()))
+    times: list[list[float]] = [[] for _ in lanes]
+    for _ in range(runs):
+        for index, lane in enumerate(lanes):
+            start = time.perf_counter()
+            lane.infer(sample)
+            times[index].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(t) for name, t in zip(variants, times, strict=True)}
 
 
 def loaded_run(url: str, body: Path, setup: Setup, n: int, pid: int) -> AbResult:
@@ -118,6 +139,7 @@ def main() -> int:
     ensure_ab()
     model_dir = Path(os.environ.get("IPCAI_MODEL_DIR", SHARED / "models"))
     both = f"{args.model},{args.second}"
+    bare = {m: bare_lone_p50_ms(m, model_dir) for m in (args.model, args.second)}
     with tempfile.TemporaryDirectory() as tmp:
         before_dir = Path(tmp) / "before"
         before_dir.mkdir()
@@ -176,6 +198,9 @@ def main() -> int:
         f"{available_cpus()} CPUs · default model {args.model} · seed JSON body · "
         f"{args.lone} lone requests each, round-robin; {args.rounds} ab rounds, in turn\n"
     )
+    for model, medians in bare.items():
+        ways = "; ".join(f"{name} {value:.1f} ms" for name, value in medians.items())
+        print(f"Bare {model}, a lone inference, p50: {ways}\n")
     print(
         "| worker | p50 ms, 1 client | p90 ms, 1 client | req/s, 80 clients (per round) | "
         "p50 / p99 ms, 80 clients | errors | worker CPU ms/req (per round) |"

@@ -68,8 +68,10 @@ def bare_model_rps(
     return bare_model(model, model_dir, seconds, sessions, threads).rps
 
 
-def bare_model(model: str, model_dir: Path, seconds: float, sessions: int, threads: int) -> Bare:
-    """Throughput and CPU cost per inference of the bare model, its sessions side by side."""
+def bare_lanes(
+    model: str, model_dir: Path, options: list[BackendOptions]
+) -> tuple[list[OnnxRuntimeBackend], dict]:
+    """One warmed ONNX Runtime session per options entry, and persons.jpg preprocessed."""
     spec = get_spec(model, model_dir)
     path = verified_model_path(spec, model_dir)
     family = create_family(spec)
@@ -77,11 +79,17 @@ def bare_model(model: str, model_dir: Path, seconds: float, sessions: int, threa
     header = read_header(data, 10**9)
     sample = family.preprocess(decode_image(data, header).pixels).inputs
     lanes = []
-    for _ in range(sessions):
-        lane = OnnxRuntimeBackend(BackendOptions(threads=threads))
+    for lane_options in options:
+        lane = OnnxRuntimeBackend(lane_options)
         lane.load(path)
         lane.warm_up(sample)
         lanes.append(lane)
+    return lanes, sample
+
+
+def bare_model(model: str, model_dir: Path, seconds: float, sessions: int, threads: int) -> Bare:
+    """Throughput and CPU cost per inference of the bare model, its sessions side by side."""
+    lanes, sample = bare_lanes(model, model_dir, [BackendOptions(threads=threads)] * sessions)
     counts = [0] * sessions
     stop = time.perf_counter() + seconds
 
