@@ -186,7 +186,9 @@ def finish_request(call: DetectionCall, status_code: int, error_code: str = "") 
             claimed_key=unchecked_key_claim(call, status_code),
         )
     )
-    if status_code == 200 and call.camera is not None and call.image is not None:
+    # The camera's latest frame, not the dashboard's test images (signed in: no key id).
+    keyed = grant is not None and grant.key_id is not None
+    if status_code == 200 and keyed and call.camera is not None and call.image is not None:
         remember_frame(
             call.camera.camera_id,
             call.image.data,

@@ -205,3 +205,14 @@ def test_the_keys_page_says_which_camera_a_key_sends(alice, camera, key_a):
     html = signed_in(alice).get("/t/alpha/keys/").content.decode()
     assert "sends the frames of" in html
     assert f'href="/t/alpha/cameras/{camera.public_id}/">driveway</a>' in html
+
+
+def test_a_test_image_does_not_become_the_cameras_latest_frame(inference, alice, camera):
+    answer = signed_in(alice).post(
+        f"/t/alpha/api/detect/persons-detection?camera={camera.public_id}",
+        data=seed_image("persons"),
+        content_type="image/jpeg",
+    )
+    assert answer.status_code == 200
+    status = signed_in(alice).get(f"/t/alpha/cameras/{camera.public_id}/status.json")
+    assert status.json() == {"seen_at": None}
