@@ -175,6 +175,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
+# The queue's name in the broker: one deployment, one queue. Stacks that share a Redis (test
+# portals side by side, staging beside production) set their own so no worker takes another's
+# tasks.
+CELERY_TASK_DEFAULT_QUEUE = env("IPCAI_CELERY_QUEUE", default="celery")
 IPCAI_USAGE_DRAIN_INTERVAL_S = env.float("IPCAI_USAGE_DRAIN_INTERVAL_S", default=10.0)
 # How often the camera-events sweep closes events of silent cameras and re-sends due webhooks.
 IPCAI_CAMERA_SWEEP_S = env.float("IPCAI_CAMERA_SWEEP_S", default=5.0)

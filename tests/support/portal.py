@@ -119,10 +119,13 @@ def running_portal(
     log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     database_url, postgres_db = fresh_database_url(log_dir)
+    stack_id = uuid.uuid4().hex[:8]
     portal_env = {
         "DJANGO_SETTINGS_MODULE": "portal.settings",
         "DATABASE_URL": database_url,
-        "IPCAI_REDIS_PREFIX": f"ipcai-live-{uuid.uuid4().hex[:8]}:",
+        "IPCAI_REDIS_PREFIX": f"ipcai-live-{stack_id}:",
+        # Its own Celery queue on the shared Redis: another stack's worker never takes its tasks.
+        "IPCAI_CELERY_QUEUE": f"ipcai-live-{stack_id}",
         "IPCAI_WORKER_URL": worker_url,
         # The portal refuses its placeholder secret with DEBUG off (benchmarks run outside the
         # test settings, which set one).
