@@ -34,7 +34,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from gpu_worker.backends.base import Backend, TensorSpec
+from gpu_worker.backends.base import Backend, TensorSpec, strip_initializer_inputs
 
 log = logging.getLogger(__name__)
 # Part of every engine's cache key: bump it whenever `_build` changes what an engine contains
@@ -217,7 +217,9 @@ class TensorRTBackend(Backend):
         builder = trt.Builder(self._logger)
         network = builder.create_network(0)  # TensorRT 10: always explicit batch
         parser = trt.OnnxParser(network, self._logger)
-        if not parser.parse(model_path.read_bytes()):
+        # PicoDet's file lists its weights as graph inputs: without stripping them the engine
+        # would expect 279 more input tensors at every call.
+        if not parser.parse(strip_initializer_inputs(model_path.read_bytes())):
             errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
             raise RuntimeError(f"TensorRT cannot parse {model_path}: {errors}")
         config = builder.create_builder_config()
