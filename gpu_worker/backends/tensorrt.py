@@ -289,6 +289,10 @@ class TensorRTBackend(Backend):
         outputs: dict[str, np.ndarray] = {}
         for name in self._output_names:
             shape = tuple(self._context.get_tensor_shape(name))
+            if any(dim < 0 for dim in shape):
+                # Shapes that depend on the data (not on the inputs' shapes) need TensorRT's
+                # output allocator; none of the families here has one, so say so plainly.
+                raise RuntimeError(f"output {name} has a data-dependent shape {shape}")
             dtype = np.dtype(self._trt.nptype(self._engine.get_tensor_dtype(name)))
             outputs[name] = np.empty(shape, dtype=dtype)
             pointer = self._device_buffer(name, outputs[name].nbytes)
