@@ -17,6 +17,7 @@ from apps.cameras.services import (
     create_camera,
     delete_camera,
     issue_camera_key,
+    unbind_key,
     update_camera,
 )
 from apps.detection.metering import drain_usage
@@ -344,3 +345,13 @@ def test_a_deleted_camera_is_not_found_from_the_next_request(client, tenant_a, k
         HTTP_X_API_KEY=key_a.raw,
     )
     assert response.status_code == 404
+
+
+def test_binding_and_unbinding_a_key_apply_from_the_next_request(client, tenant_a, key_a):
+    camera = create_camera(tenant_a, {"name": "gate"})
+    photo = seed_image("persons")
+    assert "camera" not in native(client, key_a.raw, "persons-detection", photo)  # cached: unbound
+    bind_key(camera, key_a.key)
+    assert native(client, key_a.raw, "persons-detection", photo)["camera"] == camera.public_id
+    unbind_key(key_a.key)
+    assert "camera" not in native(client, key_a.raw, "persons-detection", photo)
