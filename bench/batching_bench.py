@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.ab import AbResult, ensure_ab, run_ab  # noqa: E402
 from bench.simulated_gpu import NAME, SimulatedGpuBackend  # noqa: E402
-from bench.worker_bench import process_cpu_seconds, worker_process  # noqa: E402
+from bench.worker_bench import extract_worker, process_cpu_seconds, worker_process  # noqa: E402
 from gpu_worker.backends import register_backend  # noqa: E402
 from gpu_worker.config import WorkerSettings, available_cpus  # noqa: E402
 from gpu_worker.detector import Detector  # noqa: E402
@@ -117,29 +117,59 @@ class LoneRequest:
         return self.latency_ms - self.decode_ms - self.queue_ms - self.gpu_ms - self.postprocess_ms
 
 
-def lone_requests(port: int, requests: int = 200) -> LoneRequest:
-    """One client, one request at a time, keep-alive, timed in Python (ab rounds to 1 ms)."""
+def lone_requests(ports: list[int], requests: int = 200) -> list[LoneRequest]:
+    """One client, one request at a time, keep-alive, timed in Python (ab rounds to 1 ms); with
+    several workers, one request to each in turn, never two in flight."""
     body = PERSONS.read_bytes()
-    connection = http.client.HTTPConnection("127.0.0.1", port)
-    latency, stages = [], []
+    connections = [http.client.HTTPConnection("127.0.0.1", port) for port in ports]
+    latency: list[list[float]] = [[] for _ in ports]
+    stages: list[list[dict]] = [[] for _ in ports]
     for _ in range(requests):
-        start = time.perf_counter()
-        connection.request("POST", "/invocations", body, {"Content-Type": "image/jpeg"})
-        answer = json.loads(connection.getresponse().read())
-        latency.append((time.perf_counter() - start) * 1000)
-        stages.append(answer["timings_ms"])
-    connection.close()
+        for index, connection in enumerate(connections):
+            start = time.perf_counter()
+            connection.request("POST", "/invocations", body, {"Content-Type": "image/jpeg"})
+            answer = json.loads(connection.getresponse().read())
+            latency[index].append((time.perf_counter() - start) * 1000)
+            stages[index].append(answer["timings_ms"])
+    for connection in connections:
+        connection.close()
 
-    def median(stage: str) -> float:
-        return statistics.median(t[stage] for t in stages)
+    def split(index: int) -> LoneRequest:
+        def median(stage: str) -> float:
+            return statistics.median(t[stage] for t in stages[index])
 
-    return LoneRequest(
-        statistics.median(latency),
-        median("decode"),
-        median("queue"),
-        median("infer"),
-        median("postprocess"),
-    )
+        return LoneRequest(
+            statistics.median(latency[index]),
+            median("decode"),
+            median("queue"),
+            median("infer"),
+            median("postprocess"),
+        )
+
+    return [split(index) for index in range(len(ports))]
+
+
+def before_after_lone(
+    ref: str, model: str, model_dir: Path, tmp: Path, a: float, b: float
+) -> list[LoneRequest]:
+    """The lone-request split of the worker as of `ref` and of this one, both in front of the
+    same simulated GPU, requests alternating between them."""
+    before_dir = extract_worker(ref, tmp / "before")
+    argv = [sys.executable, str(REPO / "bench" / "simulated_gpu.py")]
+    env = {
+        "IPCAI_MODEL_DIR": str(model_dir),
+        "IPCAI_MODEL": model,
+        "IPCAI_MAX_BATCH": str(MAX_BATCH),
+        "SIM_GPU_A_MS": str(a),
+        "SIM_GPU_B_MS": str(b),
+    }
+    old_env = {**env, "PYTHONPATH": str(before_dir)}
+    with (
+        worker_process(old_env, tmp / "before.log", argv, cwd=before_dir) as (_, old_port),
+        worker_process(env, tmp / "after.log", argv) as (_, new_port),
+    ):
+        lone_requests([old_port, new_port], 20)  # warm-up
+        return lone_requests([old_port, new_port])
 
 
 def requests_for(clients: int, limit_per_s: float) -> int:
@@ -163,7 +193,7 @@ def run_gpu(args, model_dir: Path, tmp: Path, json_body: Path, a: float, b: floa
         url = f"{base}/invocations"
         run_ab("warm-up", url, json_body, "application/json", 200, 8)
         limit = MAX_BATCH / ((a + b * MAX_BATCH) / 1000)
-        lone = lone_requests(port, requests=min(200, max(20, int(limit * 2))))
+        (lone,) = lone_requests([port], requests=min(200, max(20, int(limit * 2))))
         for label, body, content_type in (
             ("seed JSON", json_body, "application/json"),
             ("raw JPEG", PERSONS, "image/jpeg"),
@@ -192,6 +222,9 @@ def main() -> int:
     parser.add_argument("--model", default="deimv2_femto")
     parser.add_argument("--gpus", default="3:0.25,30:10", help="a:b pairs in ms")
     parser.add_argument("--clients", default="1,8,32,128")
+    parser.add_argument(
+        "--before", default="cad695d", help="git ref compared at one client ('' to skip)"
+    )
     args = parser.parse_args()
     args.clients = [int(c) for c in args.clients.split(",")]
     ensure_ab()
@@ -202,6 +235,12 @@ def main() -> int:
         seed = (SHARED / "images" / "post_data.txt").read_text()
         json_body.write_text(seed.replace("image_base64_enc", "image_bytes"))
         ceiling = decode_ceiling(args.model, model_dir, json_body.read_bytes())
+        first_a, first_b = (float(v) for v in args.gpus.split(",")[0].split(":"))
+        compared = []
+        if args.before:
+            compared = before_after_lone(
+                args.before, args.model, model_dir, Path(tmp), first_a, first_b
+            )
         results = []
         for pair in args.gpus.split(","):
             a, b = (float(v) for v in pair.split(":"))
@@ -217,6 +256,19 @@ def main() -> int:
         f"= {ceiling.per_s(False):.0f} images/s on {cpus} cores; seed JSON (parse + base64 + "
         f"decode) {ceiling.json_cpu_ms:.2f} ms = {ceiling.per_s(True):.0f} images/s\n"
     )
+    if compared:
+        print(
+            f"Lone requests, the worker as of {args.before} and this one side by side (requests "
+            f"alternating), simulated GPU {first_a:g} + {first_b:g}·n ms, raw JPEG, medians:\n"
+        )
+        print("| worker | p50 ms | decode | queue | GPU | post-process | HTTP and hand-offs |")
+        print("|---|---|---|---|---|---|---|")
+        for label, lone in zip((f"before ({args.before})", "after"), compared, strict=True):
+            print(
+                f"| {label} | {lone.latency_ms:.2f} | {lone.decode_ms:.2f} | {lone.queue_ms:.2f} "
+                f"| {lone.gpu_ms:.2f} | {lone.postprocess_ms:.2f} | {lone.rest_ms:.2f} |"
+            )
+        print()
     for a, b, lone, rows in results:
         limit = MAX_BATCH / ((a + b * MAX_BATCH) / 1000)
         print(

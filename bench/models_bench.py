@@ -23,7 +23,6 @@ import http.client
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,7 +35,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.ab import AbResult, ensure_ab, run_ab  # noqa: E402
-from bench.worker_bench import bare_lanes, process_cpu_seconds, worker_process  # noqa: E402
+from bench.worker_bench import (  # noqa: E402
+    bare_lanes,
+    extract_worker,
+    process_cpu_seconds,
+    worker_process,
+)
 from gpu_worker.backends import BackendOptions  # noqa: E402
 from gpu_worker.config import available_cpus  # noqa: E402
 
@@ -141,12 +145,7 @@ def main() -> int:
     both = f"{args.model},{args.second}"
     bare = {m: bare_lone_p50_ms(m, model_dir) for m in (args.model, args.second)}
     with tempfile.TemporaryDirectory() as tmp:
-        before_dir = Path(tmp) / "before"
-        before_dir.mkdir()
-        archive = subprocess.run(
-            ["git", "archive", args.before, "gpu_worker"], cwd=REPO, capture_output=True, check=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(before_dir)], input=archive, check=True)
+        before_dir = extract_worker(args.before, Path(tmp) / "before")
         common = {"IPCAI_MODEL_DIR": str(model_dir)}
         setups = [
             Setup(

@@ -26,9 +26,11 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+# Appended, not prepended: an older gpu_worker on PYTHONPATH (batching_bench.py --before) wins.
+sys.path.append(str(REPO))
 
-from gpu_worker.backends import Backend, BackendOptions, TensorSpec, register_backend  # noqa: E402
+import gpu_worker.backends  # noqa: E402
+from gpu_worker.backends import Backend, BackendOptions, TensorSpec  # noqa: E402
 from gpu_worker.backends.onnxruntime import OnnxRuntimeBackend  # noqa: E402
 from gpu_worker.families import create_family  # noqa: E402
 from gpu_worker.images import decode_image, read_header  # noqa: E402
@@ -78,8 +80,24 @@ def main() -> int:
     from gpu_worker.__main__ import serve
     from gpu_worker.config import WorkerSettings
 
-    register_backend(NAME, SimulatedGpuBackend)
+    register(gpu_worker.backends)
     return serve(replace(WorkerSettings.from_env(), backend=NAME))
+
+
+def register(backends) -> None:
+    """Add the simulated backend; a worker from before `register_backend` existed gets its
+    lookup wrapped instead (benchmarks only)."""
+    if hasattr(backends, "register_backend"):
+        backends.register_backend(NAME, SimulatedGpuBackend)
+        return
+    import gpu_worker.detector as detector
+
+    original = backends.backend_class
+
+    def backend_class(name: str):
+        return SimulatedGpuBackend if name == NAME else original(name)
+
+    backends.backend_class = detector.backend_class = backend_class
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import threading
@@ -107,6 +108,17 @@ def bare_model(model: str, model_dir: Path, seconds: float, sessions: int, threa
     done = sum(counts)
     cpu_ms = (time.process_time() - cpu_started) * 1000 / done
     return Bare(done / (time.perf_counter() - started), cpu_ms)
+
+
+def extract_worker(ref: str, into: Path) -> Path:
+    """gpu_worker/ as of git `ref`, unpacked under `into` (run it with cwd and PYTHONPATH
+    there): the 'before' side of a before/after benchmark, without touching the checkout."""
+    into.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "archive", ref, "gpu_worker"], cwd=REPO, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
 
 
 @contextmanager
