@@ -57,9 +57,11 @@ class DynamicBatcher(Generic[Lane]):
         on_batch: Callable[[BatchInfo], None] | None = None,
         share: DeviceShare | None = None,
         wide_lane: Lane | None = None,
+        cores_per_run: int = 1,
     ) -> None:
         self._lanes = list(lanes)
         self._share = share or DeviceShare(None)
+        self._cores_per_run = cores_per_run  # slots a lane's run takes (its threads on a CPU)
         self._wide_lane = wide_lane
         self._wide_free = wide_lane is not None
         self._run_batch = run_batch
@@ -138,14 +140,15 @@ class DynamicBatcher(Generic[Lane]):
 
     async def _claim(self, lane: Lane, batch: list[_Pending]) -> tuple[Lane, bool, int]:
         """The lane and device slots this batch runs with: the whole device for a lone
-        request when nothing else runs or waits, else one slot, once one is free."""
+        request when nothing else runs or waits, else the lane's own share (one core for a
+        single-threaded lane), once it is free."""
         if self._wide_free and len(batch) == 1 and not self._queue:
             cores = self._share.take_all_if_idle()
             if cores:
                 self._wide_free = False
                 self._free.put_nowait(lane)
                 return self._wide_lane, True, cores
-        return lane, False, await self._share.acquire(1)
+        return lane, False, await self._share.acquire(self._cores_per_run)
 
     async def _collect(self) -> list[_Pending]:
         while True:

@@ -100,6 +100,7 @@ class WorkerState:
             on_batch=on_batch,
             share=self.share,
             wide_lane=wide,
+            cores_per_run=self.settings.threads_per_lane,
         )
         batcher.start()
         self.metrics.model_info.labels(

@@ -234,3 +234,30 @@ def test_a_lone_request_gets_every_core_and_a_busy_device_one_each():
     # may find the device idle again and get every core: either is right).
     assert sorted(lanes_used[1:3]) == ["n1", "n2"]
     assert [info.cores for _, info in results[1:3]] == [1, 1]
+
+
+def test_a_lane_with_two_threads_takes_two_cores():
+    """IPCAI_THREADS_PER_LANE=2 on two cores: two such lanes would oversubscribe, so the
+    second run waits for the first."""
+    gate = GatedLane()
+
+    async def scenario():
+        share = DeviceShare(2)
+        with ThreadPoolExecutor(2) as pool:
+            batcher = DynamicBatcher(
+                ["a", "b"], gate.run, pool, 1, 0.0, 10, share=share, cores_per_run=2
+            )
+            batcher.start()
+            first = asyncio.create_task(batcher.submit(1))
+            await asyncio.get_running_loop().run_in_executor(None, gate.first_started.wait, 10)
+            second = asyncio.create_task(batcher.submit(2))
+            while not share.waiting:
+                await asyncio.sleep(0)
+            assert gate.batches == [[1]]
+            gate.release.set()
+            results = await asyncio.wait_for(asyncio.gather(first, second), timeout=5)
+            await batcher.close()
+            return results
+
+    (a, info_a), (b, info_b) = run(scenario())
+    assert (a, b) == (10, 20) and info_a.cores == info_b.cores == 2
