@@ -30,3 +30,40 @@ def test_health_is_503_when_redis_does_not_answer(client, settings):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "unhealthy"
+
+
+def test_the_celery_readiness_route_names_what_is_stale(client, public_hosts_only):
+    from apps.core.redis import get_redis
+    from apps.events.heartbeats import HEARTBEATS, beat, heartbeat_key
+
+    get_redis().delete(heartbeat_key())
+    silent = client.get("/healthz/celery", HTTP_HOST=PROBE_HOST)
+    assert silent.status_code == 503
+    assert {name for name, h in silent.json()["heartbeats"].items() if h["stale"]} == set(
+        HEARTBEATS
+    )
+
+    for name in HEARTBEATS:  # beat ticked, the drain, the sweep and the replay ran
+        beat(name)
+    ready = client.get("/healthz/celery", HTTP_HOST=PROBE_HOST)
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ok"
+    assert set(ready.json()["archive_outbox"]) == {
+        "entries",
+        "pending",
+        "stored",
+        "reconciled",
+        "dropped",
+    }
+
+    metrics = client.get("/metrics", HTTP_HOST=PROBE_HOST)
+    assert metrics.status_code == 200
+    assert 'ipcai_heartbeat_age_seconds{name="beat"}' in metrics.content.decode()
+    assert "ipcai_archive_outbox_entries" in metrics.content.decode()
+
+
+def test_the_celery_readiness_route_is_503_when_redis_does_not_answer(client, settings):
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    response = client.get("/healthz/celery")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unhealthy"
