@@ -39,19 +39,20 @@ RUN pip install -c /tmp/src/constraints.txt '/tmp/src[worker,gpu]' \
 
 COPY --chmod=0755 docker/serve /usr/local/bin/serve
 
-# Unprivileged user: it reads /opt/ml/model and writes only its engine cache, so nothing here
-# needs root. TensorRT engines are looked up in /opt/ml/model/engines/ (built ahead of time with
+# Runs as root, unlike the other images: SageMaker's contract for inference containers says it
+# expects them to run as root and that users without root access can cause permission issues
+# ("Custom Inference Code with Hosting Services"), and this image exists for SageMaker. What
+# root can reach is kept small there (network isolation in infra/cloudformation/gpu-endpoint).
+# TensorRT engines are looked up in /opt/ml/model/engines/ (built ahead of time with
 # `python -m gpu_worker build-engines` on the target GPU type and shipped in model.tar.gz),
 # else built on first start (minutes) and cached under IPCAI_ENGINE_CACHE_DIR, keyed by model
 # checksum, GPU, TensorRT version, max batch, precision and build revision (docs/WORKER.md).
-RUN useradd --create-home --uid 1000 worker
-USER worker
-WORKDIR /home/worker
+WORKDIR /opt/ipcai
 
 ENV IPCAI_MODEL_DIR=/opt/ml/model \
     IPCAI_MODEL=deimv2_femto \
     IPCAI_BACKEND=auto \
-    IPCAI_ENGINE_CACHE_DIR=/home/worker/.cache/ipcai/engines \
+    IPCAI_ENGINE_CACHE_DIR=/opt/ipcai/engines \
     PORT=8080
 EXPOSE 8080
 

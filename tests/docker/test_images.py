@@ -119,11 +119,22 @@ def test_portal_image_serves_gunicorn_on_the_port_the_stack_routes_to():
     assert any("-e '.[portal]'" in r for r in of_kind(dockerfile, "RUN"))
 
 
-@pytest.mark.parametrize("dockerfile", ALL_IMAGES, ids=lambda p: p.name)
+UNPRIVILEGED_IMAGES = [DOCKER_DIR / "worker-cpu.Dockerfile", DOCKER_DIR / "portal.Dockerfile"]
+
+
+@pytest.mark.parametrize("dockerfile", UNPRIVILEGED_IMAGES, ids=lambda p: p.name)
 def test_image_runs_as_an_unprivileged_user(dockerfile: Path):
     user = _last(dockerfile, "USER")
     assert user not in {"root", "0"}
     assert any(re.search(rf"useradd .*\b{user}\b", r) for r in of_kind(dockerfile, "RUN"))
+
+
+def test_sagemaker_gpu_image_runs_as_root_with_its_engine_cache_outside_any_home():
+    """SageMaker expects inference containers to run as root (its BYOC contract); the GPU
+    image is the SageMaker one, so it sets no other user and caches engines under /opt."""
+    dockerfile = DOCKER_DIR / "worker-gpu.Dockerfile"
+    assert of_kind(dockerfile, "USER") == []
+    assert environment(dockerfile)["IPCAI_ENGINE_CACHE_DIR"].startswith("/opt/")
 
 
 @pytest.mark.parametrize("dockerfile", ALL_IMAGES, ids=lambda p: p.name)
