@@ -6,6 +6,7 @@ from apps.dashboard import alerts
 
 urlpatterns = [
     path("alerts/", alerts.alerts, name="alerts"),
+    path("alerts/settings/<str:camera_id>", alerts.alert_settings, name="alert-settings"),
     path("alerts/<str:event_id>/", alerts.alert_detail, name="alert"),
     path("alerts/<str:event_id>/snapshot.jpg", alerts.alert_snapshot, name="alert-snapshot"),
     path("alerts/<str:event_id>/thumbnail.jpg", alerts.alert_thumbnail, name="alert-thumbnail"),

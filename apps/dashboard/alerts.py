@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -22,6 +23,7 @@ from apps.dashboard.drawing import thumbnail_with_boxes
 from apps.dashboard.once import issue_token, use_token
 from apps.dashboard.views import page
 from apps.events import snapshots
+from apps.events.camera_events import ALERTING_FIELDS, alerting_of, update_alerting
 from apps.events.camera_listing import (
     CameraEventFilter,
     tenant_camera_event,
@@ -47,6 +49,24 @@ class AlertFilterForm(forms.Form):
         self.fields["camera"].choices = [("", "All cameras")] + [
             (c.public_id, c.name) for c in cameras
         ]
+
+
+class AlertingForm(forms.Form):
+    """A camera's event settings (apps/events/camera_events.update_alerting)."""
+
+    enabled = forms.BooleanField(required=False, label="Make events from this camera's frames")
+    labels = forms.CharField(
+        required=False, label="Alerting classes", help_text="e.g. person car; empty: every class."
+    )
+    timeout_s = forms.FloatField(
+        min_value=0.5, max_value=3600, label="Ends after (s) unseen", help_text="default 3"
+    )
+    cooldown_s = forms.FloatField(
+        min_value=0, max_value=86400, label="Cooldown per class (s)", help_text="0: off"
+    )
+    stationary_after_s = forms.FloatField(
+        min_value=1, max_value=86400, label="Stationary after (s)", help_text="default 30"
+    )
 
 
 def _words(text: str) -> list[str]:
@@ -98,11 +118,42 @@ def alerts(request: HttpRequest) -> HttpResponse:
     page_obj = Paginator(events, ALERTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    camera = next((c for c in cameras if c.public_id == filters.camera), None)
+    settings_form = None
+    if camera is not None:
+        row = alerting_of(camera.pk)
+        initial = {name: getattr(row, name) for name in ALERTING_FIELDS}
+        settings_form = AlertingForm(initial={**initial, "labels": " ".join(row.labels)})
     return page(
         request,
         "dashboard/alerts.html",
-        {"form": form, "page_obj": page_obj, "filter_query": query.urlencode(), "cameras": cameras},
+        {
+            "form": form,
+            "page_obj": page_obj,
+            "filter_query": query.urlencode(),
+            "cameras": cameras,
+            "camera": camera,
+            "settings_form": settings_form,
+        },
     )
+
+
+@tenant_page(manage=True)
+@require_POST
+def alert_settings(request: HttpRequest, camera_id: str) -> HttpResponse:
+    camera = Camera.objects.filter(tenant=request.tenant, public_id=camera_id).first()
+    if camera is None:
+        return not_found(request)
+    form = AlertingForm(request.POST)
+    if form.is_valid():
+        update_alerting(
+            camera.pk, {**form.cleaned_data, "labels": _words(form.cleaned_data["labels"])}
+        )
+        messages.success(request, f"Event settings of {camera.name} saved.")
+    else:
+        field, problems = next(iter(form.errors.items()))
+        messages.error(request, f"{form.fields[field].label}: {' '.join(problems)}")
+    return redirect(f"{reverse('dashboard:alerts', args=[request.tenant.slug])}?camera={camera_id}")
 
 
 @tenant_page()

@@ -147,3 +147,42 @@ def test_the_owner_sends_a_test_event_and_disables_the_endpoint(alice, endpoint_
     page = client.get(base)
     assert b"This endpoint is off" in page.content
     assert b"test" in page.content
+
+
+def test_the_owner_changes_a_cameras_event_settings_the_viewer_cannot(
+    alice, bob, charlie, tenant_a, tenant_b
+):
+    from apps.events.camera_events import alerting_of
+
+    camera = create_camera(tenant_a, {"name": "gate"})
+    page = signed_in(alice).get(f"/t/alpha/alerts/?camera={camera.public_id}")
+    assert b"Event settings of gate" in page.content
+    url = f"/t/alpha/alerts/settings/{camera.public_id}"
+    form = {
+        "enabled": "on",
+        "labels": "car truck",
+        "timeout_s": "5",
+        "cooldown_s": "60",
+        "stationary_after_s": "120",
+    }
+    assert signed_in(alice).post(url, form).status_code == 302
+    row = alerting_of(camera.pk)
+    assert (row.labels, row.timeout_s, row.cooldown_s, row.stationary_after_s) == (
+        ["car", "truck"],
+        5.0,
+        60.0,
+        120.0,
+    )
+    assert (
+        b"Event settings of gate"
+        not in signed_in(bob).get(page.request["PATH_INFO"] + f"?camera={camera.public_id}").content
+    )
+    assert signed_in(bob).post(url, {**form, "labels": ""}).status_code == 403
+    assert signed_in(charlie).post(url, {**form, "labels": ""}).status_code == 404
+    assert (
+        signed_in(charlie).post(f"/t/bravo/alerts/settings/{camera.public_id}", form).status_code
+        == 404
+    )
+    assert alerting_of(camera.pk).labels == ["car", "truck"]
+    bad = signed_in(alice).post(url, {**form, "timeout_s": "0"}, follow=True)
+    assert b"Ends after (s) unseen" in bad.content and alerting_of(camera.pk).timeout_s == 5.0

@@ -82,6 +82,15 @@ def test_an_owner_reviews_an_alert_and_sets_up_a_webhook(portal, receiver, open_
     expect(page.locator("#event-frame svg rect.box")).to_have_count(1)
     screenshot(page, "alerts-2-alert")
 
+    page.get_by_role("link", name="Alerts of hall").click()  # the camera's own timeline
+    page.get_by_text("Event settings of hall", exact=True).click()
+    page.get_by_label("Alerting classes").fill("person")
+    page.get_by_role("button", name="Save event settings").click()
+    expect(page.get_by_text("Event settings of hall saved.")).to_be_visible()
+    page.get_by_text("Event settings of hall", exact=True).click()
+    expect(page.get_by_label("Alerting classes")).to_have_value("person")
+    screenshot(page, "alerts-2b-camera-settings")
+
     page.get_by_role("navigation", name="Tenant pages").get_by_role("link", name="Webhooks").click()
     page.get_by_label("URL").fill(receiver.url)
     page.get_by_label("Classes").fill("person")
