@@ -52,8 +52,12 @@ def build_engines(settings: WorkerSettings) -> int:
     they can ship in model.tar.gz under engines/ and new instances start without a build."""
     from dataclasses import replace
 
+    from gpu_worker.backends import backend_class
     from gpu_worker.detector import Detector
 
+    if not backend_class("tensorrt").is_available():
+        print("gpu_worker: error: build-engines needs TensorRT and an NVIDIA GPU", file=sys.stderr)
+        return 2
     for name in settings.served_models:
         Detector.load(replace(settings, backend="tensorrt", lanes=1), name).close()
     for path in sorted(settings.engine_cache_dir.glob("*.engine")):

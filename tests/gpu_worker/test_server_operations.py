@@ -242,3 +242,15 @@ def test_an_unknown_model_in_the_list_fails_fast_naming_it():
     )
     assert result.returncode == 2
     assert "unknown model 'yolov9_e' (IPCAI_MODELS)" in result.stderr
+
+
+def test_build_engines_without_a_gpu_says_what_it_needs():
+    result = subprocess.run(
+        [*python_module("gpu_worker"), "build-engines"],
+        env={"PATH": "/usr/bin:/bin", "IPCAI_MODEL_DIR": str(model_dir())},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "needs TensorRT and an NVIDIA GPU" in result.stderr
