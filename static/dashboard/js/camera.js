@@ -84,11 +84,21 @@
         handle.className = "zone-handle";
         handle.style.left = `${x * 100}%`;
         handle.style.top = `${y * 100}%`;
-        handle.title = `Corner ${pointIndex + 1} of ${zone.name}: drag to move`;
+        handle.title = `Corner ${pointIndex + 1} of ${zone.name}: drag to move, double-click to remove`;
         handle.addEventListener("mousedown", (event) => {
           event.preventDefault();
           event.stopPropagation();
           dragging = { zone: index, point: pointIndex };
+        });
+        handle.addEventListener("dblclick", (event) => {
+          event.stopPropagation();
+          if (zone.points.length <= 3) {
+            say("A zone needs at least 3 corners.");
+            return;
+          }
+          zone.points.splice(pointIndex, 1);
+          render();
+          say("Corner removed; save to apply.");
         });
         handles.appendChild(handle);
       });

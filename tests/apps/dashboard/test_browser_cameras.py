@@ -3,9 +3,9 @@
 An owner connects a camera (name → bound key shown once → copyable settings), the "camera"
 sends its first frame the way Blue Iris or Frigate would (DeepStack, the bound key, no camera
 id) and the connect page shows it; on the camera's page the owner draws an include zone over
-the right half of that frame with the mouse, drags a corner, saves, and the test-image panel
-shows the people outside the zone dropped. A viewer on a phone sees the camera but no editor.
-Screenshots land in test-artifacts/browser/ beside the other pages'.
+the right half of that frame with the mouse, removes a corner and drags one, saves, and the
+test-image panel shows the people outside the zone dropped. A viewer on a phone sees the
+camera but no editor. Screenshots land in test-artifacts/browser/ beside the other pages'.
 """
 
 from __future__ import annotations
@@ -84,9 +84,11 @@ def test_an_owner_connects_a_camera_draws_a_zone_and_tests_it(portal, open_page)
     page.get_by_role("link", name="zones and thresholds").click()
     expect(page.locator("#zone-background")).to_have_js_property("complete", True)
     page.get_by_role("button", name="Add zone").click()
-    for fx, fy in [(0.5, 0.02), (0.98, 0.02), (0.98, 0.98), (0.6, 0.98)]:
+    for fx, fy in [(0.5, 0.02), (0.98, 0.02), (0.98, 0.98), (0.6, 0.98), (0.55, 0.5)]:
         click_at(page, fx, fy)
     page.get_by_role("button", name="Finish zone").click()
+    page.locator(".zone-handle").nth(4).dblclick()  # a corner too many: double-click removes it
+    expect(page.locator(".zone-handle")).to_have_count(4)
     handle = page.locator(".zone-handle").nth(3)
     handle_box = handle.bounding_box()
     stage = page.locator("#zone-stage").bounding_box()
