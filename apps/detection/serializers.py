@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from apps.events.camera_serializers import FrameEventSerializer
 from apps.tenants.application_types import ApplicationType
 
 MIN_CONFIDENCE_HELP = (
@@ -95,6 +96,11 @@ class NativeResponseSerializer(serializers.Serializer):
     channels = serializers.IntegerField()
     detections = DetectionSerializer(many=True)
     timings_ms = TimingsSerializer()
+    events = FrameEventSerializer(
+        many=True,
+        required=False,
+        help_text="Camera requests only: the camera events this frame opened, updated or closed.",
+    )
 
 
 class DeepStackDetectionSerializer(serializers.Serializer):

@@ -212,6 +212,15 @@ class SeedInferenceView(DetectionView):
                 description="Only return objects scoring at least this (0 to 1); overrides the "
                 "service's configured threshold.",
             ),
+            OpenApiParameter(
+                "timestamp",
+                str,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="Camera requests: when the frame was captured (Unix seconds or ISO "
+                "8601; also the `X-Capture-Time` header). Camera events run on capture time; "
+                "without it, the arrival time.",
+            ),
         ],
         request={
             "image/jpeg": OpenApiTypes.BINARY,

@@ -121,3 +121,17 @@ class CameraAlertingSerializer(serializers.Serializer):
         help_text="An object that stays put "
         "this long ends its event and opens no other while it stays.",
     )
+
+
+class FrameEventSerializer(serializers.Serializer):
+    """One camera event this frame changed (the native detection answer's `events`)."""
+
+    id = serializers.CharField(help_text="The camera event's id (/api/v1/camera-events/{id}).")
+    type = serializers.ChoiceField(choices=["opened", "updated", "closed"])
+    label = serializers.CharField()
+    score = serializers.FloatField(help_text="The object's score in this frame.")
+    box = serializers.ListField(child=serializers.FloatField())
+    ended_at = serializers.DateTimeField(required=False, help_text="For `closed`.")
+    reason = serializers.ChoiceField(
+        choices=["timeout", "stationary"], required=False, help_text="For `closed`."
+    )

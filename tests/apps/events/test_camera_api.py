@@ -248,3 +248,8 @@ def test_the_owner_changes_a_cameras_event_settings(client, key_a, key_b, camera
     )
     assert outsider.status_code == 404
     assert client.get(url, **key_a.headers).json()["enabled"] is True
+
+
+def test_the_native_answer_documents_its_camera_events(client):
+    schema = client.get("/api/schema/").content.decode()
+    assert "FrameEvent" in schema and "X-Capture-Time" in schema
