@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.dashboard.access import can_manage, membership_of, not_found, tenant_page
-from apps.dashboard.drawing import detections_in, thumbnail_with_boxes
+from apps.dashboard.drawing import detections_in
 from apps.dashboard.forms import (
     SCOPE_CHOICES,
     DateRangeForm,
@@ -32,7 +32,8 @@ from apps.dashboard.forms import (
 from apps.dashboard.once import issue_token, use_token
 from apps.dashboard.overview import first_calls, tenant_overview
 from apps.events.listing import EventFilter, tenant_event, tenant_events
-from apps.events.storage import StorageError, get_storage
+from apps.events.storage import ObjectNotFound, StorageError, get_storage
+from apps.events.thumbnails import THUMBNAIL_CONTENT_TYPE, thumbnail_key
 from apps.reports.models import MonthlyUsageReport
 from apps.reports.usage import (
     daily_csv,
@@ -371,20 +372,18 @@ def event_image(request: HttpRequest, event_id: str) -> HttpResponse:
 
 @tenant_page()
 def event_thumbnail(request: HttpRequest, event_id: str) -> HttpResponse:
-    found = _event_record(request, event_id)
-    if isinstance(found, HttpResponse):
-        return found
-    event, record = found
-    if not event.has_image:
+    """The small JPEG the archive task made once (apps/events/thumbnails.py): the web process
+    never decodes an archived image for the events grid."""
+    event = tenant_event(request.tenant.pk, event_id)
+    if event is None or not event.has_image:
         return not_found(request)
     try:
-        image = get_storage().get(event.image_key)
+        data = get_storage().get(thumbnail_key(event.record_key))
+    except ObjectNotFound:  # archived before thumbnails existed, or an unreadable image
+        return not_found(request)
     except StorageError:
         return page(request, "dashboard/archive_unavailable.html", status=503)
-    response = HttpResponse(
-        thumbnail_with_boxes(image, detections_in(record.get("response") or {})),
-        content_type="image/jpeg",
-    )
+    response = HttpResponse(data, content_type=THUMBNAIL_CONTENT_TYPE)
     response["Cache-Control"] = "private, max-age=86400"
     return response
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.events.models import ArchivedEvent
 from apps.events.records import RequestEvent
 from apps.events.storage import ArchiveStorage, get_storage
+from apps.events.thumbnails import store_thumbnail, thumbnail_key
 from apps.tenants.models import TenantService
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ def store_event(
     else:
         if event.image is not None and event.image_type is not None:
             written += storage.put_once(event.image_key, event.image, event.image_type.content_type)
+            # Here, once, so the events page never decodes a full image (thumbnails.py).
+            written += store_thumbnail(storage, event.record_key, event.image, event.response)
         written += storage.put_once(event.record_key, event.record_bytes(), JSON)
     return StoreOutcome(event.event_id, written, indexed=_index(event))
 
@@ -115,7 +118,12 @@ def purge_expired_events(
             batch = list(expired.values_list("id", "record_key", "image_key")[:batch_size])
             if not batch:
                 break
-            keys = [key for _, record, image in batch for key in (image, record) if key]
+            keys = [
+                key
+                for _, record, image in batch
+                for key in (image, image and thumbnail_key(record), record)
+                if key
+            ]
             storage.delete(keys)
             ArchivedEvent.objects.filter(id__in=[event_id for event_id, _, _ in batch]).delete()
             removed += len(batch)

@@ -1,8 +1,9 @@
-"""Per-key rate limit and per-tenant monthly quota, counted atomically in Redis.
+"""Per-key and per-tenant rate limits and the tenant's monthly quota, counted atomically in Redis.
 
-One Lua script per request: it counts the key's fixed rate window and, only when that passes,
-the tenant's month, so a rate-limited request never uses up quota. Counting in Redis keeps every
-gunicorn process and host in agreement without touching the database.
+One Lua script per request: it counts the key's fixed rate window, then the tenant's (all its
+keys together: a tenant with 100 keys does not get 100 times the rate), and, only when both
+pass, the tenant's month, so a rate-limited request never uses up quota. Counting in Redis keeps
+every gunicorn process and host in agreement without touching the database.
 """
 
 from __future__ import annotations
@@ -20,10 +21,19 @@ from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant
 from apps.core.redis import get_redis, redis_key
 
+# KEYS: key window, month, tenant window. ARGV: key limit, window, quota, month TTL,
+# tenant limit. A request refused by the tenant bucket is taken back out of it, so a tenant
+# at its limit is not kept there by its own refused requests.
 _COUNT = """
 local rate = redis.call('INCR', KEYS[1])
 if rate == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 if rate > tonumber(ARGV[1]) then return {1, rate} end
+local tenant_rate = redis.call('INCR', KEYS[3])
+if tenant_rate == 1 then redis.call('EXPIRE', KEYS[3], ARGV[2]) end
+if tenant_rate > tonumber(ARGV[5]) then
+  redis.call('DECR', KEYS[3])
+  return {3, tenant_rate - 1}
+end
 local used = redis.call('INCR', KEYS[2])
 if used == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
 local quota = tonumber(ARGV[3])
@@ -33,7 +43,7 @@ if quota > 0 and used > quota then
 end
 return {0, used}
 """
-RATE_LIMITED, QUOTA_EXCEEDED = 1, 2
+RATE_LIMITED, QUOTA_EXCEEDED, TENANT_RATE_LIMITED = 1, 2, 3
 MONTH_KEY_TTL_S = 40 * 86400  # outlives the month it counts
 
 
@@ -64,12 +74,14 @@ def count_request(grant: KeyGrant, rate_subject: str | None = None) -> None:
         keys=[
             redis_key("rate", rate_subject or grant.key_id, window_start),
             month_key(grant.tenant_id, utc_now),
+            redis_key("tenant-rate", grant.tenant_id, window_start),
         ],
         args=[
             settings.IPCAI_RATE_LIMIT_REQUESTS,
             window,
             grant.monthly_request_quota or 0,
             MONTH_KEY_TTL_S,
+            settings.IPCAI_TENANT_RATE_LIMIT_REQUESTS,
         ],
         client=get_redis(),
     )
@@ -80,6 +92,16 @@ def count_request(grant: KeyGrant, rate_subject: str | None = None) -> None:
             "rate_limited",
             f"Over the rate limit of {settings.IPCAI_RATE_LIMIT_REQUESTS} requests per "
             f"{window} s for this API key; retry in {retry_after} s.",
+            {"Retry-After": str(retry_after)},
+        )
+    if verdict == TENANT_RATE_LIMITED:
+        retry_after = max(1, int(window_start + window - now + 0.999))
+        raise ApiError(
+            429,
+            "tenant_rate_limited",
+            f"Over the rate limit of {settings.IPCAI_TENANT_RATE_LIMIT_REQUESTS} requests per "
+            f"{window} s for tenant {grant.tenant_slug!r} (all its keys together); retry in "
+            f"{retry_after} s.",
             {"Retry-After": str(retry_after)},
         )
     if verdict == QUOTA_EXCEEDED:

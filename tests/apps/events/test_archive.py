@@ -24,7 +24,8 @@ def test_event_is_stored_as_image_plus_json_record_under_the_dated_key(archiving
     outcome = store_event(message, archive)
 
     stem = f"alpha/persons-detection/2025/06/07/{message['event_id']}"
-    assert archive_files(archive.root) == [f"{stem}.jpg", f"{stem}.json"]
+    # The image, its record and the thumbnail the events page shows (apps/events/thumbnails.py).
+    assert archive_files(archive.root) == [f"{stem}.jpg", f"{stem}.json", f"{stem}.thumb.jpg"]
     assert archive.get(f"{stem}.jpg") == PERSONS_JPEG
     record = json.loads(archive.get(f"{stem}.json"))
     assert record["tenant"] == "alpha"
@@ -39,7 +40,7 @@ def test_event_is_stored_as_image_plus_json_record_under_the_dated_key(archiving
         "content_type": "image/jpeg",
         "size": len(PERSONS_JPEG),
     }
-    assert (outcome.objects_written, outcome.indexed) == (2, True)
+    assert (outcome.objects_written, outcome.indexed) == (3, True)
     row = ArchivedEvent.objects.get(pk=message["event_id"])
     assert (row.detection_count, row.image_size, row.tenant_id) == (
         2,
@@ -67,7 +68,7 @@ def test_a_task_that_died_half_way_writes_only_what_is_missing(archiving_a, arch
 
     outcome = store_event(message, archive)
 
-    assert outcome.objects_written == 1
+    assert outcome.objects_written == 2  # the thumbnail and the record
     assert archive.exists(event.record_key)
     assert ArchivedEvent.objects.filter(pk=event.event_id).exists()
 
@@ -85,7 +86,7 @@ def test_same_camera_request_id_from_two_cameras_never_collides(archiving_a, arc
     first = archived(archiving_a, archive, request_id="7")
     second = archived(archiving_a, archive, request_id="7")
     assert first != second
-    assert len(archive_files(archive.root)) == 4
+    assert len(archive_files(archive.root)) == 6  # image, record and thumbnail each
     assert ArchivedEvent.objects.filter(request_id="7").count() == 2
 
 
@@ -111,7 +112,7 @@ def test_retention_removes_expired_events_objects_and_rows(archiving_a, archivin
         *(uuid.UUID(e) for e in (kept, other_service, other_tenant))
     }
     assert not any(expired in name for name in archive_files(archive.root))
-    assert len(archive_files(archive.root)) == 6
+    assert len(archive_files(archive.root)) == 9  # image, record and thumbnail each
 
 
 def test_retention_zero_keeps_events(archiving_a, archive):
