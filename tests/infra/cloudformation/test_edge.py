@@ -108,3 +108,23 @@ def test_waf_does_not_block_camera_images_by_body_size(template: dict):
     common = _rules(template)["common-rules"]["Statement"]["ManagedRuleGroupStatement"]
     overrides = {o["Name"]: o["ActionToUse"] for o in common["RuleActionOverrides"]}
     assert overrides["SizeRestrictions_BODY"] == {"Count": {}}
+
+
+def test_the_web_tasks_trust_forwarded_headers_only_from_the_load_balancer(template: dict):
+    tasks = resources_of_type(template, "AWS::ECS::TaskDefinition")
+    web = next(
+        c
+        for task in tasks.values()
+        for c in task["Properties"]["ContainerDefinitions"]
+        if c["Name"] == "web"
+    )
+    env = {item["Name"]: item["Value"] for item in web["Environment"]}
+    assert env["DJANGO_BEHIND_TLS_PROXY"] == "true"
+    # Private ranges only: the service security group admits the load balancer alone.
+    assert env["IPCAI_TRUSTED_PROXIES"].split(",") == [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+    ]
+    assert env["IPCAI_ADMIN_ALLOWED_NETWORKS"] == {"Ref": "AdminAllowedCidrs"}
+    assert template["Parameters"]["AdminAllowedCidrs"]["Default"] == ""
