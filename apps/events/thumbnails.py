@@ -43,9 +43,19 @@ def thumbnail_key(record_key: str) -> str:
 
 def detections_in(response: dict) -> list[dict]:
     """`[{label, score, box: [x1, y1, x2, y2]}]` from a stored response, in whichever format
-    it was archived: the worker's seed-compatible lists, or the native `detections`."""
+    it was archived: the native `detections`, DeepStack's `predictions` (a request archives the
+    answer its client received), or the seed-compatible lists."""
     if isinstance(response.get("detections"), list):
         return response["detections"]
+    if isinstance(response.get("predictions"), list):
+        return [
+            {
+                "label": p["label"],
+                "score": p["confidence"],
+                "box": [p["x_min"], p["y_min"], p["x_max"], p["y_max"]],
+            }
+            for p in response["predictions"]
+        ]
     boxes = response.get("bbox_coords") or []
     scores = response.get("bbox_scores") or []
     names = response.get("class_names") or []

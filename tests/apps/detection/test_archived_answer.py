@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.events.listing import tenant_events
+from apps.events.thumbnails import detections_in
 from apps.tenants.services import enable_service
 from tests.apps.detection.conftest import seed_body
 
@@ -61,4 +62,6 @@ def test_a_deepstack_call_archives_its_answer_once_per_service(client, archiving
 
     stored = archived_responses(client, key_a)
     assert stored == [answer.json(), answer.json()]  # one event per service it ran
+    # The dashboard draws an archived DeepStack answer's boxes like any other.
+    assert [d["label"] for d in detections_in(stored[0])] == ["dog"] * 3
     assert len(tenant_events(archiving.pk)) == 2
