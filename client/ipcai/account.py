@@ -31,6 +31,7 @@ class ApiKeyInfo:
     active: bool
     current: bool  # the key making this call
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    scopes: tuple[str, ...] = ()  # detect, events:read, manage
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ApiKeyInfo:
@@ -45,6 +46,7 @@ class ApiKeyInfo:
             active=bool(data.get("active", data.get("revoked_at") is None)),
             current=bool(data.get("current", False)),
             raw=dict(data),
+            scopes=tuple(str(s) for s in data.get("scopes") or ()),
         )
 
 
@@ -102,12 +104,19 @@ def list_keys(client: Client) -> list[ApiKeyInfo]:
 
 
 def create_key(
-    client: Client, *, name: str = "", expires_in_days: int | None = None
+    client: Client,
+    *,
+    name: str = "",
+    expires_in_days: int | None = None,
+    scopes: Sequence[str] | None = None,
 ) -> tuple[ApiKeyInfo, str]:
-    """A new key of the caller's tenant, and its secret (returned this once only)."""
+    """A new key of the caller's tenant, and its secret (returned this once only). Without
+    `scopes` the portal gives it detect only; it never gives more than the calling key has."""
     payload: dict[str, Any] = {"name": name}
     if expires_in_days is not None:
         payload["expires_in_days"] = expires_in_days
+    if scopes:
+        payload["scopes"] = list(scopes)
     data = client.send_json("POST", KEYS_PATH, payload)
     return ApiKeyInfo.from_json(data["key"]), str(data["secret"])
 
@@ -135,13 +144,14 @@ def _table(rows: Sequence[Sequence[str]]) -> str:
 
 
 def format_keys(keys: Sequence[ApiKeyInfo]) -> str:
-    rows = [("id", "name", "created", "last used", "expires", "state")]
+    rows = [("id", "name", "scopes", "created", "last used", "expires", "state")]
     for key in keys:
         state = "active" if key.active else ("revoked" if key.revoked_at else "expired")
         rows.append(
             (
                 f"{key.id} *" if key.current else key.id,
                 key.name or "-",
+                ",".join(key.scopes) or "-",
                 (key.created_at or "-")[:16],
                 (key.last_used_at or "never")[:16],
                 (key.expires_at or "never")[:16],

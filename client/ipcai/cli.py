@@ -189,13 +189,22 @@ def build_parser() -> argparse.ArgumentParser:
         "keys",
         parents=[common],
         help="list, create or revoke the tenant's API keys",
-        description="ipcai keys [list] | ipcai keys create --name NAME | ipcai keys revoke ID",
+        description="ipcai keys [list] | ipcai keys create --name NAME [--scope detect ...] | "
+        "ipcai keys revoke ID",
     )
     keys.add_argument("action", nargs="?", choices=("list", "create", "revoke"), default="list")
     keys.add_argument("key_id", nargs="?", metavar="KEY_ID", help="for revoke: id or prefix")
     keys.add_argument("--name", default="", help="for create: what the key is for")
     keys.add_argument(
         "--expires-in-days", type=_positive_int, help="for create: key stops working after N days"
+    )
+    keys.add_argument(
+        "--scope",
+        action="append",
+        dest="scopes",
+        choices=("detect", "events:read", "manage"),
+        help="for create, repeatable: what the key may do (default: detect only; never more "
+        "than the key making the call)",
     )
     keys.add_argument("--json", action="store_true", help="JSON instead of a table")
     keys.set_defaults(handler=cmd_keys)
@@ -464,7 +473,9 @@ def cmd_keys(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
 
     with Client(args.api_key, args.url, timeout=args.timeout, retry=_retry_policy(args)) as client:
         if args.action == "create":
-            key, secret = create_key(client, name=args.name, expires_in_days=args.expires_in_days)
+            key, secret = create_key(
+                client, name=args.name, expires_in_days=args.expires_in_days, scopes=args.scopes
+            )
             print(
                 "The new key is shown only this once; store it now (e.g. in IPCAI_API_KEY):",
                 file=stderr,

@@ -14,7 +14,19 @@ def test_a_key_is_rotated_from_the_command_line(ipcai, live_portal):
     (old,) = listing["keys"]
     assert old["current"] and old["active"]
 
-    created = ipcai("keys", "create", "--name", "cam-2", "--expires-in-days", "30", key=old_key)
+    created = ipcai(
+        "keys",
+        "create",
+        "--name",
+        "cam-2",
+        "--expires-in-days",
+        "30",
+        "--scope",
+        "detect",
+        "--scope",
+        "manage",
+        key=old_key,
+    )
     assert created.returncode == 0, created.stderr
     new_key = created.stdout.strip()
     assert new_key.startswith("ipcai_")
@@ -25,6 +37,8 @@ def test_a_key_is_rotated_from_the_command_line(ipcai, live_portal):
     rows = {line.split()[0]: line for line in table.stdout.splitlines()[1:-1]}
     assert set(rows) == {old["id"], new_key.split("_")[1]}
     assert "cam-2" in rows[new_key.split("_")[1]]
+    assert "detect,manage" in rows[new_key.split("_")[1]].split()
+    assert "detect,events:read,manage" in rows[old["id"]].split()  # the tenant's first key
     assert new_key not in table.stdout  # listings never show a secret
 
     revoked = ipcai("keys", "revoke", old["prefix"], key=new_key)
@@ -88,3 +102,17 @@ def test_usage_counts_a_deepstack_call_once_and_under_each_service(ipcai, live_p
     assert "2 requests in 1 active day\n" in table
     assert "once in the total" in table
     assert "this month: 2 of unlimited" in table
+
+
+def test_a_new_key_detects_only_and_says_so(ipcai, live_portal):
+    owner = live_portal.create_tenant("scoped-cli", services=["persons-detection"])
+    created = ipcai("keys", "create", "--name", "camera", key=owner)
+    assert created.returncode == 0, created.stderr
+    camera_key = created.stdout.strip()
+    (listing,) = json_lines(ipcai("keys", "--json", key=owner).stdout)
+    assert {k["name"]: k["scopes"] for k in listing["keys"]}["camera"] == ["detect"]
+    refused = ipcai("keys", key=camera_key)
+    assert refused.returncode == 1
+    assert "insufficient_scope" in refused.stderr
+    wider = ipcai("keys", "create", "--scope", "manage", key=camera_key)
+    assert wider.returncode == 1
