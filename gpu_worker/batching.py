@@ -82,6 +82,11 @@ class DynamicBatcher(Generic[Lane]):
         return len(self._queue)
 
     @property
+    def idle(self) -> bool:
+        """Nothing queued here and nothing running or waiting on the device."""
+        return not self._queue and self._share.idle
+
+    @property
     def busy_lanes(self) -> int:
         return self._busy
 

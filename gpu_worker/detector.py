@@ -248,28 +248,40 @@ class Detector:
         return results
 
     def run_pipelined(
-        self, lane: Backend, jobs: list[tuple[PreparedImage, str | None, float]]
+        self, lane: Backend, jobs: list[tuple[PreparedImage | bytes, str | None, float]]
     ) -> list[DetectionResult | Exception]:
         """run_batch for the pipelined mode: one inference for the batch, then each item's
         post-processing on the same lane thread. Post-processing on the decode pool instead
         cost each request one more pair of thread hand-offs; meanwhile the other lane keeps
-        the device busy."""
+        the device busy. An item may still be image bytes (a lone request sent straight to
+        an idle device): it is decoded here first, one hand-off fewer again."""
+        results: list[DetectionResult | Exception | None] = [None] * len(jobs)
+        ready: list[tuple[int, PreparedImage, float | None]] = []  # index, item, lane decode s
+        for index, (item, _, _) in enumerate(jobs):
+            if isinstance(item, PreparedImage):
+                ready.append((index, item, None))
+                continue
+            started = time.perf_counter()
+            try:
+                ready.append((index, self.prepare(item), time.perf_counter() - started))
+            except Exception as exc:  # a corrupt image fails its request alone
+                results[index] = exc
         started = time.perf_counter()
-        outputs = self.run_batch(lane, [item for item, _, _ in jobs])
+        outputs = self.run_batch(lane, [item for _, item, _ in ready]) if ready else []
         inferred = time.perf_counter()
-        results: list[DetectionResult | Exception] = []
-        for (item, application_type, min_confidence), output in zip(jobs, outputs, strict=True):
+        for (index, item, decode_s), output in zip(ready, outputs, strict=True):
+            _, application_type, min_confidence = jobs[index]
             begun = time.perf_counter()
             try:
                 result = self.finish(item, output, application_type, min_confidence)
             except Exception as exc:  # delivered to that request alone
-                results.append(exc)
+                results[index] = exc
                 continue
-            result.timings_s = {
-                "infer": inferred - started,
-                "postprocess": time.perf_counter() - begun,
-            }
-            results.append(result)
+            finished = time.perf_counter()
+            result.timings_s = {"infer": inferred - started, "postprocess": finished - begun}
+            if decode_s is not None:
+                result.timings_s["decode"] = decode_s
+            results[index] = result
         return results
 
     def close(self) -> None:

@@ -106,6 +106,12 @@ def test_dynamic_batching_coalesces_concurrent_requests(worker_logs):
             ).json()
             for name, data in images.items()
         }
+        # Alone on an idle device the lane decodes the image itself: bad input is still a 400.
+        corrupt = requests.post(
+            f"{url}/invocations", data=b"not an image", headers={"Content-Type": "image/jpeg"}
+        )
+        assert corrupt.status_code == 400 and corrupt.json()["error"]["code"] == "not_an_image"
+        assert all(single["timings_ms"]["decode"] > 0 for single in singles.values())
         order = [name for _ in range(12) for name in images]
         with ThreadPoolExecutor(36) as pool:
             results = list(
