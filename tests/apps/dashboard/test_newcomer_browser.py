@@ -85,14 +85,14 @@ def test_a_newcomer_signs_in_tries_detection_reads_the_docs_and_finds_the_admin(
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Demo")
     steps = page.locator("#first-steps")
-    expect(steps.get_by_role("link", name="Try it")).to_be_visible()
+    expect(steps.get_by_role("link", name="Upload a photo")).to_be_visible()
     key_prefix = "ipcai_{}_".format(demo["api_key"].split("_")[1])
     expect(page.locator("#first-calls")).to_contain_text(f"export IPCAI_API_KEY={key_prefix}")
     expect(page.locator("#first-calls")).to_contain_text(f"{portal.base_url}/v1/vision/detection")
     screenshot(page, "newcomer-1-overview")
 
     # Try it: nothing shown before an upload, no broken image after a refused one.
-    steps.get_by_role("link", name="Try it").click()
+    steps.get_by_role("link", name="Upload a photo").click()
     expect(page.locator("#try-result")).to_be_hidden()
     screenshot(page, "newcomer-2-try-it-empty")
     page.get_by_label("Image (JPEG or PNG)").set_input_files(
