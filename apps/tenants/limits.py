@@ -85,22 +85,17 @@ def count_request(grant: KeyGrant, rate_subject: str | None = None) -> None:
         ],
         client=get_redis(),
     )
-    if verdict == RATE_LIMITED:
+    if verdict in (RATE_LIMITED, TENANT_RATE_LIMITED):
         retry_after = max(1, int(window_start + window - now + 0.999))
+        if verdict == RATE_LIMITED:
+            code, limit, whose = "rate_limited", settings.IPCAI_RATE_LIMIT_REQUESTS, "this API key"
+        else:
+            code, limit = "tenant_rate_limited", settings.IPCAI_TENANT_RATE_LIMIT_REQUESTS
+            whose = f"tenant {grant.tenant_slug!r} (all its keys together)"
         raise ApiError(
             429,
-            "rate_limited",
-            f"Over the rate limit of {settings.IPCAI_RATE_LIMIT_REQUESTS} requests per "
-            f"{window} s for this API key; retry in {retry_after} s.",
-            {"Retry-After": str(retry_after)},
-        )
-    if verdict == TENANT_RATE_LIMITED:
-        retry_after = max(1, int(window_start + window - now + 0.999))
-        raise ApiError(
-            429,
-            "tenant_rate_limited",
-            f"Over the rate limit of {settings.IPCAI_TENANT_RATE_LIMIT_REQUESTS} requests per "
-            f"{window} s for tenant {grant.tenant_slug!r} (all its keys together); retry in "
+            code,
+            f"Over the rate limit of {limit} requests per {window} s for {whose}; retry in "
             f"{retry_after} s.",
             {"Retry-After": str(retry_after)},
         )
