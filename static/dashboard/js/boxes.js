@@ -43,5 +43,27 @@
     frame.appendChild(svg);
   }
 
-  window.IPCAI = Object.assign(window.IPCAI || {}, { drawBoxes });
+  // Show a chosen file in an <img>, releasing the object URL of the file it showed before.
+  const shownUrls = new WeakMap();
+  function showFile(image, file) {
+    if (shownUrls.has(image)) URL.revokeObjectURL(shownUrls.get(image));
+    const url = URL.createObjectURL(file);
+    shownUrls.set(image, url);
+    return new Promise((resolve, reject) => {
+      image.onload = resolve;
+      image.onerror = () => reject(new Error("the browser cannot show this image"));
+      image.src = url;
+    });
+  }
+
+  // "3 × dog, 1 × cat" for a list of detections ("" for none).
+  function countLabels(detections) {
+    const counts = {};
+    detections.forEach((d) => (counts[d.label] = (counts[d.label] || 0) + 1));
+    return Object.entries(counts)
+      .map(([label, n]) => `${n} \u00d7 ${label}`)
+      .join(", ");
+  }
+
+  window.IPCAI = Object.assign(window.IPCAI || {}, { drawBoxes, showFile, countLabels });
 })();

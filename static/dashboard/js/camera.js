@@ -274,7 +274,6 @@
     masked: "masked",
     outside_zones: "outside zones",
   };
-  let imageUrl = null;
 
   function drawResult(body) {
     window.IPCAI.drawBoxes(frame, body.width, body.height, body.detections);
@@ -337,13 +336,7 @@
         testStatus.textContent = `Error ${response.status}: ${body.error ? body.error.message : ""}`;
         return;
       }
-      if (imageUrl) URL.revokeObjectURL(imageUrl);
-      imageUrl = URL.createObjectURL(file);
-      await new Promise((resolve, reject) => {
-        image.onload = resolve;
-        image.onerror = () => reject(new Error("the browser cannot show this image"));
-        image.src = imageUrl;
-      });
+      await window.IPCAI.showFile(image, file);
       result.hidden = false;
       drawResult(body);
       droppedList.replaceChildren();

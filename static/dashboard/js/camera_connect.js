@@ -31,9 +31,7 @@
     );
     image.src = body.frame_url;
     frame.hidden = false;
-    const counts = {};
-    body.detections.forEach((d) => (counts[d.label] = (counts[d.label] || 0) + 1));
-    const found = Object.entries(counts).map(([label, n]) => `${n} \u00d7 ${label}`).join(", ");
+    const found = window.IPCAI.countLabels(body.detections);
     status.textContent = `Connected: first frame at ${new Date(body.seen_at).toLocaleString()}, ${
       found || "nothing detected"
     }.`;

@@ -14,7 +14,6 @@
   const image = frame.querySelector("img");
   const output = document.getElementById("try-json");
   const csrfToken = form.querySelector("input[name=csrfmiddlewaretoken]").value;
-  let imageUrl = null;
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -49,18 +48,10 @@
         status.textContent = `Error ${response.status}: ${body.error ? body.error.message : ""}`;
         return;
       }
-      if (imageUrl) URL.revokeObjectURL(imageUrl);
-      imageUrl = URL.createObjectURL(file);
-      await new Promise((resolve, reject) => {
-        image.onload = resolve;
-        image.onerror = () => reject(new Error("the browser cannot show this image"));
-        image.src = imageUrl;
-      });
+      await window.IPCAI.showFile(image, file);
       frame.hidden = false;
       window.IPCAI.drawBoxes(frame, body.width, body.height, body.detections);
-      const counts = {};
-      body.detections.forEach((d) => (counts[d.label] = (counts[d.label] || 0) + 1));
-      const found = Object.entries(counts).map(([label, n]) => `${n} × ${label}`).join(", ");
+      const found = window.IPCAI.countLabels(body.detections);
       status.textContent = `Found ${found || "nothing"} in ${Math.round(
         body.timings_ms.portal_total
       )} ms (${body.model}).`;
