@@ -170,6 +170,17 @@ def test_closed_batcher_refuses_new_work():
     assert run(scenario()).code == "shutting_down"
 
 
+async def run_one_then_wait_for_a_slot(first_batcher, second_batcher, share, gate):
+    """Submit 1 to the first batcher and hold its run at the gate, then 2 to the second, and
+    return both tasks once the second waits for a device slot."""
+    first = asyncio.create_task(first_batcher.submit(1))
+    await asyncio.get_running_loop().run_in_executor(None, gate.first_started.wait, 10)
+    second = asyncio.create_task(second_batcher.submit(2))
+    while not share.waiting:
+        await asyncio.sleep(0)
+    return first, second
+
+
 def test_two_models_on_one_core_take_turns():
     """Two batchers (two models) share a one-slot device: while one model's batch runs, the
     other's request waits for the slot instead of running beside it."""
@@ -187,11 +198,7 @@ def test_two_models_on_one_core_take_turns():
             model_b = DynamicBatcher(["b1", "b2"], other, pool_b, 1, 0.0, 10, share=share)
             model_a.start()
             model_b.start()
-            first = asyncio.create_task(model_a.submit(1))
-            await asyncio.get_running_loop().run_in_executor(None, gate.first_started.wait, 10)
-            second = asyncio.create_task(model_b.submit(2))
-            while not share.waiting:
-                await asyncio.sleep(0)
+            first, second = await run_one_then_wait_for_a_slot(model_a, model_b, share, gate)
             assert ran == []  # model b waits for the core model a holds
             gate.release.set()
             results = await asyncio.wait_for(asyncio.gather(first, second), timeout=5)
@@ -248,11 +255,7 @@ def test_a_lane_with_two_threads_takes_two_cores():
                 ["a", "b"], gate.run, pool, 1, 0.0, 10, share=share, cores_per_run=2
             )
             batcher.start()
-            first = asyncio.create_task(batcher.submit(1))
-            await asyncio.get_running_loop().run_in_executor(None, gate.first_started.wait, 10)
-            second = asyncio.create_task(batcher.submit(2))
-            while not share.waiting:
-                await asyncio.sleep(0)
+            first, second = await run_one_then_wait_for_a_slot(batcher, batcher, share, gate)
             assert gate.batches == [[1]]
             gate.release.set()
             results = await asyncio.wait_for(asyncio.gather(first, second), timeout=5)
