@@ -122,10 +122,13 @@ class _BaseClient:
         service: str,
         min_confidence: float | None,
         camera: str | None = None,
+        captured_at: float | None = None,
     ) -> dict[str, Any]:
         params = {} if min_confidence is None else {"min_confidence": f"{min_confidence:g}"}
         if camera:
             params["camera"] = camera  # the camera's zones, masks and thresholds apply
+        if captured_at is not None:  # camera events run on capture time, not arrival
+            params["timestamp"] = f"{captured_at:.3f}"
         return {
             "url": f"{self.base_url}/api/v1/detect/{_check_service(service)}",
             "params": params,
@@ -194,12 +197,14 @@ class Client(_BaseClient):
         *,
         min_confidence: float | None = None,
         camera: str | None = None,
+        captured_at: float | None = None,
     ) -> DetectionResult:
         """Detect the service's classes in one image (bytes, path or PIL image), as `camera`
-        (its id) when given."""
+        (its id) when given, captured at `captured_at` (Unix seconds) when known."""
         body, content_type = encode_image(image)
         response = self.request(
-            "POST", **self._detect_args(body, content_type, service, min_confidence, camera)
+            "POST",
+            **self._detect_args(body, content_type, service, min_confidence, camera, captured_at),
         )
         return DetectionResult.from_json(_json(response), service)
 
@@ -274,13 +279,15 @@ class AsyncClient(_BaseClient):
         *,
         min_confidence: float | None = None,
         camera: str | None = None,
+        captured_at: float | None = None,
     ) -> DetectionResult:
         """Detect the service's classes in one image (bytes, path or PIL image), as `camera`
-        (its id) when given."""
+        (its id) when given, captured at `captured_at` (Unix seconds) when known."""
         # Reading and possibly re-encoding the image must not stall other requests in flight.
         body, content_type = await asyncio.to_thread(encode_image, image)
         response = await self.request(
-            "POST", **self._detect_args(body, content_type, service, min_confidence, camera)
+            "POST",
+            **self._detect_args(body, content_type, service, min_confidence, camera, captured_at),
         )
         return DetectionResult.from_json(_json(response), service)
 

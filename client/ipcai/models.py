@@ -83,8 +83,9 @@ class DetectionResult:
         return dict(Counter(d.label for d in self.detections).most_common())
 
     def to_json(self) -> dict[str, Any]:
-        """A compact, stable JSON shape for command-line output."""
-        return {
+        """A compact, stable JSON shape for command-line output (with the camera events a
+        camera's frame opened, updated or closed, when it was one)."""
+        shape = {
             "service": self.service,
             "width": self.width,
             "height": self.height,
@@ -93,3 +94,6 @@ class DetectionResult:
             "counts": self.counts(),
             "detections": [d.to_json() for d in self.detections],
         }
+        if "events" in self.raw:
+            shape["events"] = list(self.raw["events"])
+        return shape

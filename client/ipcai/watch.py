@@ -88,6 +88,22 @@ def _frames(
     return FileSource(source, loop=options.loop).frames(stop)
 
 
+def _duration(cv2: Any, source: str) -> float:
+    """Seconds of a video file (0 when the container does not say)."""
+    capture = cv2.VideoCapture(source)
+    try:
+        fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
+        return capture.get(cv2.CAP_PROP_FRAME_COUNT) / fps if fps > 0 else 0.0
+    finally:
+        capture.release()
+
+
+def _captured_at(frame: Frame, recorded_from: float | None) -> float:
+    if recorded_from is None or frame.media_time is None:
+        return frame.captured_at
+    return recorded_from + frame.media_time
+
+
 def frame_record(source: str, frame: Frame, result: Any, latency: float) -> dict[str, Any]:
     """One JSON line: where the frame came from, when, and what was found."""
     record: dict[str, Any] = {
@@ -139,6 +155,11 @@ def _send_frames(
     motion = MotionDetector(options.motion_threshold) if options.motion else None
     backoff = Backoff(maximum=options.max_backoff)
     encode_params = [cv2.IMWRITE_JPEG_QUALITY, options.jpeg_quality]
+    # A camera's events are timed by capture time. A recording carries its own clock, as if it
+    # had been recorded just before the watch started (so no capture time lies in the future,
+    # which the service would not believe): replayed faster than real time, a visit still ends
+    # after the camera's timeout of *recorded* seconds.
+    recorded_from = None if live else time.time() - _duration(cv2, source)
     failing = False
     for frame in frames:
         stats.frames_read += 1
@@ -160,6 +181,7 @@ def _send_frames(
                     options.service,
                     min_confidence=options.min_confidence,
                     camera=options.camera,
+                    captured_at=_captured_at(frame, recorded_from) if options.camera else None,
                 )
             except (AuthenticationError, PermissionDenied):
                 raise

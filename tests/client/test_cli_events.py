@@ -67,3 +67,25 @@ def test_follow_prints_each_event_when_it_starts_and_when_it_ends(live_portal, a
     changes = sorted((line["change"], line["id"]) for line in lines)
     assert changes == sorted([("started", i) for i in opened] + [("ended", i) for i in opened])
     assert all(line["ended_at"] for line in lines if line["change"] == "ended")
+
+
+def test_watch_replays_a_recording_on_its_own_clock_so_visits_end(
+    ipcai, live_portal, api_key, images_dir, tmp_path
+):
+    """2 s of people, then 5 s of an empty (dog-only) scene, replayed as fast as the service
+    answers: the events close after 3 s of *recorded* time, which takes far less wall time."""
+    from tests.client.running_cli import json_lines
+    from tests.client.videos import read_image, write_video
+
+    camera = create_camera(live_portal.base_url, api_key, "cli watch")
+    persons, dogs = read_image(images_dir / "persons.jpg"), read_image(images_dir / "pets.jpg")
+    clip = write_video(tmp_path / "visit.avi", [persons] * 10 + [dogs] * 25, fps=5)
+    run = ipcai("watch", str(clip), "--camera", camera, "--fps", "5")
+    assert run.returncode == 0, run.stderr
+    records = json_lines(run.stdout)
+    opened = {e["id"] for r in records for e in r["events"] if e["type"] == "opened"}
+    closed = {
+        e["id"]: r["media_time"] for r in records for e in r["events"] if e["type"] == "closed"
+    }
+    assert opened and set(closed) == opened
+    assert min(closed.values()) >= 2.0 + 3.0 - 0.5  # the last person frame + the 3 s timeout
