@@ -102,14 +102,14 @@ def update_alerting(camera_pk: int, changes: dict) -> CameraAlerting:
 
 def track_camera_frame(frame: CameraFrame) -> list[dict]:
     """Step the camera's tracks with this frame; the response's ``events`` list."""
-    settings = tracker_settings(frame.camera_pk)
-    if settings is None:
-        return []
     detections = [
         Detection(d["label"], float(d["score"]), tuple(d["box"]), tuple(d.get("zones") or ()))
         for d in frame.detections
     ]
     try:
+        settings = tracker_settings(frame.camera_pk)
+        if settings is None:
+            return []
         with track_store.locked_camera(frame.camera_pk):
             stored = track_store.load(frame.camera_pk)
             changes = step(
