@@ -170,25 +170,29 @@ class ServiceEnabled(BasePermission):
         return True
 
 
-def RequireScope(scope: str) -> type[BasePermission]:
-    """A permission class: the key must carry `scope` (403 `insufficient_scope` otherwise).
+def RequireScope(scope: str, *alternatives: str) -> type[BasePermission]:
+    """A permission class: the key must carry `scope` or one of `alternatives` (403
+    `insufficient_scope` otherwise).
 
     Used beside ActiveTenantKey / ServiceEnabled: `permission_classes = [ActiveTenantKey,
     RequireScope("manage")]`. Requests without a key are left to the other permission (401)."""
+    accepted = (scope, *alternatives)
+    wanted = " or ".join(repr(s) for s in accepted)
 
     class _RequireScope(BasePermission):
         def has_permission(self, request: Request, view) -> bool:
             grant = request.auth
-            if isinstance(grant, KeyGrant) and not grant.has_scope(scope):
+            if isinstance(grant, KeyGrant) and not any(grant.has_scope(s) for s in accepted):
                 raise ApiError(
                     403,
                     "insufficient_scope",
-                    f"This API key lacks the {scope!r} scope; use a key that has it or create "
+                    f"This API key lacks the {wanted} scope; use a key that has it or create "
                     "one in the dashboard (API keys).",
                 )
             return isinstance(grant, KeyGrant)
 
-    _RequireScope.__name__ = _RequireScope.__qualname__ = f"RequireScope_{scope}"
+    name = "RequireScope_" + "_".join(s.replace(":", "_") for s in accepted)
+    _RequireScope.__name__ = _RequireScope.__qualname__ = name
     return _RequireScope
 
 

@@ -1,5 +1,6 @@
 """The tenant's usage over the API, for `ipcai usage`: requests per day and service, and the
-month's quota position. Authenticated and scoped like the keys API (apps/tenants/api.py)."""
+month's quota position. Authenticated like the keys API (apps/tenants/api.py); readable with
+the `events:read` or the `manage` scope (a camera's detect-only key sees no account data)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.core.auth import ActiveTenantKey, RequireScope
 from apps.core.errors import ApiError
-from apps.core.grants import KeyGrant
+from apps.core.grants import SCOPE_EVENTS_READ, SCOPE_MANAGE, KeyGrant
 from apps.detection.models import DailyUsage
 from apps.tenants.api import TenantKeyView, errors
 from apps.tenants.api_serializers import UsageSerializer
@@ -23,6 +25,8 @@ MAX_USAGE_DAYS = 366
 
 @extend_schema(tags=["account"])
 class UsageView(TenantKeyView):
+    permission_classes = [ActiveTenantKey, RequireScope(SCOPE_EVENTS_READ, SCOPE_MANAGE)]
+
     @extend_schema(
         summary="Requests per day and service, and this month's quota position",
         operation_id="usage",
