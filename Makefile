@@ -40,7 +40,10 @@ test: $(STAMP)
 	else echo "PostgreSQL not answering on 127.0.0.1:5432: PostgreSQL run skipped"; fi
 
 run: $(STAMP)
-	scripts/run-local.sh
+	@# On a terminal the script runs as its own foreground job (bash -m), so Ctrl-C reaches it
+	@# and its services but not make, which would otherwise re-raise SIGINT and exit 130 after
+	@# the script's clean stop.
+	@if [ -t 0 ] && [ -t 2 ]; then bash -m -c scripts/run-local.sh; else scripts/run-local.sh; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
