@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.crypto import get_random_string
 
+from apps.core.grants import ALL_SCOPES
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.models import Membership, Tenant
 from apps.tenants.services import add_member, create_tenant, issue_api_key
@@ -61,7 +62,9 @@ def set_up_demo() -> DemoSetup | None:
     if Tenant.objects.filter(slug=DEMO_SLUG).exists():
         return None
     tenant = create_tenant(DEMO_SLUG, name="Demo", services=DEMO_SERVICES)
-    _, api_key = issue_api_key(tenant, name="demo")
+    # All scopes, like create_tenant's first key: the newcomer tries `ipcai keys`, `usage` and
+    # `events` with it, not only detection.
+    _, api_key = issue_api_key(tenant, name="demo", scopes=sorted(ALL_SCOPES))
     user = get_user_model().objects.filter(username=DEMO_USERNAME).first()
     password = None
     if user is None:

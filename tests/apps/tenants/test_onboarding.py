@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from apps.core.grants import ALL_SCOPES
 from apps.tenants.grants import resolve_key
 from apps.tenants.models import Membership, Tenant
 
@@ -68,6 +69,7 @@ def test_setup_demo_once_gives_a_key_and_an_owner_who_is_also_the_operator(db):
     assert fields["username"] == "demo"
     grant = resolve_key(fields["api_key"])
     assert grant.tenant_slug == "demo"
+    assert grant.scopes == ALL_SCOPES  # the newcomer's CLI reads keys, usage and events with it
     assert sorted(grant.enabled_services()) == [
         "persons-detection",
         "pets-detection",
