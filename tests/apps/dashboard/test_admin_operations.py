@@ -109,9 +109,10 @@ def test_monthly_reports_are_listed_and_exported(operator, tenant_a):
         {"action": "export_csv", "_selected_action": [report_id]},
     )
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
-    assert [(r["tenant"], r["requests"], r["p50_latency_ms"]) for r in rows] == [
-        ("alpha", "1", "8.0")
-    ]
+    # One row per service answered, and the tenant's calls ("all": one call, one request).
+    assert sorted(
+        (r["tenant"], r["application_type"], r["requests"], r["p50_latency_ms"]) for r in rows
+    ) == [("alpha", "all", "1", ""), ("alpha", "pets-detection", "1", "8.0")]
 
 
 def test_the_admin_enforces_the_active_key_cap_like_the_api(operator, tenant_a, monkeypatch):
