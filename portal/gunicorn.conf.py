@@ -24,6 +24,5 @@ graceful_timeout = 30
 # Access logs cost CPU on every request; usage events already record each one.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 logger_class = "portal.gunicorn_logging.KeyScrubbingLogger"  # no /k/<key>/ in any log line
-logger_class = "portal.gunicorn_logging.KeyScrubbingLogger"  # no /k/<key>/ in any log line
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()

@@ -25,4 +25,3 @@ def test_usage_is_for_keys_that_read_events_or_manage(client, tenant_a, scopes, 
     if status == 403:
         assert response.json()["error"]["code"] == "insufficient_scope"
         assert "'events:read' or 'manage'" in response.json()["error"]["message"]
-
