@@ -176,7 +176,11 @@ def finish_request(call: DetectionCall, status_code: int, error_code: str = "") 
             latency_ms=round(call.elapsed_ms(), 3),
             tenant_id=grant.tenant_id if grant else None,
             api_key_id=grant.key_id if grant else None,
-            application_type=",".join(call.application_types),
+            # A request that failed before it chose its service (Redis gone while its camera
+            # was looked up, a suspended tenant) counts against the tenant's default one, as
+            # a claimed key's 503 does when drained: the report's per-service rows then add up.
+            application_type=",".join(call.application_types)
+            or (grant.default_application_type if grant else ""),
             error_code=error_code,
             objects=call.objects,
             objects_per_service=tuple(len(r.get("bbox_coords", ())) for r in call.results),

@@ -14,6 +14,7 @@ from apps.detection.models import DailyUsage, UsageEvent
 from apps.events.enqueue import replay_spool
 from apps.events.spool import get_spool
 from apps.tenants.models import ApiKey
+from apps.tenants.services import set_tenant_active
 from tests.apps.detection.conftest import SEED_BODY
 from tests.support.processes import free_port
 
@@ -145,3 +146,24 @@ def test_with_redis_down_the_503s_are_spooled_then_metered_as_the_tenants_errors
     assert forged.tenant is None  # a guessed secret is never attributed to the key's tenant
     today = DailyUsage.objects.get(tenant=tenant_a, day=datetime.now(UTC).date())
     assert (today.requests, today.errors) == (1, 1)
+
+
+def test_a_request_refused_before_it_chose_a_service_counts_against_the_default_one(
+    post_seed, key_a, tenant_a
+):
+    """A suspended tenant's call never reaches its service: the report books the error under
+    the tenant's default service, so the per-service rows add up to the calls."""
+    set_tenant_active(tenant_a, False)
+    assert post_seed(SEED_BODY, key_a.raw).status_code == 403
+    drain_usage()
+    refused = UsageEvent.objects.get(tenant=tenant_a)
+    assert (refused.application_type, refused.status_code) == (
+        tenant_a.default_application_type,
+        403,
+    )
+    daily = DailyUsage.objects.get(tenant=tenant_a)
+    assert (daily.application_type, daily.requests, daily.errors) == (
+        tenant_a.default_application_type,
+        1,
+        1,
+    )
