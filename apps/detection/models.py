@@ -26,7 +26,9 @@ class UsageEvent(models.Model):
     api_key = models.ForeignKey(
         ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="usage_events"
     )
-    application_type = models.CharField(max_length=32, blank=True)
+    # Comma-separated: a DeepStack call runs every enabled service in one inference (all three
+    # are 51 characters; PostgreSQL refuses what SQLite would silently keep).
+    application_type = models.CharField(max_length=128, blank=True)
     endpoint = models.CharField(max_length=16, choices=Endpoint.choices)
     status_code = models.PositiveSmallIntegerField()
     error_code = models.CharField(max_length=64, blank=True)
