@@ -82,11 +82,13 @@ supervise() {  # supervise NAME LOG CMD...: run CMD, and whenever it dies say so
 PORT="$WORKER_PORT" HOST=127.0.0.1 "$PY" -m gpu_worker >var/log/worker.log 2>&1 &
 pids+=($!)
 # Celery worker and beat are separate and supervised: a dead beat used to stop usage draining,
-# spool replay, the archive sweep and retention in silence, and a Celery worker can exit when
-# Redis restarts under it. Both come back at once; /healthz/celery shows the heartbeats.
+# spool replay, the archive sweep and retention in silence. Both come back at once;
+# /healthz/celery shows the heartbeats. --without-gossip/--without-mingle: closing gossip's
+# pub/sub channel once Redis is gone made the worker exit on a Redis restart (kombu#582); a
+# lone worker pool needs neither (docs/ARCHIVING.md).
 # nice 19: archiving and usage draining yield the CPU to requests (archive bench: -30% -> -10%).
 supervise celery var/log/celery.log nice -n 19 "$PY" -m celery -A portal worker \
-    --loglevel INFO --concurrency 2 &
+    --loglevel INFO --concurrency 2 --without-gossip --without-mingle &
 pids+=($!)
 supervise beat var/log/beat.log "$PY" -m celery -A portal beat --loglevel INFO \
     --schedule var/celerybeat-schedule &

@@ -48,7 +48,8 @@ class CeleryProcesses:
         self.worker = self._spawn(
             "worker",
             ["worker", "--pool", "prefork", "--concurrency", str(self.concurrency),
-             "--loglevel", "INFO", "--hostname", f"faults-{self._starts + 1}@%h"],
+             "--loglevel", "INFO", "--hostname", f"faults-{self._starts + 1}@%h",
+             "--without-gossip", "--without-mingle"],
             new_session=True,
         )  # fmt: skip
         self._worker_start = self._starts
@@ -57,14 +58,6 @@ class CeleryProcesses:
             if self.worker.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"Celery worker did not start:\n{self.worker_log.read_text()}")
             time.sleep(0.1)
-
-    def restart_worker_if_dead(self) -> bool:
-        """What `make run`'s supervisor and ECS do: start the worker again if it exited (a
-        Celery worker can die when its broker vanishes, kombu#582); True if it had to."""
-        if self.worker is not None and self.worker.poll() is None:
-            return False
-        self.start_worker()
-        return True
 
     def kill_worker_group(self) -> None:
         """SIGKILL the worker's whole process group (parent and pool children) and reap it."""

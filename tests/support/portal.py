@@ -162,6 +162,8 @@ def running_portal(
                         "--beat",
                         "--pool",
                         "solo",
+                        "--without-gossip",
+                        "--without-mingle",
                         "--loglevel",
                         "INFO",
                         "--schedule",

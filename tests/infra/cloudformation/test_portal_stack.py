@@ -55,7 +55,10 @@ def test_web_celery_worker_and_beat_run_from_the_portal_image(template: dict):
     for container in containers.values():
         assert text_of(container["Image"]).endswith("/${PortalRepositoryName}:${PortalImageTag}")
     assert "Command" not in containers["web"], "web runs the image's gunicorn command"
-    assert _command(containers["celery-worker"]).startswith("celery -A portal worker")
+    worker_command = _command(containers["celery-worker"])
+    assert worker_command.startswith("celery -A portal worker")
+    # Without them the worker exits when Redis restarts (see scripts/run-local.sh).
+    assert {"--without-gossip", "--without-mingle"} <= set(worker_command.split())
     assert _command(containers["celery-beat"]).startswith("celery -A portal beat")
     for task in resources_of_type(template, "AWS::ECS::TaskDefinition").values():
         assert task["Properties"]["RequiresCompatibilities"] == ["FARGATE"]
