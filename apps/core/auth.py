@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from apps.core.client_ip import client_ip
 from apps.core.errors import ApiError
 from apps.core.failure_limits import FailureLimit
-from apps.core.grants import KeyGrant, KeyRejected
+from apps.core.grants import NOT_CACHED, KeyGrant, KeyRejected
 
 API_KEY_HEADER = "HTTP_X_API_KEY"
 API_KEY_FORM_FIELD = "api_key"  # DeepStack's way of sending the key
@@ -52,21 +52,30 @@ class ApiKeyAuthentication(BaseAuthentication):
         """Failures (no key, a bad one) count against the client IP; past the limit the IP
         gets 429 instead of a key check, so guessing costs no database work. A key the portal
         has cached as valid keeps working from a blocked IP (a camera sharing a NAT address
-        with a misconfigured one is not locked out)."""
+        with a misconfigured one is not locked out), so that, the hot path, is tried first:
+        one Redis read, and the failure limit is consulted only when it does not answer."""
         raw_key = (self.presented_key(request) or "").strip()
+        rejected: KeyRejected | None = None
+        if raw_key:
+            try:
+                return AnonymousUser(), key_resolver()(raw_key, cached_only=True)
+            except KeyRejected as exc:
+                rejected = None if exc.code == NOT_CACHED else exc
         ip = client_ip(request.META)
         limit = api_key_failures()
         blocked_for = limit.blocked_for(ip)
+        if blocked_for:
+            # Missing, rejected, or not cached (and not looked up in the database for a
+            # blocked IP): refused until the window ends, no need to count on.
+            raise too_many_failures(blocked_for)
         if not raw_key:
-            if blocked_for:
-                raise too_many_failures(blocked_for)
             limit.record_failure(ip)
             return None  # the permission turns "no key" into 401 missing_api_key
         try:
-            grant = key_resolver()(raw_key, cached_only=blocked_for is not None)
+            if rejected is not None:
+                raise rejected
+            grant = key_resolver()(raw_key, cached_only=False)  # not cached: the database
         except KeyRejected as exc:
-            if blocked_for:  # already refused until the window ends: no need to count on
-                raise too_many_failures(blocked_for) from None
             limit.record_failure(ip)
             raise ApiError(
                 401, exc.code, exc.message, {"WWW-Authenticate": self.authenticate_header(request)}

@@ -15,6 +15,10 @@ ALL_SCOPES: frozenset[str] = frozenset({SCOPE_DETECT, SCOPE_EVENTS_READ, SCOPE_M
 SCOPE_ORDER = (SCOPE_DETECT, SCOPE_EVENTS_READ, SCOPE_MANAGE)  # how lists show them
 
 
+# KeyRejected's code when a resolver asked for cached grants only had none cached for the key.
+NOT_CACHED = "not_cached"
+
+
 class KeyRejected(Exception):
     """The presented key does not authenticate; `code` says why (shown to the client)."""
 

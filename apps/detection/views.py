@@ -28,6 +28,7 @@ from apps.core.auth import (
 )
 from apps.core.errors import ApiError
 from apps.core.grants import SCOPE_DETECT, KeyGrant
+from apps.core.rendering import AlwaysJson, OrjsonRenderer
 from apps.core.serializers import ErrorSerializer
 from apps.detection import payloads
 from apps.detection.capture_time import explicit_time
@@ -81,6 +82,8 @@ class DetectionView(APIView):
     permission_classes = [ServiceEnabled, RequireScope(SCOPE_DETECT)]
     throttle_classes = [KeyRateAndQuota]
     parser_classes = [MultiPartParser, FormParser]  # JSON and raw bodies are read directly
+    renderer_classes = [OrjsonRenderer]
+    content_negotiation_class = AlwaysJson
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         request.detection = DetectionCall(endpoint=self.endpoint)

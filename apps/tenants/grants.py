@@ -19,7 +19,7 @@ import orjson
 from django.conf import settings
 from redis.commands.core import Script
 
-from apps.core.grants import ALL_SCOPES, KeyGrant, KeyRejected, ServiceGrant
+from apps.core.grants import ALL_SCOPES, NOT_CACHED, KeyGrant, KeyRejected, ServiceGrant
 from apps.core.redis import get_redis, redis_key
 from apps.tenants.keys import key_matches, public_id_of
 from apps.tenants.models import ApiKey
@@ -65,7 +65,7 @@ def resolve_key(raw_key: str, *, cached_only: bool = False) -> KeyGrant:
     cached = r.get(cache_key(public_id))
     if cached is None:
         if cached_only:
-            raise KeyRejected("not_cached", "The API key was not checked.")
+            raise KeyRejected(NOT_CACHED, "The API key was not checked.")
         generation = (r.get(generation_key(public_id)) or b"0").decode()
         entry = _load_entry(public_id)
         _fill_script()(

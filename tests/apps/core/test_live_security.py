@@ -201,7 +201,7 @@ def test_2000_random_keys_from_one_ip_end_in_429_and_store_no_usage_rows(
     assert sum(orjson.loads(counted).values()) >= 2000
 
 
-def test_a_detect_key_detects_but_gets_403_on_the_keys_and_events_apis(portal):
+def test_a_detect_key_detects_but_gets_403_on_the_keys_and_events_apis(portal, key):
     detect_only = portal.issue_api_key("alpha", "camera")  # a new key: detect only
     headers = {"x-api-key": detect_only}
     for path in ("/api/v1/keys", "/api/v1/events"):

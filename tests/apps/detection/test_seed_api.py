@@ -61,3 +61,12 @@ def test_line_wrapped_base64_from_old_firmware_is_accepted(
     response = post_seed(orjson.dumps({"image_base64_enc": wrapped}), key_a.raw)
     assert response.status_code == 200
     assert len(response.json()["class_names"]) == 5
+
+
+def test_any_accept_header_gets_the_json_answer(inference, post_seed, key_a):
+    # Camera software sends its HTTP library's default Accept; the answer is JSON regardless.
+    for accept in ("text/html", "image/png", "application/xml;q=0.9"):
+        response = post_seed(SEED_BODY, key_a.raw, HTTP_ACCEPT=accept)
+        assert response.status_code == 200, accept
+        assert response["Content-Type"] == "application/json"
+        assert response.json()["class_names"] == [["person"]] * 5
