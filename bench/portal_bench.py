@@ -1,13 +1,15 @@
 """The seed's own load test through the portal, against the worker alone, in one run.
 
     .venv/bin/python bench/portal_bench.py [--requests 1000] [--concurrency 80] [--rounds 2]
-        [--models deimv2_femto,yolox_nano] [--portals 2x16,2x64]
+        [--models deimv2_femto,yolox_nano] [--portals 2x16,2x64,2x64@/tmp/before]
 
 For each model, starts a real worker (`python -m gpu_worker`) and one real portal (gunicorn,
 SQLite, Redis, through the same helpers the tests use) per candidate configuration
-(`WORKERSxTHREADS`, optionally `+wait=S` for the in-portal bound IPCAI_WORKER_QUEUE_TIMEOUT_S),
-creates a tenant, then runs the seed's exact command, every target once per round in turn so
-machine noise hits all of them alike:
+(`WORKERSxTHREADS`, optionally `+wait=S` for the in-portal bound IPCAI_WORKER_QUEUE_TIMEOUT_S,
+and `@CHECKOUT` to run that portal from another checkout, e.g. `git worktree add /tmp/before
+<commit>`, so a change is measured against its parent in the same run), creates a tenant,
+then runs the seed's exact command, every target once per round in turn so machine noise hits
+all of them alike:
 
     ab -p ../shared/images/post_data.txt -T application/json -H 'x-api-key: KEY' \\
        -c 80 -n 1000 http://127.0.0.1:PORT/inference          (portal)
@@ -52,17 +54,22 @@ class Candidate:
     workers: int
     threads: int
     queue_timeout_s: float | None = None
+    tree: Path = REPO
 
     @classmethod
     def parse(cls, text: str) -> Candidate:
+        text, _, tree = text.partition("@")
         shape, _, wait = text.partition("+wait=")
         workers, threads = (int(n) for n in shape.split("x"))
-        return cls(workers, threads, float(wait) if wait else None)
+        return cls(
+            workers, threads, float(wait) if wait else None, Path(tree).resolve() if tree else REPO
+        )
 
     @property
     def label(self) -> str:
         wait = f", wait ≤ {self.queue_timeout_s:g} s" if self.queue_timeout_s is not None else ""
-        return f"portal {self.workers}x{self.threads}{wait}"
+        tree = f" @{self.tree.name}" if self.tree != REPO else ""
+        return f"portal {self.workers}x{self.threads}{wait}{tree}"
 
     def env(self) -> dict[str, str]:
         env = {"IPCAI_WORKER_POOL_SIZE": str(self.threads)}
@@ -97,6 +104,7 @@ def bench_model(model: str, candidates: list[Candidate], args: argparse.Namespac
                     worker_url,
                     workers=candidate.workers,
                     threads=candidate.threads,
+                    tree=candidate.tree,
                     **candidate.env(),
                 )
             )
@@ -133,7 +141,7 @@ def main() -> int:
     parser.add_argument(
         "--portals",
         default="2x64",
-        help="comma-separated portal candidates WORKERSxTHREADS[+wait=SECONDS]",
+        help="comma-separated portal candidates WORKERSxTHREADS[+wait=SECONDS][@CHECKOUT]",
     )
     args = parser.parse_args()
     ensure_ab()

@@ -38,7 +38,7 @@ class Portal:
         """Run `manage.py args` against this portal's database and Redis; return stdout."""
         result = subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=REPO_ROOT,
+            cwd=self.server.cwd,
             env={**os.environ, **self.env},
             capture_output=True,
             text=True,
@@ -111,11 +111,14 @@ def running_portal(
     celery: bool = False,
     workers: int = 1,
     threads: int = 16,
+    tree: Path = REPO_ROOT,
     **env: str,
 ) -> Iterator[Portal]:
     """Yield a Portal once its /healthz answers: migrated database, gunicorn on a free port,
     inference sent to `worker_url`; with `celery=True` also a Celery worker + beat (usage
-    drain, archiving). Extra keyword arguments become environment variables (settings)."""
+    drain, archiving). `tree` is the checkout it runs from (benchmarks compare an earlier
+    commit's `git worktree` side by side). Extra keyword arguments become environment
+    variables (settings)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     database_url, postgres_db = fresh_database_url(log_dir)
@@ -143,6 +146,7 @@ def running_portal(
             argv=[sys.executable, "-m", "gunicorn", "-c", "portal/gunicorn.conf.py", "portal.wsgi"],
             env=portal_env,
             log_path=log_dir / f"portal-{port}.log",
+            cwd=tree,
         ),
         log_dir=log_dir,
     )
