@@ -23,14 +23,24 @@ from apps.dashboard.drawing import thumbnail_with_boxes
 from apps.dashboard.once import issue_token, use_token
 from apps.dashboard.views import page
 from apps.events import snapshots
-from apps.events.camera_events import ALERTING_FIELDS, alerting_of, update_alerting
+from apps.events.camera_events import (
+    ALERTING_FIELDS,
+    AlertingInvalid,
+    alerting_of,
+    update_alerting,
+)
 from apps.events.camera_listing import (
     CameraEventFilter,
     tenant_camera_event,
     tenant_camera_events,
     tenant_endpoint,
 )
-from apps.events.camera_models import EVENT_TYPES, WebhookDelivery, WebhookEndpoint
+from apps.events.camera_models import (
+    EVENT_TYPES,
+    MAX_CONFIRM_WINDOW,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from apps.events.storage import StorageError
 from apps.events.webhooks import endpoints
 
@@ -66,6 +76,18 @@ class AlertingForm(forms.Form):
     )
     stationary_after_s = forms.FloatField(
         min_value=1, max_value=86400, label="Stationary after (s)", help_text="default 30"
+    )
+    confirm_hits = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_CONFIRM_WINDOW,
+        label="Confirmed when seen in",
+        help_text="sightings (default 3)",
+    )
+    confirm_window = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_CONFIRM_WINDOW,
+        label="of the last",
+        help_text="frames (default 5); 1 of 1 opens an event at the first sighting",
     )
 
 
@@ -146,10 +168,14 @@ def alert_settings(request: HttpRequest, camera_id: str) -> HttpResponse:
         return not_found(request)
     form = AlertingForm(request.POST)
     if form.is_valid():
-        update_alerting(
-            camera.pk, {**form.cleaned_data, "labels": _words(form.cleaned_data["labels"])}
-        )
-        messages.success(request, f"Event settings of {camera.name} saved.")
+        try:
+            update_alerting(
+                camera.pk, {**form.cleaned_data, "labels": _words(form.cleaned_data["labels"])}
+            )
+        except AlertingInvalid as exc:
+            messages.error(request, f"{form.fields[exc.field].label}: {exc.message}")
+        else:
+            messages.success(request, f"Event settings of {camera.name} saved.")
     else:
         field, problems = next(iter(form.errors.items()))
         messages.error(request, f"{form.fields[field].label}: {' '.join(problems)}")

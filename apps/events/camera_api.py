@@ -17,7 +17,13 @@ from apps.core.auth import ActiveTenantKey, ApiKeyAuthentication, RequireScope
 from apps.core.errors import ApiError
 from apps.core.serializers import ErrorSerializer
 from apps.events import snapshots
-from apps.events.camera_events import ALERTING_FIELDS, alerting_of, event_item, update_alerting
+from apps.events.camera_events import (
+    ALERTING_FIELDS,
+    AlertingInvalid,
+    alerting_of,
+    event_item,
+    update_alerting,
+)
 from apps.events.camera_listing import (
     CameraEventFilter,
     camera_event_by_id,
@@ -299,4 +305,7 @@ class CameraAlertingView(WebhooksView):
         body = CameraAlertingSerializer(data=request.data)
         if not body.is_valid():
             raise _invalid(body)
-        return Response(self.body(update_alerting(camera_pk, body.validated_data)))
+        try:
+            return Response(self.body(update_alerting(camera_pk, body.validated_data)))
+        except AlertingInvalid as exc:
+            raise ApiError(400, "invalid_request", str(exc)) from None

@@ -67,6 +67,8 @@ def tracker_settings(camera_pk: int) -> TrackerSettings | None:
             timeout_s=row.timeout_s,
             cooldown_s=row.cooldown_s,
             stationary_after_s=row.stationary_after_s,
+            confirm_hits=row.confirm_hits,
+            confirm_window=row.confirm_window,
             labels=frozenset(row.labels) if row.labels else None,
         )
     _settings_cache[camera_pk] = (now + _SETTINGS_TTL_S, value)
@@ -77,7 +79,24 @@ def forget_settings(camera_pk: int) -> None:
     _settings_cache.pop(camera_pk, None)
 
 
-ALERTING_FIELDS = ("enabled", "labels", "timeout_s", "cooldown_s", "stationary_after_s")
+ALERTING_FIELDS = (
+    "enabled",
+    "labels",
+    "timeout_s",
+    "cooldown_s",
+    "stationary_after_s",
+    "confirm_hits",
+    "confirm_window",
+)
+
+
+class AlertingInvalid(ValueError):
+    """A change to a camera's event settings that does not hold together; names the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
 
 
 def alerting_of(camera_pk: int) -> CameraAlerting:
@@ -88,13 +107,20 @@ def alerting_of(camera_pk: int) -> CameraAlerting:
 
 
 def update_alerting(camera_pk: int, changes: dict) -> CameraAlerting:
-    """Change the given event settings of a camera; other processes see them within
-    _SETTINGS_TTL_S (their per-process cache), this one at once."""
+    """Change the given event settings of a camera (AlertingInvalid, nothing saved, when they
+    do not hold together); other processes see them within _SETTINGS_TTL_S (their
+    per-process cache), this one at once."""
     row = alerting_of(camera_pk)
     for name in ALERTING_FIELDS:
         if name in changes:
             value = changes[name]
             setattr(row, name, sorted(set(value)) if name == "labels" else value)
+    if row.confirm_hits > row.confirm_window:
+        raise AlertingInvalid(
+            "confirm_hits",
+            f"{row.confirm_hits} sightings cannot fit in a window of {row.confirm_window} frames; "
+            "make confirm_window at least confirm_hits.",
+        )
     row.save()
     forget_settings(camera_pk)
     return row

@@ -31,6 +31,9 @@ def zone_index(zones: list[str]) -> str:
     return f",{','.join(sorted(zones))}," if zones else ""
 
 
+MAX_CONFIRM_WINDOW = 20  # frames a track is confirmed over: 2 s at 10 fps, 10 s at 2 fps
+
+
 class CameraAlerting(models.Model):
     """A camera's event settings; a camera without a row uses the defaults (events on)."""
 
@@ -42,6 +45,10 @@ class CameraAlerting(models.Model):
     timeout_s = models.FloatField(default=3.0)
     cooldown_s = models.FloatField(default=0.0)
     stationary_after_s = models.FloatField(default=30.0)
+    # A track is confirmed (opens an event) once seen in `confirm_hits` of the camera's last
+    # `confirm_window` frames: 1 of 1 opens at the first sighting, 3 of 5 ignores a lone box.
+    confirm_hits = models.PositiveSmallIntegerField(default=3)
+    confirm_window = models.PositiveSmallIntegerField(default=5)
 
     def __str__(self) -> str:
         return f"alerting of camera {self.camera_id}"

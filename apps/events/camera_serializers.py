@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.events.camera_models import EVENT_TYPES
+from apps.events.camera_models import EVENT_TYPES, MAX_CONFIRM_WINDOW
 
 
 class CameraEventQuerySerializer(serializers.Serializer):
@@ -120,6 +120,19 @@ class CameraAlertingSerializer(serializers.Serializer):
         max_value=86400,
         help_text="An object that stays put "
         "this long ends its event and opens no other while it stays.",
+    )
+    confirm_hits = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_CONFIRM_WINDOW,
+        help_text="An object opens an event once seen in this many of the camera's last "
+        "`confirm_window` frames (default 3; 1 with a window of 1: at the first sighting).",
+    )
+    confirm_window = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_CONFIRM_WINDOW,
+        help_text="The frames `confirm_hits` counts over (default 5); at least confirm_hits.",
     )
 
 

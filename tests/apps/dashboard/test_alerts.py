@@ -164,6 +164,8 @@ def test_the_owner_changes_a_cameras_event_settings_the_viewer_cannot(
         "timeout_s": "5",
         "cooldown_s": "60",
         "stationary_after_s": "120",
+        "confirm_hits": "2",
+        "confirm_window": "4",
     }
     assert signed_in(alice).post(url, form).status_code == 302
     row = alerting_of(camera.pk)
@@ -173,6 +175,7 @@ def test_the_owner_changes_a_cameras_event_settings_the_viewer_cannot(
         60.0,
         120.0,
     )
+    assert (row.confirm_hits, row.confirm_window) == (2, 4)
     assert (
         b"Event settings of gate"
         not in signed_in(bob).get(page.request["PATH_INFO"] + f"?camera={camera.public_id}").content
@@ -186,3 +189,6 @@ def test_the_owner_changes_a_cameras_event_settings_the_viewer_cannot(
     assert alerting_of(camera.pk).labels == ["car", "truck"]
     bad = signed_in(alice).post(url, {**form, "timeout_s": "0"}, follow=True)
     assert b"Ends after (s) unseen" in bad.content and alerting_of(camera.pk).timeout_s == 5.0
+    unfit = signed_in(alice).post(url, {**form, "confirm_hits": "5", "timeout_s": "9"}, follow=True)
+    assert b"5 sightings cannot fit in a window of 4 frames" in unfit.content
+    assert (alerting_of(camera.pk).confirm_hits, alerting_of(camera.pk).timeout_s) == (2, 5.0)

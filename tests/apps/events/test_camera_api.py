@@ -221,6 +221,8 @@ def test_the_owner_changes_a_cameras_event_settings(client, key_a, key_b, camera
         "timeout_s": 3.0,
         "cooldown_s": 0.0,
         "stationary_after_s": 30.0,
+        "confirm_hits": 3,
+        "confirm_window": 5,
     }
     changed = client.patch(
         url, {"labels": ["car"], "timeout_s": 10}, content_type="application/json", **key_a.headers
@@ -253,3 +255,33 @@ def test_the_owner_changes_a_cameras_event_settings(client, key_a, key_b, camera
 def test_the_native_answer_documents_its_camera_events(client):
     schema = client.get("/api/schema/").content.decode()
     assert "FrameEvent" in schema and "X-Capture-Time" in schema
+
+
+def test_one_of_one_confirmation_opens_an_event_at_the_first_sighting(
+    client, key_a, camera_a, archive
+):
+    url = f"/api/v1/cameras/{camera_a.public_id}/alerting"
+
+    def one_frame(at: float) -> None:
+        frame = [{"label": "person", "score": 0.9, "box": BOX}]
+        track_camera_frame(
+            CameraFrame(camera_a.tenant_id, camera_a.pk, at, frame, PERSONS_JPEG, 546, 819)
+        )
+
+    def events() -> list[dict]:
+        return client.get("/api/v1/camera-events", **key_a.headers).json()["results"]
+
+    one_frame(1000.0)  # the default, 3 of 5: a lone sighting opens nothing
+    assert events() == []
+    unfit = client.patch(url, {"confirm_hits": 6}, content_type="application/json", **key_a.headers)
+    assert unfit.status_code == 400
+    assert unfit.json()["error"]["message"].startswith("confirm_hits: 6 sightings cannot fit")
+    assert client.get(url, **key_a.headers).json()["confirm_hits"] == 3  # nothing saved
+
+    changed = client.patch(
+        url, {"confirm_hits": 1, "confirm_window": 1}, content_type="application/json",
+        **key_a.headers,
+    )  # fmt: skip
+    assert (changed.json()["confirm_hits"], changed.json()["confirm_window"]) == (1, 1)
+    one_frame(2000.0)  # a new visit, long after the first one ended
+    assert [e["label"] for e in events()] == ["person"]
