@@ -18,7 +18,8 @@ class UsageEvent(models.Model):
         DEEPSTACK = "deepstack", "POST /v1/vision/detection"
 
     created_at = models.DateTimeField(db_index=True)
-    request_id = models.CharField(max_length=32)
+    # Indexed: the drain looks a batch's ids up to store each request once (metering.py).
+    request_id = models.CharField(max_length=32, db_index=True)
     # Null for requests that presented no valid key: they belong to no tenant.
     tenant = models.ForeignKey(
         Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="usage_events"

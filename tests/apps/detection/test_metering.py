@@ -8,8 +8,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.core.redis import get_redis
 from apps.detection.anonymous_usage import anonymous_failures
-from apps.detection.metering import drain_usage
+from apps.detection.metering import drain_usage, queue_key
 from apps.detection.models import DailyUsage, UsageEvent
 from apps.events.enqueue import replay_spool
 from apps.events.spool import get_spool
@@ -90,6 +91,19 @@ def test_events_of_a_deleted_tenant_are_dropped_not_retried_forever(
     assert drain_usage() == 1
     assert drain_usage() == 0
     assert UsageEvent.objects.get().tenant.slug == "bravo"
+
+
+def test_an_event_queued_twice_is_stored_and_rolled_up_once(inference, post_seed, key_a):
+    # Redis took the RPUSH and died before answering: the spool's replay queues it again.
+    post_seed(SEED_BODY, key_a.raw)
+    r = get_redis()
+    (queued,) = r.lrange(queue_key(), 0, -1)
+    r.rpush(queue_key(), queued)
+    assert drain_usage() == 1
+    r.rpush(queue_key(), queued)  # a copy that arrives after the first was stored
+    assert drain_usage() == 0
+    assert UsageEvent.objects.count() == 1
+    assert DailyUsage.objects.get().requests == 1
 
 
 def test_the_drain_command_reports_what_it_stored(inference, post_seed, key_a):
