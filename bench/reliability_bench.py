@@ -38,10 +38,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.support.celery_processes import CeleryProcesses  # noqa: E402
+from tests.support.fault_stack import running_fault_stack  # noqa: E402
 from tests.support.images import seed_image  # noqa: E402
-from tests.support.portal import Portal, running_portal  # noqa: E402
+from tests.support.portal import Portal  # noqa: E402
 from tests.support.redis_server import RedisServer  # noqa: E402
-from tests.support.worker import running_worker  # noqa: E402
 
 JPEG = seed_image("persons")
 ENV = {
@@ -180,35 +180,17 @@ def main() -> int:
     args = parser.parse_args()
     only = set(filter(None, args.only.split(",")))
 
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        redis_server = RedisServer(tmp / "redis", appendfsync="everysec").start()
-        archive = tmp / "archive"
+    with (
+        tempfile.TemporaryDirectory() as tmp_name,
+        running_fault_stack(
+            Path(tmp_name), appendfsync="everysec", worker_env={"LOG_LEVEL": "WARNING"}, **ENV
+        ) as stack,
+    ):
+        bench = Bench(stack.portal, stack.redis, stack.celery, stack.worker, stack.archive_dir)
         try:
-            with (
-                running_worker(tmp, LOG_LEVEL="WARNING") as (worker, worker_url),
-                running_portal(
-                    tmp / "portal",
-                    worker_url,
-                    workers=2,
-                    REDIS_URL=redis_server.url,
-                    CELERY_BROKER_URL=redis_server.url,
-                    IPCAI_ARCHIVE_URL=f"file://{archive}",
-                    IPCAI_EVENT_SPOOL_DIR=str(tmp / "spool"),
-                    **ENV,
-                ) as portal,
-            ):
-                celery = CeleryProcesses(portal.env, tmp)
-                celery.start_worker()
-                celery.start_beat()
-                bench = Bench(portal, redis_server, celery, worker, archive)
-                try:
-                    run(bench, args, only, worker)
-                finally:
-                    bench.supervising = False
-                    celery.stop()
+            run(bench, args, only, stack.worker)
         finally:
-            redis_server.stop()
+            bench.supervising = False
     return 0
 
 

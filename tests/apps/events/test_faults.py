@@ -1,12 +1,13 @@
 """Nothing lost, provably: kill real processes mid-burst and match every answered request.
 
-One private stack per module, every part a real process this module started: a redis-server
-with an append-only file (the portal's Redis and Celery's broker), the inference worker, the
-portal under gunicorn with two processes, a Celery worker (prefork, two children, in its own
-process group) and a separate Celery beat, archiving to a local folder. Faults are SIGKILLs of
-processes started here, by pid or process group. Each test then matches the X-Request-Id of
-every answer against what was archived (events API, files) or metered (UsageEvent rows, the
-month's usage report), polling with deadlines; nothing sleeps for a fixed time.
+One private stack per module (tests/support/fault_stack.py), every part a real process: a
+redis-server with an append-only file (the portal's Redis and Celery's broker), the inference
+worker, the portal under gunicorn with two processes, a Celery worker (prefork, two children,
+in its own process group) and a separate Celery beat, archiving to a local folder. Faults are
+SIGKILLs of processes started here, by pid or process group. Each test then matches the
+X-Request-Id of every answer against what was archived (events API, files) or metered
+(UsageEvent rows, the month's usage report), polling with deadlines; nothing sleeps for a
+fixed time.
 
 Timings are shortened so recovery happens within seconds (production values in
 docs/ARCHIVING.md): entries pending 2 s are reclaimed, the sweep runs every second, usage is
@@ -21,19 +22,14 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import redis
 import requests
 
-from tests.support.celery_processes import CeleryProcesses
+from tests.support.fault_stack import FaultStack, running_fault_stack
 from tests.support.images import seed_image
 from tests.support.polling import eventually
-from tests.support.portal import Portal, running_portal
-from tests.support.redis_server import RedisServer
-from tests.support.worker import running_worker
 
 pytestmark = pytest.mark.slow
 
@@ -51,13 +47,8 @@ FAST_RECOVERY = {
 }
 
 
-@dataclass
-class Stack:
-    portal: Portal
-    redis: RedisServer
-    celery: CeleryProcesses
-    archive_dir: Path
-    spool_dir: Path
+class Stack(FaultStack):
+    """The running processes, and what the tests ask of them."""
 
     def detect(self, key: str) -> requests.Response:
         return requests.post(
@@ -127,32 +118,9 @@ def answered_when(futures: list[Future], count: int, timeout: float = 120) -> No
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[Stack]:
-    log_dir = tmp_path_factory.mktemp("faults")
-    redis_server = RedisServer(log_dir / "redis").start()  # appendfsync always
-    archive_dir = log_dir / "archive"
-    try:
-        with (
-            running_worker(log_dir) as (_, worker_url),
-            running_portal(
-                log_dir / "portal",
-                worker_url,
-                workers=2,
-                REDIS_URL=redis_server.url,
-                CELERY_BROKER_URL=redis_server.url,
-                IPCAI_ARCHIVE_URL=f"file://{archive_dir}",
-                IPCAI_EVENT_SPOOL_DIR=str(log_dir / "spool"),
-                **FAST_RECOVERY,
-            ) as portal,
-        ):
-            celery = CeleryProcesses(portal.env, log_dir)
-            celery.start_worker()
-            celery.start_beat()
-            try:
-                yield Stack(portal, redis_server, celery, archive_dir, log_dir / "spool")
-            finally:
-                celery.stop()
-    finally:
-        redis_server.stop()
+    # Redis with appendfsync always: every acknowledged write comes back after a kill.
+    with running_fault_stack(tmp_path_factory.mktemp("faults"), **FAST_RECOVERY) as processes:
+        yield Stack(**vars(processes))
 
 
 def tenant(stack: Stack, slug: str) -> str:
