@@ -71,16 +71,18 @@ class ApiKeyAuthentication(BaseAuthentication):
         if not raw_key:
             limit.record_failure(ip)
             return None  # the permission turns "no key" into 401 missing_api_key
-        try:
-            if rejected is not None:
-                raise rejected
-            grant = key_resolver()(raw_key, cached_only=False)  # not cached: the database
-        except KeyRejected as exc:
-            limit.record_failure(ip)
-            raise ApiError(
-                401, exc.code, exc.message, {"WWW-Authenticate": self.authenticate_header(request)}
-            ) from None
-        return AnonymousUser(), grant
+        if rejected is None:
+            try:
+                return AnonymousUser(), key_resolver()(raw_key, cached_only=False)  # the database
+            except KeyRejected as exc:
+                rejected = exc
+        limit.record_failure(ip)
+        raise ApiError(
+            401,
+            rejected.code,
+            rejected.message,
+            {"WWW-Authenticate": self.authenticate_header(request)},
+        )
 
     def presented_key(self, request: Request) -> str | None:
         """The key the request carries: the `x-api-key` header. Subclasses add other places

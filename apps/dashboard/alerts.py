@@ -19,7 +19,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.cameras.models import Camera
 from apps.dashboard.access import can_manage, not_found, tenant_page
-from apps.dashboard.drawing import thumbnail_with_boxes
 from apps.dashboard.once import issue_token, use_token
 from apps.dashboard.views import page
 from apps.events import snapshots
@@ -42,6 +41,7 @@ from apps.events.camera_models import (
     WebhookEndpoint,
 )
 from apps.events.storage import StorageError
+from apps.events.thumbnails import thumbnail_with_boxes
 from apps.events.webhooks import endpoints
 
 ALERTS_PER_PAGE = 24

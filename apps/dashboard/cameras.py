@@ -42,9 +42,9 @@ from apps.dashboard.camera_forms import (
     add_camera_error,
     labels_of,
 )
-from apps.dashboard.drawing import thumbnail_with_boxes
 from apps.dashboard.once import issue_token, use_token
 from apps.dashboard.views import page
+from apps.events.thumbnails import thumbnail_with_boxes
 from apps.tenants.models import ApiKey
 from apps.tenants.services import TooManyKeys
 
