@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.detection",
     "apps.events",
     "apps.reports",
+    "apps.operator",
     "apps.dashboard",
 ]
 

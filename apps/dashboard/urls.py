@@ -3,9 +3,10 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, reverse_lazy
 
-from apps.dashboard import exports, views
-from apps.dashboard.session_api import SessionDetectView
-from apps.dashboard.signin import SignInForm, ThrottledPasswordResetView
+from apps.core.signin import SignInForm, ThrottledPasswordResetView
+from apps.dashboard.views import alerts, cameras, exports
+from apps.dashboard.views import requests as views
+from apps.dashboard.views.try_it import SessionDetectView
 
 app_name = "dashboard"
 
@@ -89,8 +90,35 @@ tenant_urls = [
     path("events/<str:event_id>/thumbnail.jpg", views.event_thumbnail, name="event-thumbnail"),
     path("events/<str:event_id>/record.json", views.event_record, name="event-record"),
     path("try/", views.try_it, name="try-it"),
-    path("cameras/", include("apps.dashboard.camera_urls")),  # cameras, zones, connect flow
-    path("", include("apps.dashboard.alert_urls")),  # alerts (camera events), webhooks
+    path("cameras/", cameras.camera_list, name="cameras"),
+    path("cameras/connect/", cameras.camera_connect, name="camera-connect"),
+    path("cameras/<str:camera_id>/", cameras.camera_detail, name="camera"),
+    path("cameras/<str:camera_id>/connect/", cameras.camera_new_key, name="camera-new-key"),
+    path("cameras/<str:camera_id>/zones", cameras.camera_zones, name="camera-zones"),
+    path("cameras/<str:camera_id>/still/", cameras.camera_still, name="camera-still"),
+    path("cameras/<str:camera_id>/keys/", cameras.camera_bind, name="camera-bind"),
+    path(
+        "cameras/<str:camera_id>/keys/<str:key_id>/unbind/",
+        cameras.camera_unbind,
+        name="camera-unbind",
+    ),
+    path("cameras/<str:camera_id>/delete/", cameras.camera_delete, name="camera-delete"),
+    path(
+        "cameras/<str:camera_id>/background",
+        cameras.camera_background,
+        name="camera-background",
+    ),
+    path("cameras/<str:camera_id>/snapshot.jpg", cameras.camera_snapshot, name="camera-snapshot"),
+    path("cameras/<str:camera_id>/status.json", cameras.camera_status, name="camera-status"),
+    path("alerts/", alerts.alerts, name="alerts"),
+    path("alerts/settings/<str:camera_id>", alerts.alert_settings, name="alert-settings"),
+    path("alerts/<str:event_id>/", alerts.alert_detail, name="alert"),
+    path("alerts/<str:event_id>/snapshot.jpg", alerts.alert_snapshot, name="alert-snapshot"),
+    path("alerts/<str:event_id>/thumbnail.jpg", alerts.alert_thumbnail, name="alert-thumbnail"),
+    path("webhooks/", alerts.webhooks, name="webhooks"),
+    path("webhooks/<str:endpoint_id>/", alerts.webhook_detail, name="webhook"),
+    path("webhooks/<str:endpoint_id>/test", alerts.webhook_test, name="webhook-test"),
+    path("webhooks/<str:endpoint_id>/delete", alerts.webhook_delete, name="webhook-delete"),
     # "Try it" posts here: the native detection endpoint, signed in by session (session_api).
     path("api/detect/<str:application_type>", SessionDetectView.as_view(), name="try-it-api"),
     path("reports/", views.reports, name="reports"),

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from apps.core.errors import ApiError
 from apps.dashboard.access import not_found, tenant_page
-from apps.dashboard.views import page
+from apps.dashboard.views.requests import page
 from apps.reports.datasets.downloads import export_stream
 from apps.reports.datasets.formats import FORMAT_LABELS, FORMATS
 from apps.reports.datasets.jobs import start_export, tenant_export

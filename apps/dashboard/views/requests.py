@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.dashboard.access import can_manage, membership_of, not_found, tenant_page
-from apps.dashboard.forms import (
+from apps.dashboard.forms.keys import (
     SCOPE_CHOICES,
     DateRangeForm,
     EventFilterForm,
@@ -29,7 +29,7 @@ from apps.dashboard.forms import (
     ServiceSettingsForm,
 )
 from apps.dashboard.once import issue_token, use_token
-from apps.dashboard.overview import first_calls, tenant_overview
+from apps.dashboard.overview_data import first_calls, tenant_overview
 from apps.events.listing import EventFilter, tenant_event, tenant_events
 from apps.events.storage import ObjectNotFound, StorageError, get_storage
 from apps.events.thumbnails import THUMBNAIL_CONTENT_TYPE, detections_in, thumbnail_key

@@ -19,8 +19,8 @@ from django.template.response import TemplateResponse
 from django.utils.safestring import SafeString
 
 from apps.cameras.models import Camera
-from apps.dashboard.model_admin import tier_choices
-from apps.dashboard.signin import AdminSignInForm
+from apps.operator.model_admin import tier_choices
+from apps.core.signin import AdminSignInForm
 from apps.detection.models import DailyUsage
 from apps.reports.admin import csv_download
 from apps.reports.usage import MONTHLY_FIELDS, monthly_totals, rows_csv, utc_today
@@ -35,7 +35,7 @@ from apps.tenants.services import (
     set_tenant_active,
 )
 
-# The operator sign-in is throttled like the dashboard's (apps/dashboard/signin.py).
+# The operator sign-in is throttled like the dashboard's (apps/core/signin.py).
 admin.site.login_form = AdminSignInForm
 
 USAGE_SUMMARY_MONTHS = 12

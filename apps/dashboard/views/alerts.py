@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.cameras.models import Camera
 from apps.dashboard.access import can_manage, not_found, tenant_page
 from apps.dashboard.once import issue_token, use_token
-from apps.dashboard.views import page
+from apps.dashboard.views.requests import page
 from apps.events import snapshots
 from apps.events.camera_events import (
     ALERTING_FIELDS,

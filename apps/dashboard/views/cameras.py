@@ -34,7 +34,7 @@ from apps.cameras.services import (
 from apps.cameras.validation import MAX_ZONE_POINTS, MAX_ZONES, CameraInvalid
 from apps.core.errors import error_body
 from apps.dashboard.access import can_manage, not_found, tenant_page
-from apps.dashboard.camera_forms import (
+from apps.dashboard.forms.cameras import (
     BindKeyForm,
     CameraSettingsForm,
     ConnectForm,
@@ -43,7 +43,7 @@ from apps.dashboard.camera_forms import (
     labels_of,
 )
 from apps.dashboard.once import issue_token, use_token
-from apps.dashboard.views import page
+from apps.dashboard.views.requests import page
 from apps.events.thumbnails import thumbnail_with_boxes
 from apps.tenants.models import ApiKey
 from apps.tenants.services import TooManyKeys

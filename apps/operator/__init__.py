@@ -1,0 +1,1 @@
+"""The operator admin: what operators see and do across tenants."""
