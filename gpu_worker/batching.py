@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from gpu_worker.errors import WorkerError, overloaded
@@ -138,16 +139,14 @@ class DynamicBatcher(Generic[Lane]):
                 self._executor, self._timed_run, lane, [p.item for p in batch]
             )
             job.add_done_callback(
-                lambda done, run=(lane, wide, cores), batch=batch, start=dispatched: self._deliver(
-                    done, run, batch, start
-                )
+                partial(self._deliver, run=(lane, wide, cores), batch=batch, start=dispatched)
             )
 
     async def _claim(self, lane: Lane, batch: list[_Pending]) -> tuple[Lane, bool, int]:
         """The lane and device slots this batch runs with: the whole device for a lone
         request when nothing else runs or waits, else the lane's own share (one core for a
         single-threaded lane), once it is free."""
-        if self._wide_free and len(batch) == 1 and not self._queue:
+        if self._wide_lane is not None and self._wide_free and len(batch) == 1 and not self._queue:
             cores = self._share.take_all_if_idle()
             if cores:
                 self._wide_free = False

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gpu_worker.answer import SeedAnswer
 from gpu_worker.app_types import class_ids_for
 from gpu_worker.backends import Backend, BackendOptions, candidate_backends, load_first_backend
 from gpu_worker.config import WorkerSettings, available_cpus
@@ -43,7 +44,7 @@ class DetectionResult:
     labels: list[str]
     timings_s: dict[str, float] = field(default_factory=dict)
 
-    def to_seed_json(self) -> dict:
+    def to_seed_json(self) -> SeedAnswer:
         """The AWS sample's response shape, which existing integrations parse."""
         return {
             "width": self.width,
@@ -255,7 +256,7 @@ class Detector:
         cost each request one more pair of thread hand-offs; meanwhile the other lane keeps
         the device busy. An item may still be image bytes (a lone request sent straight to
         an idle device): it is decoded here first, one hand-off fewer again."""
-        results: list[DetectionResult | Exception | None] = [None] * len(jobs)
+        results: dict[int, DetectionResult | Exception] = {}  # by index; every job gets one
         ready: list[tuple[int, PreparedImage, float | None]] = []  # index, item, lane decode s
         for index, (item, _, _) in enumerate(jobs):
             if isinstance(item, PreparedImage):
@@ -282,7 +283,7 @@ class Detector:
             if decode_s is not None:
                 result.timings_s["decode"] = decode_s
             results[index] = result
-        return results
+        return [results[index] for index in range(len(jobs))]
 
     def close(self) -> None:
         for lane in [*self.lanes, *([self.wide_lane] if self.wide_lane else [])]:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 import orjson
 from starlette.applications import Starlette
@@ -22,9 +24,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gpu_worker.answer import WorkerAnswer
 from gpu_worker.app_types import DEFAULT_APPLICATION_TYPE
+from gpu_worker.batching import BatchInfo
 from gpu_worker.config import WorkerSettings
-from gpu_worker.detector import PreparedImage
+from gpu_worker.detector import DetectionResult, PreparedImage
 from gpu_worker.errors import WorkerError, too_large
 from gpu_worker.images import read_header
 from gpu_worker.metrics import CONTENT_TYPE
@@ -37,7 +41,9 @@ CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
 STAGES = ("decode", "queue", "infer", "postprocess")
 
 
-def json_response(body: dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    body: Mapping[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
 
 
@@ -104,7 +110,7 @@ def create_app(settings: WorkerSettings) -> Starlette:
 
     async def invocations(request: Request) -> Response:
         started = time.perf_counter()
-        fields: dict = {"method": request.method, "path": request.url.path}
+        fields: dict[str, Any] = {"method": request.method, "path": request.url.path}
         application_type = "unknown"
         model_name = "unknown"
         try:
@@ -158,8 +164,8 @@ def create_app(settings: WorkerSettings) -> Starlette:
 
 
 async def _detect(
-    state: WorkerState, served: ServedModel, invocation: Invocation, fields: dict
-) -> dict:
+    state: WorkerState, served: ServedModel, invocation: Invocation, fields: dict[str, Any]
+) -> WorkerAnswer:
     if served.detector.runs_inline:
         stages, total, info, result = await _detect_inline(served, invocation)
     else:
@@ -176,7 +182,11 @@ async def _detect(
     }
 
 
-async def _detect_inline(served: ServedModel, invocation: Invocation):
+# Per-stage seconds, total seconds, the batch it ran in, the result.
+Detected = tuple[dict[str, float], float, BatchInfo, DetectionResult]
+
+
+async def _detect_inline(served: ServedModel, invocation: Invocation) -> Detected:
     """The whole request runs on one lane (see Detector.runs_inline)."""
     job = (invocation.image, invocation.application_type, invocation.min_confidence)
     result, info = await served.batcher.submit(job)
@@ -184,7 +194,9 @@ async def _detect_inline(served: ServedModel, invocation: Invocation):
     return stages, info.queue_s + info.run_s, info, result
 
 
-async def _detect_pipelined(state: WorkerState, served: ServedModel, invocation: Invocation):
+async def _detect_pipelined(
+    state: WorkerState, served: ServedModel, invocation: Invocation
+) -> Detected:
     """Decode on the CPU pool, then infer in a batch and post-process on a lane. On an idle
     device the lane decodes too: nothing would batch with the request meanwhile, and it
     saves a pair of thread hand-offs on the latency that matters most at low load."""
@@ -192,11 +204,13 @@ async def _detect_pipelined(state: WorkerState, served: ServedModel, invocation:
     t0 = time.perf_counter()
     image: PreparedImage | bytes = invocation.image
     if not served.batcher.idle:
-        image = await loop.run_in_executor(state.cpu_pool, served.detector.prepare, image)
+        image = await loop.run_in_executor(
+            state.cpu_pool, served.detector.prepare, invocation.image
+        )
     else:
         # The header alone (microseconds, no decoding) refuses what is not an image or is too
         # large here, so no lane is taken for it.
-        read_header(image, state.settings.max_pixels)
+        read_header(invocation.image, state.settings.max_pixels)
     pooled = time.perf_counter() - t0
     job = (image, invocation.application_type, invocation.min_confidence)
     result, info = await served.batcher.submit(job)

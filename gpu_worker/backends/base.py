@@ -71,7 +71,7 @@ class Backend(ABC):
         batch_dims = {spec.shape[0] if spec.shape else 1 for spec in self.inputs}
         if None in batch_dims:
             return self.options.max_batch
-        return max(1, min(int(dim) for dim in batch_dims))
+        return max(1, min(dim for dim in batch_dims if dim is not None))
 
     @abstractmethod
     def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -142,9 +142,13 @@ def batched_nms(
         return Detections.empty()
     xywh = boxes.copy()
     xywh[:, 2:] -= xywh[:, :2]
-    keep = cv2.dnn.NMSBoxesBatched(
-        xywh.astype(np.float64), scores.astype(np.float64), class_ids.astype(np.int32), 0.0, iou
+    kept = cv2.dnn.NMSBoxesBatched(
+        xywh.astype(np.float64),  # type: ignore[arg-type]  # cv2 stubs: Sequence; arrays work
+        scores.astype(np.float64),  # type: ignore[arg-type]  # cv2 stubs: Sequence; arrays work
+        class_ids.astype(np.int32),  # type: ignore[arg-type]  # cv2 stubs: Sequence; arrays work
+        0.0,
+        iou,
     )
-    keep = np.asarray(keep, dtype=np.int64).reshape(-1)
+    keep = np.asarray(kept, dtype=np.int64).reshape(-1)
     keep = keep[np.argsort(-scores[keep], kind="stable")][:max_detections]
     return Detections(boxes[keep].astype(np.float32), scores[keep], class_ids[keep])
