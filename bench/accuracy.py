@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import dataclasses
 import io
-import json
 import platform
 import sys
 import time
@@ -34,78 +33,26 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.worker_bench import bare_model_rps  # noqa: E402
-from gpu_worker.app_types import APPLICATION_CLASSES  # noqa: E402
 from gpu_worker.config import WorkerSettings, available_cpus  # noqa: E402
 from gpu_worker.detector import Detector  # noqa: E402
+from harness.coco_eval import (  # noqa: E402
+    EVAL,
+    SERVICES,
+    EvalSet,
+    detections,
+    load_eval_set,
+    service_map,
+)
+from harness.processes import shared_dir  # noqa: E402
 
-SHARED = REPO.parent / "shared"
-EVAL = SHARED / "eval" / "coco_subset"
-SERVICES = tuple(APPLICATION_CLASSES)
+SHARED = shared_dir()
 THRESHOLDS = (0.3, 0.5)
-
-
-@dataclasses.dataclass
-class EvalSet:
-    coco: dict
-    images: list[dict]
-    blobs: dict[int, bytes]
-    name_to_cat: dict[str, int]
-    cat_ids: dict[str, list[int]]
-
-    @property
-    def image_ids(self) -> list[int]:
-        return [image["id"] for image in self.images]
-
-
-def load_eval_set(val_only: bool) -> EvalSet:
-    coco = json.loads((EVAL / "instances.json").read_text())
-    images = [i for i in coco["images"] if not val_only or "val2017" in i.get("coco_url", "")]
-    blobs = {i["id"]: (EVAL / "images" / i["file_name"]).read_bytes() for i in images}
-    name_to_cat = {c["name"]: c["id"] for c in coco["categories"]}
-    cat_ids = {s: [name_to_cat[n] for n in names] for s, names in APPLICATION_CLASSES.items()}
-    return EvalSet(coco, images, blobs, name_to_cat, cat_ids)
 
 
 def upscaled(data: bytes, factor: int = 3) -> bytes:
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     big = cv2.resize(pixels, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
     return cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
-
-
-def detections(detector: Detector, data: EvalSet, blobs: dict, scale: float) -> dict:
-    """COCO-format results per service, running each image through the model once."""
-    results = {service: [] for service in SERVICES}
-    for image in data.images:
-        item = detector.prepare(blobs[image["id"]])
-        outputs = detector.run_batch(detector.lanes[0], [item])[0]
-        for service in SERVICES:
-            found = detector.finish(item, outputs, service, 0.01)
-            for box, score, label in zip(found.boxes, found.scores, found.labels, strict=True):
-                x1, y1, x2, y2 = (float(v) / scale for v in box)
-                results[service].append(
-                    {
-                        "image_id": image["id"],
-                        "category_id": data.name_to_cat[label],
-                        "bbox": [x1, y1, x2 - x1, y2 - y1],
-                        "score": float(score),
-                    }
-                )
-    return results
-
-
-def service_map(coco_gt, results: list[dict], image_ids: list[int], cat_ids: list[int]) -> float:
-    from pycocotools.cocoeval import COCOeval
-
-    if not results:
-        return 0.0
-    with contextlib.redirect_stdout(io.StringIO()):
-        evaluator = COCOeval(coco_gt, coco_gt.loadRes(results), "bbox")
-        evaluator.params.imgIds = image_ids
-        evaluator.params.catIds = cat_ids
-        evaluator.evaluate()
-        evaluator.accumulate()
-        evaluator.summarize()
-    return float(evaluator.stats[0])
 
 
 def iou(box: list[float], other: list[float]) -> float:

@@ -31,11 +31,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.ab import AbResult, ensure_ab, run_ab  # noqa: E402
-from tests.support.moto import MotoServer  # noqa: E402
-from tests.support.portal import running_portal  # noqa: E402
-from tests.support.processes import model_dir, shared_dir  # noqa: E402
-from tests.support.redis_server import RedisServer  # noqa: E402
-from tests.support.worker import running_worker  # noqa: E402
+from harness.moto import MotoServer  # noqa: E402
+from harness.portal import running_portal  # noqa: E402
+from harness.processes import model_dir, shared_dir  # noqa: E402
+from harness.redis_server import RedisServer  # noqa: E402
+from harness.worker import running_worker  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

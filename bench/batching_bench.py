@@ -42,7 +42,7 @@ from gpu_worker.config import WorkerSettings, available_cpus  # noqa: E402
 from gpu_worker.detector import Detector  # noqa: E402
 from gpu_worker.metrics import BATCH_BUCKETS  # noqa: E402
 from gpu_worker.payload import parse_invocation  # noqa: E402
-from tests.support.prometheus import metric  # noqa: E402
+from harness.prometheus import metric  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 PERSONS = SHARED / "images" / "persons.jpg"

@@ -37,10 +37,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.archiving_bench import cpu_seconds  # noqa: E402
+from harness.camera_frames import create_camera, post_frame  # noqa: E402
+from harness.portal import running_portal  # noqa: E402
+from harness.worker import running_worker  # noqa: E402
 from tests.apps.events.clip import sampled  # noqa: E402
-from tests.support.camera_frames import create_camera, post_frame  # noqa: E402
-from tests.support.portal import running_portal  # noqa: E402
-from tests.support.worker import running_worker  # noqa: E402
 
 EVENTS_OFF = """
 from apps.cameras.models import Camera
@@ -147,7 +147,7 @@ def in_process(frames: int = 5000) -> dict[str, float]:
     django.setup()
     from apps.events import track_store
     from apps.events.tracking import CameraState, Detection, TrackerSettings, step
-    from tests.support.portal import forget_redis_prefix
+    from harness.portal import forget_redis_prefix
 
     settings = TrackerSettings()
 

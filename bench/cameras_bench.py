@@ -44,9 +44,9 @@ from apps.cameras import config  # noqa: E402
 from apps.cameras.filtering import filter_result  # noqa: E402
 from apps.core.redis import get_redis  # noqa: E402
 from bench.archiving_bench import cpu_seconds  # noqa: E402
-from tests.support.portal import running_portal  # noqa: E402
-from tests.support.processes import shared_dir  # noqa: E402
-from tests.support.worker import running_worker  # noqa: E402
+from harness.portal import running_portal  # noqa: E402
+from harness.processes import shared_dir  # noqa: E402
+from harness.worker import running_worker  # noqa: E402
 
 PERSONS = (shared_dir() / "images" / "persons.jpg").read_bytes()
 DETECT = "/api/v1/detect/persons-detection"

@@ -31,8 +31,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.support.processes import shared_dir  # noqa: E402
-from tests.support.redis_server import RedisServer  # noqa: E402
+from harness.processes import shared_dir  # noqa: E402
+from harness.redis_server import RedisServer  # noqa: E402
 
 
 def main() -> int:

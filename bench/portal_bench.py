@@ -40,9 +40,9 @@ sys.path.insert(0, str(REPO))
 
 from bench.ab import AbResult, ensure_ab, run_ab  # noqa: E402
 from bench.archiving_bench import cpu_seconds  # noqa: E402
-from tests.support.portal import running_portal  # noqa: E402
-from tests.support.processes import shared_dir  # noqa: E402
-from tests.support.worker import running_worker  # noqa: E402
+from harness.portal import running_portal  # noqa: E402
+from harness.processes import shared_dir  # noqa: E402
+from harness.worker import running_worker  # noqa: E402
 
 POST_DATA = shared_dir() / "images" / "post_data.txt"
 

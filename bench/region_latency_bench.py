@@ -35,9 +35,9 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.support.images import region_jpeg  # noqa: E402
-from tests.support.portal import running_portal  # noqa: E402
-from tests.support.worker import running_worker  # noqa: E402
+from harness.images import region_jpeg  # noqa: E402
+from harness.portal import running_portal  # noqa: E402
+from harness.worker import running_worker  # noqa: E402
 
 ALL_SERVICES = ("persons-detection", "pets-detection", "vehicles-detection")
 

@@ -37,11 +37,11 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.support.celery_processes import CeleryProcesses  # noqa: E402
-from tests.support.fault_stack import running_fault_stack  # noqa: E402
-from tests.support.images import seed_image  # noqa: E402
-from tests.support.portal import Portal  # noqa: E402
-from tests.support.redis_server import RedisServer  # noqa: E402
+from harness.celery_processes import CeleryProcesses  # noqa: E402
+from harness.fault_stack import running_fault_stack  # noqa: E402
+from harness.images import seed_image  # noqa: E402
+from harness.portal import Portal  # noqa: E402
+from harness.redis_server import RedisServer  # noqa: E402
 
 JPEG = seed_image("persons")
 ENV = {

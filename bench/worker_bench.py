@@ -36,7 +36,7 @@ from gpu_worker.config import WorkerSettings, available_cpus  # noqa: E402
 from gpu_worker.families import create_family  # noqa: E402
 from gpu_worker.images import decode_image, read_header  # noqa: E402
 from gpu_worker.manifest import get_spec, verified_model_path  # noqa: E402
-from tests.support.processes import ServerProcess, free_port, http_ok  # noqa: E402
+from harness.processes import ServerProcess, free_port, http_ok  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 PERSONS = SHARED / "images" / "persons.jpg"

@@ -170,18 +170,6 @@ REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Every portal key in Redis starts with this, so several deployments (or test runs) can share
 # one Redis without touching each other's counters and queues.
 IPCAI_REDIS_PREFIX = env("IPCAI_REDIS_PREFIX", default="ipcai:")
-# Redis outages (apps/core/breaker.py): a command waits at most this long for an answer (the
-# portal's commands are all sub-millisecond; none blocks), and the first that fails opens the
-# breaker: later ones fail at once, served without Redis, while a background ping every probe
-# interval finds Redis back. So no request waits for a down Redis longer than one timeout.
-IPCAI_REDIS_TIMEOUT_S = env.float("IPCAI_REDIS_TIMEOUT_S", default=1.0)
-IPCAI_REDIS_PROBE_INTERVAL_S = env.float("IPCAI_REDIS_PROBE_INTERVAL_S", default=0.5)
-IPCAI_REDIS_PROBE_TIMEOUT_S = env.float("IPCAI_REDIS_PROBE_TIMEOUT_S", default=0.5)
-# While Redis is down, keys (and cameras) are read from the database and held this long per
-# process: the bound within which a key revoked during an outage is refused.
-IPCAI_KEY_FALLBACK_CACHE_S = env.float("IPCAI_KEY_FALLBACK_CACHE_S", default=5.0)
-# tenant id, month start -> calls stored: the quota's count while Redis is down (limits.py).
-IPCAI_MONTH_CALLS_COUNTER = "apps.usage.metering.calls_this_month"
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_SERIALIZER = "json"

@@ -104,10 +104,8 @@ def error_json(error: IpcaiError | None) -> dict[str, Any]:
 
 def _save_annotated(path: Path, result: DetectionResult, target: Path) -> None:
     image = draw_detections(path, result)
-    if target.suffix == ".png":
-        image.save(target)
-    else:
-        image.save(target, quality=90)
+    options = {} if target.suffix == ".png" else {"quality": 90}
+    image.save(target, **options)
 
 
 async def detect_many(

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.portal import Portal, running_portal
+from harness.processes import shared_dir
+from harness.scripted_http import ScriptedServer, scripted_server
+from harness.worker import running_worker
 from tests.client.running_cli import CliRun, run_cli
-from tests.support.portal import Portal, running_portal
-from tests.support.processes import shared_dir
-from tests.support.scripted_http import ScriptedServer, scripted_server
-from tests.support.worker import running_worker
 
 ALL_SERVICES = ("persons-detection", "pets-detection", "vehicles-detection")
 

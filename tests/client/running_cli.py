@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from tests.support.processes import REPO_ROOT
+from harness.processes import REPO_ROOT
 
 
 @dataclass

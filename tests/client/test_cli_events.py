@@ -7,9 +7,9 @@ import json
 import subprocess
 import time
 
+from harness.camera_frames import create_camera, post_frame
+from harness.processes import REPO_ROOT
 from tests.client.running_cli import cli_env, ipcai_argv
-from tests.support.camera_frames import create_camera, post_frame
-from tests.support.processes import REPO_ROOT
 
 
 def post_frames(portal, key: str, camera: str, image: bytes, times: list[float]) -> list[dict]:

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from harness.images import seed_image
+from harness.portal import Portal
 from tests.client.running_cli import json_lines, run_cli
 from tests.support.archiving import archiving_portal, wait_until_archived
-from tests.support.images import seed_image
-from tests.support.portal import Portal
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from harness.portal import running_portal
+from harness.processes import http_ok
 from tests.client.mjpeg import MjpegCamera
 from tests.client.running_cli import StreamingRun, json_lines
 from tests.client.videos import read_image, write_video
-from tests.support.portal import running_portal
-from tests.support.processes import http_ok
 
 
 @pytest.fixture

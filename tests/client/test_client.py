@@ -27,8 +27,8 @@ from ipcai import (
 from ipcai.retry import parse_retry_after
 from PIL import Image
 
-from tests.support.processes import free_port
-from tests.support.scripted_http import Reply
+from harness.processes import free_port
+from harness.scripted_http import Reply
 
 KEY = "ipcai_0123456789ab_secret"
 

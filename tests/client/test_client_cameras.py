@@ -7,8 +7,8 @@ import asyncio
 
 from ipcai import AsyncClient, Client
 
+from harness.scripted_http import Reply
 from tests.client.test_client import KEY, detection_body
-from tests.support.scripted_http import Reply
 
 CAMERA = "cam_0123456789abcdef"
 

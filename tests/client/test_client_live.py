@@ -11,7 +11,7 @@ from ipcai import AsyncClient, AuthenticationError, Client, PermissionDenied
 from ipcai.drawing import draw_detections
 from PIL import Image
 
-from tests.support.portal import running_portal
+from harness.portal import running_portal
 
 
 def test_typed_results_and_drawing_for_the_pets_image(live_portal, api_key, images_dir):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import tomllib
 
-from tests.support.processes import REPO_ROOT
+from harness.processes import REPO_ROOT
 
 FOREIGN = ("django", "rest_framework", "gpu_worker", "apps", "portal", "onnxruntime", "cv2")
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from harness.images import region_jpeg, seed_image
+from harness.polling import eventually
+from harness.portal import running_portal
+from harness.processes import ServerProcess, free_port, http_ok
+from harness.scripted_http import Reply, scripted_server
 from tests.client.running_cli import cli_env, ipcai_argv, run_cli
-from tests.support.images import region_jpeg, seed_image
-from tests.support.polling import eventually
-from tests.support.portal import running_portal
-from tests.support.processes import ServerProcess, free_port, http_ok
-from tests.support.scripted_http import Reply, scripted_server
 
 
 @contextmanager

@@ -8,7 +8,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.processes import REPO_ROOT
+from harness.processes import REPO_ROOT
 
 DOCKER_DIR = REPO_ROOT / "docker"
 

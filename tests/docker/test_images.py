@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.processes import REPO_ROOT
 from tests.docker.dockerfiles import (
     DOCKER_DIR,
     copy_sources,
@@ -25,7 +26,6 @@ from tests.docker.dockerfiles import (
     of_kind,
 )
 from tests.support.cloudformation import TEMPLATE_DIR, load_template
-from tests.support.processes import REPO_ROOT
 
 WORKER_IMAGES = [DOCKER_DIR / "worker-cpu.Dockerfile", DOCKER_DIR / "worker-gpu.Dockerfile"]
 ALL_IMAGES = [*WORKER_IMAGES, DOCKER_DIR / "portal.Dockerfile"]

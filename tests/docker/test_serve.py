@@ -10,9 +10,9 @@ from pathlib import Path
 
 import requests
 
+from harness.images import seed_image
+from harness.processes import ServerProcess, free_port, http_ok, model_dir
 from tests.docker.dockerfiles import DOCKER_DIR
-from tests.support.images import seed_image
-from tests.support.processes import ServerProcess, free_port, http_ok, model_dir
 
 
 def test_serve_starts_a_worker_that_answers_the_sagemaker_contract(tmp_path: Path):

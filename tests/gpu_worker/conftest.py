@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.images import huge_png
-from tests.support.worker import running_worker
+from harness.images import huge_png
+from harness.worker import running_worker
 
 MODELS = ("yolox_nano", "picodet_s_416", "deimv2_femto")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 
 from gpu_worker.config import WorkerSettings
-from tests.support.processes import REPO_ROOT
+from harness.processes import REPO_ROOT
 
 
 def test_a_worker_started_by_hand_listens_on_loopback_only():

@@ -8,7 +8,7 @@ import pytest
 
 from gpu_worker.errors import WorkerError
 from gpu_worker.images import decode_image, jpeg_scale_divisor, read_header
-from tests.support.images import encode, seed_image, seed_pixels
+from harness.images import encode, seed_image, seed_pixels
 
 
 def test_jpeg_header_gives_size_without_decoding():

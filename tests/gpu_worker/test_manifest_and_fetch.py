@@ -16,7 +16,7 @@ from gpu_worker.manifest import (
     sha256_of,
     verified_model_path,
 )
-from tests.support.processes import ServerProcess, free_port, http_ok, model_dir, python_module
+from harness.processes import ServerProcess, free_port, http_ok, model_dir, python_module
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from collections import Counter
 import cv2
 import pytest
 
-from tests.support.images import encode, seed_image, seed_pixels
-from tests.support.processes import shared_dir
+from harness.images import encode, seed_image, seed_pixels
+from harness.processes import shared_dir
 
 
 def labels_at(body: dict, min_score: float) -> Counter:

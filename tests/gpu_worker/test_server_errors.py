@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from tests.support.images import seed_image
+from harness.images import seed_image
 
 
 def assert_error(response, status: int, code: str) -> dict:

@@ -12,11 +12,11 @@ import pytest
 
 from gpu_worker.config import available_cpus
 from gpu_worker.manifest import load_manifest
+from harness.images import seed_image
+from harness.processes import model_dir
+from harness.prometheus import metric
+from harness.worker import running_worker
 from tests.gpu_worker.conftest import WorkerClient
-from tests.support.images import seed_image
-from tests.support.processes import model_dir
-from tests.support.prometheus import metric
-from tests.support.worker import running_worker
 
 MODELS = ("deimv2_femto", "yolox_nano", "acme_picodet")
 

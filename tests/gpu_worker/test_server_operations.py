@@ -14,10 +14,10 @@ from starlette.testclient import TestClient
 
 from gpu_worker.config import WorkerSettings
 from gpu_worker.server import create_app
-from tests.support.images import seed_image
-from tests.support.processes import http_ok, model_dir, python_module
-from tests.support.prometheus import metric
-from tests.support.worker import running_worker
+from harness.images import seed_image
+from harness.processes import http_ok, model_dir, python_module
+from harness.prometheus import metric
+from harness.worker import running_worker
 
 
 def test_ping_is_503_until_the_model_is_loaded():

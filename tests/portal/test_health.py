@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.processes import free_port
+from harness.processes import free_port
 
 pytestmark = pytest.mark.django_db
 PROBE_HOST = "10.40.2.7:8000"  # an ECS task's private IP, as an ALB health check sends it

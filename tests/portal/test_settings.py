@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.support.processes import REPO_ROOT
+from harness.processes import REPO_ROOT
 
 PROBE = """
 import json

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import requests
 
-from tests.support.polling import eventually
-from tests.support.portal import Portal, running_portal
-from tests.support.redis_server import running_redis
+from harness.polling import eventually
+from harness.portal import Portal, running_portal
+from harness.redis_server import running_redis
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 
-from tests.support.processes import REPO_ROOT
+from harness.processes import REPO_ROOT
 
 TEMPLATE_DIR = REPO_ROOT / "infra" / "cloudformation"
 TEMPLATES = sorted(TEMPLATE_DIR.glob("*.yaml"))

@@ -8,8 +8,8 @@ from gpu_worker.backends import BackendOptions, backend_class, resolve_backend_n
 from gpu_worker.families import create_family
 from gpu_worker.images import decode_image, read_header
 from gpu_worker.manifest import get_spec
-from tests.support.images import seed_image
-from tests.support.processes import model_dir
+from harness.images import seed_image
+from harness.processes import model_dir
 
 
 def loaded(model: str, max_batch: int = 4):

@@ -15,8 +15,8 @@ from gpu_worker.backends import BackendOptions, backend_class
 from gpu_worker.config import WorkerSettings
 from gpu_worker.detector import Detector
 from gpu_worker.manifest import get_spec
-from tests.support.images import seed_image
-from tests.support.processes import model_dir
+from harness.images import seed_image
+from harness.processes import model_dir
 
 TensorRTBackend = backend_class("tensorrt")
 pytestmark = [
@@ -86,7 +86,7 @@ def test_fp16_engine_keeps_onnxruntimes_map_per_service(tmp_path, model):
     layers in FP32 with IPCAI_TRT_FP32_LAYERS (docs/WORKER.md)."""
     from pycocotools.coco import COCO
 
-    from bench.accuracy import EVAL, SERVICES, detections, load_eval_set, service_map
+    from harness.coco_eval import EVAL, SERVICES, detections, load_eval_set, service_map
 
     data = load_eval_set(val_only=True)
     with contextlib.redirect_stdout(io.StringIO()):

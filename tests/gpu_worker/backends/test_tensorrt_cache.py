@@ -25,7 +25,7 @@ from gpu_worker.backends.tensorrt import (
     write_atomically,
 )
 from gpu_worker.manifest import get_spec
-from tests.support.processes import model_dir
+from harness.processes import model_dir
 
 KEY = dict(
     model_stem="deimv2",

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from harness.processes import REPO_ROOT
 from tests.support.cloudformation import (
     TEMPLATE_DIR,
     as_list,
@@ -15,7 +16,6 @@ from tests.support.cloudformation import (
     resources_of_type,
     text_of,
 )
-from tests.support.processes import REPO_ROOT
 
 SECRET_NAMES = {"DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "IPCAI_API_KEY_HASH_KEY"}
 

@@ -1,4 +1,4 @@
-"""Start real server processes for tests and wait until they answer.
+"""Start real server processes for tests and benchmarks and wait until they answer.
 
 Shared by every test that needs a live worker, portal, Celery worker or moto server, so each
 suite drives real HTTP processes the same way and never sleeps for a fixed time.
@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support.processes import ServerProcess, free_port
+from harness.processes import ServerProcess, free_port
 
 
 def _answers(port: int) -> bool:

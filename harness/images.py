@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tests.support.processes import shared_dir
+from harness.processes import shared_dir
 
 
 def seed_image(name: str) -> bytes:

@@ -3,7 +3,7 @@
 A private redis-server with an append-only file (the portal's Redis and Celery's broker), the
 inference worker, the portal under gunicorn with two processes, a Celery worker in its own
 process group and a separate beat, archiving to a local folder: every part something a test
-can SIGKILL by pid or process group, as tests/apps/events/test_faults.py and
+can SIGKILL by pid or process group, as tests/apps/archive/test_faults.py and
 bench/reliability_bench.py do.
 """
 
@@ -14,11 +14,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.celery_processes import CeleryProcesses
-from tests.support.portal import Portal, running_portal
-from tests.support.processes import ServerProcess
-from tests.support.redis_server import RedisServer
-from tests.support.worker import running_worker
+from harness.celery_processes import CeleryProcesses
+from harness.portal import Portal, running_portal
+from harness.processes import ServerProcess
+from harness.redis_server import RedisServer
+from harness.worker import running_worker
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import boto3
 
-from tests.support.processes import ServerProcess, free_port, http_ok
+from harness.processes import ServerProcess, free_port, http_ok
 
 # moto accepts any credentials; fixed fake ones keep boto3 from looking for real ones.
 FAKE_AWS_ENV = {

@@ -2,7 +2,7 @@
 STATUS environment variable) and appends each request (headers and raw body) to a JSON-lines
 file, so a test can verify signatures and count deliveries by webhook-id.
 
-Run as ``python -m tests.support.webhook_receiver PORT RECORD_FILE``.
+Run as ``python -m harness.webhook_receiver PORT RECORD_FILE``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.support.processes import ServerProcess, free_port, python_module
+from harness.processes import ServerProcess, free_port, python_module
 
 
 @dataclass
@@ -54,7 +54,7 @@ def start_receiver(log_dir: Path, port: int | None = None, status: int = 200) ->
     port = port or free_port()
     record = log_dir / f"received-{port}.jsonl"
     server = ServerProcess(
-        argv=python_module("tests.support.webhook_receiver", str(port), str(record)),
+        argv=python_module("harness.webhook_receiver", str(port), str(record)),
         env={"STATUS": str(status)},
         log_path=log_dir / f"receiver-{port}.log",
     ).start()

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.processes import REPO_ROOT
+from harness.processes import REPO_ROOT
 
 
 @dataclass

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.processes import ServerProcess, free_port, http_ok, model_dir, python_module
+from harness.processes import ServerProcess, free_port, http_ok, model_dir, python_module
 
 
 @contextmanager

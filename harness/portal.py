@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.support.processes import REPO_ROOT, ServerProcess, free_port, http_ok
+from harness.processes import REPO_ROOT, ServerProcess, free_port, http_ok
 
 KEY_PATTERN = re.compile(r"^(ipcai_[0-9a-f]{12}_\S+)$", re.MULTILINE)
 
