@@ -19,7 +19,9 @@ def seed_image(name: str) -> bytes:
 
 
 def seed_pixels(name: str) -> np.ndarray:
-    return cv2.imdecode(np.frombuffer(seed_image(name), np.uint8), cv2.IMREAD_COLOR)
+    pixels = cv2.imdecode(np.frombuffer(seed_image(name), np.uint8), cv2.IMREAD_COLOR)
+    assert pixels is not None, f"{name}.jpg does not decode"
+    return pixels
 
 
 def encode(pixels: np.ndarray, ext: str = ".jpg", quality: int = 92) -> bytes:

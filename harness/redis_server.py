@@ -69,11 +69,13 @@ class RedisServer:
 
     @property
     def pid(self) -> int | None:
-        return self._process.process.pid if self._process else None
+        process = self._process.process if self._process else None
+        return process.pid if process else None
 
     @property
     def running(self) -> bool:
-        return self._process is not None and self._process.process.poll() is None
+        process = self._process.process if self._process else None
+        return process is not None and process.poll() is None
 
 
 @contextmanager
