@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.client.running_cli import json_lines
+from tests.client.running_cli import json_lines, run_cli
 
 
 def test_a_key_is_rotated_from_the_command_line(ipcai, live_portal):
@@ -116,3 +116,14 @@ def test_a_new_key_detects_only_and_says_so(ipcai, live_portal):
     assert "insufficient_scope" in refused.stderr
     wider = ipcai("keys", "create", "--scope", "manage", key=camera_key)
     assert wider.returncode == 1
+
+
+def test_each_keys_action_prints_its_own_help():
+    create = run_cli(["keys", "create", "--help"], "http://127.0.0.1:9", "unused")
+    assert create.returncode == 0, create.stderr
+    assert create.stdout.startswith("usage: ipcai keys create")
+    assert "--scope {detect,events:read,manage}" in create.stdout
+
+    revoke = run_cli(["keys", "revoke", "--help"], "http://127.0.0.1:9", "unused")
+    assert revoke.stdout.startswith("usage: ipcai keys revoke")
+    assert "KEY_ID" in revoke.stdout and "--scope" not in revoke.stdout

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 
-from tests.client.running_cli import json_lines
+from tests.client.running_cli import json_lines, run_cli
 from tests.client.videos import read_image, write_video
+
+NO_SERVICE = "http://127.0.0.1:9"  # nothing listens: a call that reached it would fail
 
 LEFT_HALF = [{"name": "street", "kind": "mask", "points": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]}]
 
@@ -74,3 +76,29 @@ def test_a_bad_zone_file_names_the_field(ipcai, live_portal, tmp_path):
 
     assert run.returncode == 1
     assert "zones[0].points" in run.stderr
+
+
+def test_each_cameras_action_prints_its_own_help():
+    create = run_cli(["cameras", "create", "--help"], NO_SERVICE, "unused")
+    assert create.returncode == 0, create.stderr
+    assert create.stdout.startswith("usage: ipcai cameras create")
+    assert "--threshold CLASS=SCORE" in create.stdout
+    assert "--clear" not in create.stdout  # an option of `zones`, not of create
+
+    zones = run_cli(["cameras", "zones", "--help"], NO_SERVICE, "unused")
+    assert zones.stdout.startswith("usage: ipcai cameras zones")
+    assert "--clear" in zones.stdout and "--threshold" not in zones.stdout
+
+    cameras = run_cli(["cameras", "--help"], NO_SERVICE, "unused")
+    assert cameras.stdout.startswith("usage: ipcai cameras [-h]")
+    for action in ("list", "create", "show", "zones", "bind", "unbind", "delete"):
+        assert f"\n    {action} " in cameras.stdout
+
+
+def test_options_given_before_the_action_still_count(live_portal):
+    key = live_portal.create_tenant("cli-cameras-order", services=["persons-detection"])
+    args = ["cameras", "--url", live_portal.base_url, "--json", "create", "porch"]
+    run = run_cli(args, NO_SERVICE, key)
+    assert run.returncode == 0, run.stderr
+    (camera,) = json_lines(run.stdout)
+    assert camera["name"] == "porch"
