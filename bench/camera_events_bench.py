@@ -40,11 +40,11 @@ from bench.archiving_bench import cpu_seconds  # noqa: E402
 from harness.camera_frames import create_camera, post_frame  # noqa: E402
 from harness.portal import running_portal  # noqa: E402
 from harness.worker import running_worker  # noqa: E402
-from tests.apps.events.clip import sampled  # noqa: E402
+from tests.apps.alerts.clip import sampled  # noqa: E402
 
 EVENTS_OFF = """
 from apps.cameras.models import Camera
-from apps.events.camera_models import CameraAlerting
+from apps.alerts.models import CameraAlerting
 CameraAlerting.objects.create(camera=Camera.objects.get(public_id={camera!r}), enabled=False)
 """
 
@@ -145,8 +145,8 @@ def in_process(frames: int = 5000) -> dict[str, float]:
     import django
 
     django.setup()
-    from apps.events import track_store
-    from apps.events.tracking import CameraState, Detection, TrackerSettings, step
+    from apps.alerts import track_store
+    from apps.alerts.tracking import CameraState, Detection, TrackerSettings, step
     from harness.portal import forget_redis_prefix
 
     settings = TrackerSettings()

@@ -52,7 +52,7 @@ PERSONS = (shared_dir() / "images" / "persons.jpg").read_bytes()
 DETECT = "/api/v1/detect/persons-detection"
 EVENTS_OFF = """
 from apps.cameras.models import Camera
-from apps.events.camera_models import CameraAlerting
+from apps.alerts.models import CameraAlerting
 CameraAlerting.objects.create(camera=Camera.objects.get(public_id={camera!r}), enabled=False)
 """
 

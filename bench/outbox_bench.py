@@ -71,9 +71,9 @@ def main() -> int:
 def run(
     image: bytes, events: int, rounds: int, redis_server: RedisServer
 ) -> dict[str, tuple[list[float], float]]:
+    from apps.archive import layout, outbox
+    from apps.archive.records import RequestEvent
     from apps.core.redis import get_redis
-    from apps.events import layout, outbox
-    from apps.events.records import RequestEvent
     from portal.celery import app
 
     def message() -> dict:

@@ -5,9 +5,11 @@ which no DJANGO_ALLOWED_HOSTS list can know in advance; Django would answer thos
 and the tasks would never turn healthy. So this middleware, first in the chain, answers the
 probes itself; every other request still goes through the host check.
 
-- `/healthz`: this portal process can serve (database and Redis answer). The ALB's check.
+- `/healthz`: this portal process can serve (the database answers). The ALB's check. Redis
+  down is `{"status": "degraded", "redis": "degraded"}` with a 200: detection goes on without
+  it (keys from the database, limits per process, camera events paused; docs/ARCHIVING.md).
 - `/healthz/celery`: the background side is alive (readiness of beat, the usage drain, the
-  outbox sweep and the spool replay, by their heartbeats; apps/events/status.py). 503 with the
+  outbox sweep and the spool replay, by their heartbeats; apps/archive/status.py). 503 with the
   stale names when one is silent, so a dead beat is noticed within one drain interval. Not the
   ALB's check: a dead beat must not take the web tasks out of rotation.
 - `/metrics`: the same figures as Prometheus gauges.
@@ -22,8 +24,9 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from redis.exceptions import RedisError
 
-from apps.core.redis import get_redis
-from apps.events.status import background_status, metrics_text
+from apps.archive.status import background_status
+from apps.core.redis import get_redis, redis_available
+from portal.metrics import metrics_text
 
 HEALTH_PATH = "/healthz"
 CELERY_HEALTH_PATH = "/healthz/celery"
@@ -32,10 +35,22 @@ log = logging.getLogger(__name__)
 
 
 def check_dependencies() -> None:
-    """Raise unless the database and Redis answer."""
+    """Raise unless the database answers."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    get_redis().ping()
+
+
+def redis_state() -> str:
+    """`ok`, or `degraded` while Redis does not answer: the portal still serves every valid
+    key (apps/core/breaker.py), so the load balancer must keep sending it traffic. While the
+    breaker is open this costs no Redis call at all."""
+    if not redis_available():
+        return "degraded"
+    try:
+        get_redis().ping()
+    except RedisError:
+        return "degraded"
+    return "ok"
 
 
 class HealthCheckMiddleware:
@@ -59,12 +74,13 @@ class HealthCheckMiddleware:
                 {
                     "error": {
                         "code": "unhealthy",
-                        "message": "the database or Redis is not answering",
+                        "message": "the database is not answering",
                     }
                 },
                 status=503,
             )
-        return JsonResponse({"status": "ok"})
+        redis = redis_state()
+        return JsonResponse({"status": redis, "redis": redis})
 
 
 def _redis_down(exc: Exception) -> JsonResponse:

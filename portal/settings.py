@@ -36,8 +36,10 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.tenants",
     "apps.cameras",
+    "apps.usage",
+    "apps.archive",
+    "apps.alerts",
     "apps.detection",
-    "apps.events",
     "apps.reports",
     "apps.operator",
     "apps.dashboard",
@@ -170,6 +172,18 @@ REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 # Every portal key in Redis starts with this, so several deployments (or test runs) can share
 # one Redis without touching each other's counters and queues.
 IPCAI_REDIS_PREFIX = env("IPCAI_REDIS_PREFIX", default="ipcai:")
+# Redis outages (apps/core/breaker.py): a command waits at most this long for an answer (the
+# portal's commands are all sub-millisecond; none blocks), and the first that fails opens the
+# breaker: later ones fail at once, served without Redis, while a background ping every probe
+# interval finds Redis back. So no request waits for a down Redis longer than one timeout.
+IPCAI_REDIS_TIMEOUT_S = env.float("IPCAI_REDIS_TIMEOUT_S", default=1.0)
+IPCAI_REDIS_PROBE_INTERVAL_S = env.float("IPCAI_REDIS_PROBE_INTERVAL_S", default=0.5)
+IPCAI_REDIS_PROBE_TIMEOUT_S = env.float("IPCAI_REDIS_PROBE_TIMEOUT_S", default=0.5)
+# While Redis is down, keys (and cameras) are read from the database and held this long per
+# process: the bound within which a key revoked during an outage is refused.
+IPCAI_KEY_FALLBACK_CACHE_S = env.float("IPCAI_KEY_FALLBACK_CACHE_S", default=5.0)
+# tenant id, month start -> calls stored: the quota's count while Redis is down (limits.py).
+IPCAI_MONTH_CALLS_COUNTER = "apps.usage.metering.calls_this_month"
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_SERIALIZER = "json"
@@ -183,7 +197,7 @@ CELERY_TASK_DEFAULT_QUEUE = env("IPCAI_CELERY_QUEUE", default="celery")
 IPCAI_USAGE_DRAIN_INTERVAL_S = env.float("IPCAI_USAGE_DRAIN_INTERVAL_S", default=10.0)
 # How often the camera-events sweep closes events of silent cameras and re-sends due webhooks.
 IPCAI_CAMERA_SWEEP_S = env.float("IPCAI_CAMERA_SWEEP_S", default=5.0)
-# Archive outbox (apps/events/outbox.py): the sweep hands on entries pending or undelivered
+# Archive outbox (apps/archive/outbox.py): the sweep hands on entries pending or undelivered
 # longer than the claim bound (consumer killed, wake-up call lost). The bound must exceed one
 # storing attempt plus the longest retry backoff, or live retries get handed on twice.
 IPCAI_ARCHIVE_SWEEP_S = env.float("IPCAI_ARCHIVE_SWEEP_S", default=30.0)
@@ -193,10 +207,11 @@ IPCAI_ARCHIVE_CLAIM_AFTER_S = env.float("IPCAI_ARCHIVE_CLAIM_AFTER_S", default=1
 IPCAI_ARCHIVE_ENTRY_TTL_S = env.float("IPCAI_ARCHIVE_ENTRY_TTL_S", default=7 * 24 * 3600.0)
 # Beat's periodic replay of this host's spool (each portal process also replays its own).
 IPCAI_SPOOL_SWEEP_S = env.float("IPCAI_SPOOL_SWEEP_S", default=60.0)
-# spool kind -> replay function (the spool lives in apps/events; usage is metered above it).
+# spool kind -> replay function (spool and replayer live in apps/core; each floor names its own).
 IPCAI_SPOOL_REPLAY = {
-    "archive": "apps.events.enqueue.republish",
-    "usage": "apps.detection.metering.requeue_spooled_usage",
+    "archive": "apps.archive.enqueue.republish",
+    "usage": "apps.usage.metering.requeue_spooled_usage",
+    "forget": "apps.core.forgetting.replay",  # cache drops Redis refused (a key revoked in an outage)
 }
 # Beat writes a heartbeat at every tick (portal/celery.py) and ticks at least this often, so
 # the readiness route (/healthz/celery) calls a beat silent for half a drain interval dead.
@@ -207,7 +222,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.detection.tasks.drain_usage_events",
         "schedule": IPCAI_USAGE_DRAIN_INTERVAL_S,
     },
-    # Request-event archive (apps/events): reconcile the outbox, replay this host's spool
+    # Request archive (apps/archive): reconcile the outbox, replay this host's spool
     # (safety net beside each portal process's own replay), and apply retention.
     "sweep-archive-outbox": {"task": "events.sweep_outbox", "schedule": IPCAI_ARCHIVE_SWEEP_S},
     "replay-archive-spool": {"task": "events.replay_spool", "schedule": IPCAI_SPOOL_SWEEP_S},
@@ -222,7 +237,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=15, hour=0, day_of_month=1),
     },
 }
-# A dead broker must not stall requests: publishing gives up fast (apps/events/enqueue.py).
+# A dead broker must not stall requests: publishing gives up fast (apps/archive/enqueue.py).
 # visibility_timeout is how long Redis keeps a message a worker took but never acknowledged
 # (worker or connection lost) before redelivering it; it must exceed the longest countdown a
 # task waits in a worker (archive retries: IPCAI_ARCHIVE_RETRY_BACKOFF_MAX_S). Ten minutes, not
@@ -258,7 +273,7 @@ IPCAI_EVENT_SPOOL_REPLAY_S = env.float("IPCAI_EVENT_SPOOL_REPLAY_S", default=5.0
 IPCAI_ARCHIVE_RETRY_BACKOFF_S = env.int("IPCAI_ARCHIVE_RETRY_BACKOFF_S", default=1)
 IPCAI_ARCHIVE_RETRY_BACKOFF_MAX_S = env.int("IPCAI_ARCHIVE_RETRY_BACKOFF_MAX_S", default=60)
 
-# --- Camera events and webhooks (apps/events: tracking, camera_events, webhooks/) ----------
+# --- Camera events and webhooks (apps/alerts: tracking, frames, sweeps, webhooks/) ------------
 # The portal's own address as webhook receivers reach it: snapshot URLs in payloads use it.
 IPCAI_PUBLIC_URL = env("IPCAI_PUBLIC_URL", default="http://127.0.0.1:8000")
 IPCAI_SNAPSHOT_URL_TTL_S = env.int("IPCAI_SNAPSHOT_URL_TTL_S", default=7 * 24 * 3600)

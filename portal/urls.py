@@ -11,7 +11,8 @@ urlpatterns = [
     path("api/v1/", include("apps.cameras.api_urls")),  # cameras, zones, key bindings
     path("api/v1/", include("apps.reports.api_urls")),  # ... and usage
     path("api/v1/", include("apps.reports.export_urls")),  # dataset exports of the archive
-    path("", include("apps.events.urls")),  # archived request events of the key's tenant
+    path("", include("apps.archive.urls")),  # the request archive of the key's tenant
+    path("", include("apps.alerts.urls")),  # camera events and webhooks
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/docs/",

@@ -1,1 +1,1 @@
-"""The public detection API, the inference client, usage metering and reports."""
+"""The detection APIs (seed, native, DeepStack / CodeProject.AI) and the inference client."""

@@ -6,9 +6,9 @@ exactly the boxes the response shows (zones included); the answer is the respons
 
 from __future__ import annotations
 
+from apps.alerts.frames import CameraFrame, track_camera_frame
 from apps.cameras.config import CameraConfig
 from apps.detection.capture_time import captured_at
-from apps.events.camera_events import CameraFrame, track_camera_frame
 
 
 def track_frame(

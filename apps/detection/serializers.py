@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.events.camera_serializers import FrameEventSerializer
+from apps.alerts.serializers import FrameEventSerializer
 from apps.tenants.application_types import ApplicationType
 
 MIN_CONFIDENCE_HELP = (

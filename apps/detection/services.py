@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from apps.archive.enqueue import archive_answered_request
 from apps.cameras.config import CameraConfig
 from apps.cameras.filtering import filter_result
 from apps.cameras.frames import remember_frame
@@ -20,10 +21,9 @@ from apps.core.grants import KeyGrant
 from apps.detection.camera_tracking import track_frame
 from apps.detection.images import CheckedImage
 from apps.detection.inference import InferenceError, get_inference_client
-from apps.detection.metering import Usage, key_claim, record_usage
-from apps.events.enqueue import archive_answered_request
 from apps.tenants.application_types import APPLICATION_LABELS
 from apps.tenants.model_tiers import model_for
+from apps.usage.metering import Usage, key_claim, record_usage
 
 
 @dataclass

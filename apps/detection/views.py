@@ -109,7 +109,7 @@ class DetectionView(APIView):
 
     def perform_authentication(self, request: Request) -> None:
         # Kept before the check: if Redis fails it, the 503 is still metered to the key's
-        # tenant (verified at drain time, apps/detection/metering.py key_claim).
+        # tenant (verified at drain time, apps/usage/metering.py key_claim).
         # (Try it's session authentication presents no key.)
         presented = getattr(request.authenticators[0], "presented_key", None)
         request.detection.presented_key = (presented(request) if presented else None) or ""

@@ -14,11 +14,11 @@ from rest_framework.response import Response
 from apps.core.auth import ActiveTenantKey, RequireScope
 from apps.core.errors import ApiError
 from apps.core.grants import SCOPE_EVENTS_READ, SCOPE_MANAGE, KeyGrant
-from apps.detection.models import DailyUsage
 from apps.tenants.api import TenantKeyView, errors
 from apps.tenants.api_serializers import UsageSerializer
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.limits import requests_this_month
+from apps.usage.models import DailyUsage
 
 MAX_USAGE_DAYS = 366
 

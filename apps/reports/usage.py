@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
-from apps.detection.models import DailyUsage, UsageEvent
+from apps.usage.models import DailyUsage, UsageEvent
 
 REPORT_FIELDS = [
     "month",

@@ -19,6 +19,7 @@ import pytest
 from django.conf import settings as django_settings
 
 from apps.core.grants import ALL_SCOPES
+from apps.core.storage import LocalFolderStorage
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.models import ApiKey, Membership, Tenant
 from apps.tenants.services import add_member, create_tenant, issue_api_key
@@ -110,3 +111,11 @@ def key_b(tenant_b, charlie) -> IssuedKey:
     return IssuedKey(
         *issue_api_key(tenant_b, name="bravo camera", created_by=charlie, scopes=ALL_SCOPES)
     )
+
+
+@pytest.fixture
+def archive(settings, tmp_path) -> LocalFolderStorage:
+    """The archive (a folder) and the spool the app under test writes to, private per test."""
+    settings.IPCAI_ARCHIVE_URL = f"file://{tmp_path / 'archive'}"
+    settings.IPCAI_EVENT_SPOOL_DIR = tmp_path / "spool"
+    return LocalFolderStorage(tmp_path / "archive")

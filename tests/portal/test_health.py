@@ -33,8 +33,8 @@ def test_health_is_503_when_redis_does_not_answer(client, settings):
 
 
 def test_the_celery_readiness_route_names_what_is_stale(client, public_hosts_only):
+    from apps.core.heartbeats import HEARTBEATS, beat, heartbeat_key
     from apps.core.redis import get_redis
-    from apps.events.heartbeats import HEARTBEATS, beat, heartbeat_key
 
     get_redis().delete(heartbeat_key())
     silent = client.get("/healthz/celery", HTTP_HOST=PROBE_HOST)

@@ -14,7 +14,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # Lowest first. A new app finds its floor here (and in DESIGN.md) or this test fails.
-FLOORS = ["core", "tenants", "cameras", "events", "detection", "reports", "dashboard"]
+FLOORS = [
+    "core",
+    "tenants",
+    "cameras",
+    "usage",
+    "archive",
+    "alerts",
+    "detection",
+    "reports",
+    "operator",
+    "dashboard",
+]
 PROJECT_PACKAGES = ("apps", "portal", "gpu_worker")
 
 

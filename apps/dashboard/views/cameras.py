@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from apps.archive.thumbnails import thumbnail_with_boxes
 from apps.cameras.frames import last_seen, latest_frame
 from apps.cameras.models import Camera, CameraStill, ZoneKind
 from apps.cameras.services import (
@@ -43,8 +44,7 @@ from apps.dashboard.forms.cameras import (
     labels_of,
 )
 from apps.dashboard.once import issue_token, use_token
-from apps.dashboard.views.requests import page
-from apps.events.thumbnails import thumbnail_with_boxes
+from apps.dashboard.pages import page
 from apps.tenants.models import ApiKey
 from apps.tenants.services import TooManyKeys
 

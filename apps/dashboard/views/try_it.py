@@ -1,4 +1,5 @@
-""" "Try it" from the dashboard: the cameras' native detection endpoint, signed in by session.
+""" "Try it": the page, and the cameras' native detection endpoint it posts to, signed in by
+session.
 
 A dashboard user has a session, not an API key, and handing the browser a key (even a
 short-lived one) would put a secret in JavaScript and litter the key list. So this is the
@@ -11,6 +12,8 @@ quota counts as for any request; the rate limit applies per user.
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,7 +21,8 @@ from rest_framework.throttling import BaseThrottle
 
 from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant, ServiceGrant
-from apps.dashboard.access import can_manage, membership_of
+from apps.dashboard.access import can_manage, membership_of, tenant_page
+from apps.dashboard.pages import page
 from apps.detection.views import NativeDetectView
 from apps.tenants.limits import count_request
 from apps.tenants.models import Tenant
@@ -89,3 +93,22 @@ class SessionDetectView(NativeDetectView):
 
     def post(self, request: Request, slug: str, application_type: str) -> Response:
         return super().post(request, application_type)
+
+
+@tenant_page()
+def try_it(request: HttpRequest) -> HttpResponse:
+    enabled = [
+        (s.application_type, s.get_application_type_display())
+        for s in request.tenant.services.filter(enabled=True)
+    ]
+    return page(
+        request,
+        "dashboard/try_it.html",
+        {
+            "enabled_services": enabled,
+            "api_base": reverse(
+                "dashboard:try-it-api",
+                kwargs={"slug": request.tenant.slug, "application_type": "SERVICE"},
+            ),
+        },
+    )

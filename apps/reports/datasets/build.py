@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from apps.events.storage import ArchiveStorage
+from apps.core.storage import ArchiveStorage
 from apps.reports.datasets.archive_zip import BoundedZip
 from apps.reports.datasets.formats import IMAGES_DIR, dataset_format
 from apps.reports.datasets.selection import ExportSpec, candidate_ids, scan

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.http import StreamingHttpResponse
 
 from apps.core.errors import ApiError
-from apps.events.storage import StorageError, get_storage
+from apps.core.storage import StorageError, get_storage
 from apps.reports.models import DatasetExport
 
 CHUNK_BYTES = 1 << 20

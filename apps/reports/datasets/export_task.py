@@ -10,7 +10,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from apps.events.storage import StorageError, get_storage
+from apps.core.storage import StorageError, get_storage
 from apps.reports.datasets.archive_zip import ExportTooLarge
 from apps.reports.datasets.build import build_export, export_key
 from apps.reports.datasets.selection import ExportSpec

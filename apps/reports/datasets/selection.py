@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from apps.events.listing import EventFilter, tenant_events
-from apps.events.models import ArchivedEvent
-from apps.events.storage import ArchiveStorage, ObjectNotFound
+from apps.archive.listing import EventFilter, tenant_events
+from apps.archive.models import ArchivedEvent
+from apps.core.storage import ArchiveStorage, ObjectNotFound
 from apps.reports.datasets.boxes import Box, boxes_of_response, image_size, ordered_classes
 from apps.reports.datasets.formats import FORMATS, Sample
 from apps.tenants.application_types import APPLICATION_LABELS, is_application_type

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from apps.archive.layout import sniff_image_type
+from apps.core.storage import ArchiveStorage
 from apps.detection.inference import InferenceClient, InferenceError
-from apps.events.layout import sniff_image_type
-from apps.events.storage import ArchiveStorage
 from apps.reports.datasets.boxes import Box, boxes_of_response
 from apps.reports.evaluation.metrics import score_service
 from apps.reports.models import EvaluationSet, ModelEvaluation

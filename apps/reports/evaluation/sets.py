@@ -14,8 +14,8 @@ from pathlib import Path
 
 from django.db import transaction
 
-from apps.events.layout import sniff_image_type
-from apps.events.storage import ArchiveStorage
+from apps.archive.layout import sniff_image_type
+from apps.core.storage import ArchiveStorage
 from apps.reports.evaluation.metrics import normalised_ground_truth
 from apps.reports.models import EvaluationSet
 from apps.tenants.models import Tenant

@@ -189,13 +189,13 @@ def test_2000_random_keys_from_one_ip_end_in_429_and_store_no_usage_rows(
     portal.drain_usage()
     stored = _shell(
         portal,
-        "from apps.detection.models import UsageEvent; "
+        "from apps.usage.models import UsageEvent; "
         "print(UsageEvent.objects.filter(tenant=None).count())",
     )
     assert stored == "0"
     counted = _shell(
         portal,
-        "import json; from apps.detection.anonymous_usage import anonymous_failures; "
+        "import json; from apps.usage.anonymous import anonymous_failures; "
         "print(json.dumps(anonymous_failures()))",
     )
     assert sum(orjson.loads(counted).values()) >= 2000

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
+from apps.alerts import alerting
+from apps.alerts.frames import CameraFrame, track_camera_frame
+from apps.alerts.models import WebhookDelivery, WebhookEndpoint
+from apps.alerts.webhooks.endpoints import create_endpoint
 from apps.cameras.services import create_camera
-from apps.events import camera_events
-from apps.events.camera_events import CameraFrame, track_camera_frame
-from apps.events.camera_models import WebhookDelivery, WebhookEndpoint
-from apps.events.webhooks.endpoints import create_endpoint
 from tests.apps.dashboard.conftest import signed_in
 from tests.support.images import seed_image
 
@@ -25,7 +25,7 @@ def form_token(response) -> str:
 @pytest.fixture(autouse=True)
 def _setup(settings, archive):
     settings.IPCAI_WEBHOOK_ALLOW_PRIVATE = True
-    camera_events._settings_cache.clear()
+    alerting._settings_cache.clear()
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ def test_the_owner_sends_a_test_event_and_disables_the_endpoint(alice, endpoint_
 def test_the_owner_changes_a_cameras_event_settings_the_viewer_cannot(
     alice, bob, charlie, tenant_a, tenant_b
 ):
-    from apps.events.camera_events import alerting_of
+    from apps.alerts.alerting import alerting_of
 
     camera = create_camera(tenant_a, {"name": "gate"})
     page = signed_in(alice).get(f"/t/alpha/alerts/?camera={camera.public_id}")

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
+from tests.apps.alerts.clip import sampled
 from tests.apps.dashboard import test_browser as journey
 from tests.apps.dashboard.test_browser import (
     PHONE,
@@ -25,7 +26,6 @@ from tests.apps.dashboard.test_browser import (
     screenshot,
     sign_in,
 )
-from tests.apps.events.clip import sampled
 from tests.support.camera_frames import create_camera, post_frame
 from tests.support.portal import Portal, running_portal
 from tests.support.webhook_receiver import Receiver, running_receiver

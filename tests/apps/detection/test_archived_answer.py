@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from apps.events.listing import tenant_events
-from apps.events.thumbnails import detections_in
+from apps.archive.listing import tenant_events
+from apps.archive.thumbnails import detections_in
 from apps.tenants.services import enable_service
 from tests.apps.detection.conftest import seed_body
 

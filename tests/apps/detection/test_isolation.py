@@ -1,9 +1,9 @@
 """Tenant isolation at the API: a key of tenant A never sees or affects tenant B."""
 
-from apps.detection.metering import drain_usage
-from apps.detection.models import DailyUsage, UsageEvent
 from apps.tenants.limits import requests_this_month
 from apps.tenants.services import revoke_api_key, set_monthly_quota, set_tenant_active
+from apps.usage.metering import drain_usage
+from apps.usage.models import DailyUsage, UsageEvent
 from tests.apps.detection.conftest import SEED_BODY
 
 

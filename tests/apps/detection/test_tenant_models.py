@@ -12,12 +12,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from apps.detection.metering import drain_usage
-from apps.detection.models import UsageEvent
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.model_registry import COCO80_NAMES, assign_model, register_model
 from apps.tenants.models import DetectionModel
 from apps.tenants.services import enable_service
+from apps.usage.metering import drain_usage
+from apps.usage.models import UsageEvent
 from tests.support.processes import model_dir
 from tests.support.worker import running_worker
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from apps.detection.metering import Usage, drain_usage, record_usage
 from apps.tenants.models import Tenant
+from apps.usage.metering import Usage, drain_usage, record_usage
 
 
 def metered(

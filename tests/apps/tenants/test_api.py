@@ -13,10 +13,10 @@ import yaml
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from apps.detection.models import DailyUsage
 from apps.tenants import services
 from apps.tenants.models import ApiKey
 from apps.tenants.services import issue_api_key, set_tenant_active
+from apps.usage.models import DailyUsage
 
 pytestmark = pytest.mark.django_db
 

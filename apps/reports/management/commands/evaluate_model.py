@@ -11,8 +11,8 @@ from __future__ import annotations
 import orjson
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from apps.core.storage import StorageError, get_storage
 from apps.detection.inference import get_inference_client
-from apps.events.storage import StorageError, get_storage
 from apps.reports.evaluation.run import EvaluationFailed, evaluate_model
 from apps.reports.evaluation.table import results_table
 from apps.reports.models import EvaluationSet

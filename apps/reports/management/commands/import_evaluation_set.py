@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.events.storage import StorageError, get_storage
+from apps.core.storage import StorageError, get_storage
 from apps.reports.evaluation.sets import (
     InvalidEvaluationSet,
     folder_images,

@@ -1,3 +1,3 @@
 """The events app's archive fixtures (a private folder, the trio's tenants archiving)."""
 
-from tests.apps.events.conftest import archive, archiving_a, archiving_b  # noqa: F401
+from tests.apps.archive.conftest import archiving_a, archiving_b  # noqa: F401

@@ -12,8 +12,8 @@ import yaml
 
 from apps.reports.models import DatasetExport
 from apps.tenants.application_types import ApplicationType
+from tests.apps.archive.conftest import SEED_RESPONSE, archived
 from tests.apps.dashboard.conftest import signed_in
-from tests.apps.events.conftest import SEED_RESPONSE, archived
 
 PETS_RESPONSE = {
     **SEED_RESPONSE,

@@ -1,0 +1,106 @@
+"""Each camera's tracker state in Redis, changed under a per-camera lock.
+
+Frames of one camera reach different gunicorn processes (and threads) at the same time, so the
+state cannot live in a process: every frame loads the camera's state, steps it and saves it
+while holding a Redis lock named after the camera (redis-py's Lock: SET NX PX with a token, and
+a Lua script that releases only the holder's token). One camera's frames so run one at a time,
+a few milliseconds each; different cameras never wait for each other.
+
+A sorted set of cameras with live tracks, scored by the wall-clock time their next track
+expires, lets the idle sweep close the events of a camera that stopped sending frames.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import orjson
+from redis.exceptions import LockError
+
+from apps.alerts.tracking import CameraState, TrackerSettings
+from apps.core.redis import get_redis, redis_key
+
+# Longer than any frame's critical section; a holder that died frees the camera after this.
+LOCK_TIMEOUT_S = 5.0
+# How long a frame waits for the camera's lock before giving up on tracking it.
+LOCK_WAIT_S = 3.0
+# A camera silent this long forgets its tracks entirely (the sweep closed them long before).
+STATE_TTL_S = 24 * 3600
+
+
+class CameraBusy(Exception):
+    """The camera's lock stayed taken for LOCK_WAIT_S: the frame is not tracked."""
+
+
+@dataclass
+class StoredState:
+    state: CameraState
+    arrival: float  # wall-clock time the newest applied frame arrived
+
+
+def _state_key(camera_pk: int) -> str:
+    return redis_key("camtrack", camera_pk)
+
+
+def _lock_key(camera_pk: int) -> str:
+    return redis_key("camtrack", camera_pk, "lock")
+
+
+def active_key() -> str:
+    return redis_key("camtrack", "active")
+
+
+@contextmanager
+def locked_camera(camera_pk: int) -> Iterator[None]:
+    lock = get_redis().lock(
+        _lock_key(camera_pk),
+        timeout=LOCK_TIMEOUT_S,
+        blocking_timeout=LOCK_WAIT_S,
+        # redis-py polls a taken lock every 0.1 s by default: most of a frame's whole budget.
+        sleep=0.005,
+        thread_local=False,
+    )
+    if not lock.acquire():
+        raise CameraBusy(camera_pk)
+    try:
+        yield
+    finally:
+        # LockError when it expired while we held it: another frame already went ahead.
+        with contextlib.suppress(LockError):
+            lock.release()
+
+
+def load(camera_pk: int) -> StoredState:
+    raw = get_redis().get(_state_key(camera_pk))
+    if raw is None:
+        return StoredState(CameraState(), time.time())
+    data = orjson.loads(raw)
+    return StoredState(CameraState.from_json(data["state"]), data["arrival"])
+
+
+def save(camera_pk: int, stored: StoredState, settings: TrackerSettings) -> None:
+    """Store the state and (re)schedule the camera for the idle sweep."""
+    body = orjson.dumps({"state": stored.state.to_json(), "arrival": stored.arrival})
+    pipe = get_redis().pipeline(transaction=False)
+    pipe.set(_state_key(camera_pk), body, ex=STATE_TTL_S)
+    deadline = stored.state.deadline(settings)
+    if deadline is None or stored.state.last_t is None:
+        pipe.zrem(active_key(), camera_pk)
+    else:
+        pipe.zadd(active_key(), {camera_pk: stored.arrival + (deadline - stored.state.last_t)})
+    pipe.execute()
+
+
+def due_cameras(now: float, limit: int = 500) -> list[int]:
+    """Cameras whose next track expiry (wall clock) has passed."""
+    return [int(pk) for pk in get_redis().zrangebyscore(active_key(), "-inf", now, 0, limit)]
+
+
+def camera_clock(stored: StoredState, now: float) -> float:
+    """The camera's capture-time 'now' when no frame arrives: its last frame's capture time
+    plus the wall time since that frame arrived (so a replayed clip closes at its own pace)."""
+    return (stored.state.last_t or 0.0) + max(0.0, now - stored.arrival)

@@ -1,0 +1,1 @@
+"""Webhooks: tenants' endpoints, Standard Webhooks signing, retried SSRF-safe delivery."""

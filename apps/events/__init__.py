@@ -1,1 +1,0 @@
-"""Request-event archive: each archived request's image and response, stored in S3 or a folder."""

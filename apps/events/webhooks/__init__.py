@@ -1,1 +1,0 @@
-"""Webhooks for camera events: endpoints, Standard Webhooks signing, SSRF-safe delivery."""
