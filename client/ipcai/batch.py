@@ -104,8 +104,10 @@ def error_json(error: IpcaiError | None) -> dict[str, Any]:
 
 def _save_annotated(path: Path, result: DetectionResult, target: Path) -> None:
     image = draw_detections(path, result)
-    options = {} if target.suffix == ".png" else {"quality": 90}
-    image.save(target, **options)
+    if target.suffix == ".png":
+        image.save(target)
+    else:
+        image.save(target, quality=90)
 
 
 async def detect_many(

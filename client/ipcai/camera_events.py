@@ -84,7 +84,9 @@ def follow(
     *,
     since: str,
     interval_s: float = 2.0,
-    **filters: str | None,
+    camera: str | None = None,
+    label: str | None = None,
+    zone: str | None = None,
 ) -> None:
     """Call on_change("started" | "ended", event) for each change until `stop` is set.
 
@@ -94,7 +96,10 @@ def follow(
     open_since: dict[str, str] = {}
     while not stop.is_set():
         window = min([since, *open_since.values()])
-        for event in reversed(list_events(client, since=window, pages=MAX_PAGES, **filters)):
+        polled = list_events(
+            client, camera=camera, label=label, zone=zone, since=window, pages=MAX_PAGES
+        )
+        for event in reversed(polled):
             if event.id not in reported:
                 on_change("started", event)
                 reported[event.id] = False

@@ -154,12 +154,14 @@ class _BaseClient:
             if delay is None:
                 raise NetworkError(f"{method} {url}: {failure!r}") from failure
             reason = type(failure).__name__
-        else:
+        elif response is not None:
             error = error_from_response(response)
             delay = self.retry.delay_for_status(attempt, error.status, error.retry_after)
             if delay is None:
                 raise error
             reason = f"HTTP {error.status}"
+        else:
+            raise TypeError("_retry_delay needs the failure or the response")
         logger.info(
             "%s %s: %s; retry %d/%d in %.2fs",
             method,

@@ -60,8 +60,11 @@ def draw_detections(
     show_scores: bool = True,
 ) -> Image.Image:
     """A copy of `image` with a box and a `label score` tag for each detection."""
-    result = detections if isinstance(detections, DetectionResult) else None
-    items = result.detections if result is not None else tuple(detections)
+    if isinstance(detections, DetectionResult):
+        result: DetectionResult | None = detections
+        items = detections.detections
+    else:
+        result, items = None, tuple(detections)
     canvas = _matching_orientation(open_image(image), result).copy()
     draw = ImageDraw.Draw(canvas)
     short_side = min(canvas.size)

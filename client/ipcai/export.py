@@ -53,7 +53,7 @@ def wait_for_export(
 
 
 def download_export(
-    client: Client, job: dict, path: Path, on_bytes: Callable[[int], None] = lambda n: None
+    client: Client, job: dict, path: Path, on_bytes: Callable[[int], object] = lambda n: None
 ) -> int:
     """Stream the finished zip to `path` (never whole in memory); the bytes written."""
     written = 0

@@ -66,7 +66,7 @@ class DetectionResult:
     @classmethod
     def from_json(cls, data: Mapping[str, Any], service: str) -> DetectionResult:
         # The image size may come flat (`width`) or grouped (`image: {width, height}`).
-        image = data.get("image") if isinstance(data.get("image"), Mapping) else {}
+        image: Mapping[str, Any] = data["image"] if isinstance(data.get("image"), Mapping) else {}
         return cls(
             service=str(data.get("application_type") or data.get("service") or service),
             width=int(data.get("width", image.get("width", 0))),
