@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import contextlib
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import orjson
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
 
 from apps.alerts.tracking import CameraState, TrackerSettings
-from apps.core.redis import get_redis, redis_key
+from apps.core.breaker import RedisUnavailable
+from apps.core.redis import get_redis, redis_breaker, redis_key
 
 # Longer than any frame's critical section; a holder that died frees the camera after this.
 LOCK_TIMEOUT_S = 5.0
@@ -64,14 +67,46 @@ def locked_camera(camera_pk: int) -> Iterator[None]:
         sleep=0.005,
         thread_local=False,
     )
-    if not lock.acquire():
+    token = uuid.uuid4().hex.encode()
+    try:
+        acquired = lock.acquire(token=token)
+    except RedisUnavailable:
+        raise  # nothing was sent
+    except RedisError:
+        _release_when_redis_returns(lock, token)
+        raise
+    if not acquired:
         raise CameraBusy(camera_pk)
     try:
         yield
     finally:
         # LockError when it expired while we held it: another frame already went ahead.
         with contextlib.suppress(LockError):
-            lock.release()
+            try:
+                lock.release()
+            except RedisError:  # held in Redis, if it still runs: released on its return
+                _release_when_redis_returns(lock, token)
+                raise
+
+
+_orphaned_locks: list[tuple[Lock, bytes]] = []
+
+
+def _release_when_redis_returns(lock: Lock, token: bytes) -> None:
+    """A paused Redis may still run the SET NX it was sent (or never get the release): the
+    camera would stay locked for LOCK_TIMEOUT_S after Redis's return, its frames untracked.
+    So the lock is released, if it is still ours, as soon as Redis answers again."""
+    _orphaned_locks.append((lock, token))
+
+
+def _release_orphaned_locks() -> None:
+    while _orphaned_locks:
+        lock, token = _orphaned_locks.pop()
+        with contextlib.suppress(LockError):
+            lock.do_release(token)
+
+
+redis_breaker().on_close(_release_orphaned_locks)
 
 
 def load(camera_pk: int) -> StoredState:

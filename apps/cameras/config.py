@@ -5,21 +5,27 @@ The request path never touches the database on a hit: one Redis round trip (MGET
 key binding deletes the affected snapshots (apps/cameras/signals.py), so an edited zone applies
 from the very next request. Parsed snapshots are memoised per process by their bytes, so a busy
 camera's zones are compiled into polygons once, not on every frame.
+
+While Redis is down (apps/core/breaker.py) the snapshots are read from the database and held
+in this process for IPCAI_KEY_FALLBACK_CACHE_S, like API keys (apps/tenants/grants.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
 import orjson
 from django.conf import settings
+from redis.exceptions import RedisError
 
 from apps.cameras.geometry import Polygon
 from apps.cameras.models import Camera, CameraKey
-from apps.core.redis import get_redis, redis_key
+from apps.core.forgetting import forget
+from apps.core.redis import get_redis, redis_breaker, redis_key
 from apps.tenants.application_types import APPLICATION_LABELS
 
 # Unknown camera ids are remembered briefly, so a flood of made-up ids never reaches the
@@ -142,18 +148,43 @@ def lookup(
         )
     if not wanted:
         return None, None
-    r = get_redis()
-    found = []
-    for (key, load, arg, ttl, parse), raw in zip(
-        wanted, r.mget([w[0] for w in wanted]), strict=True
-    ):
-        if raw is None:
-            raw = orjson.dumps(load(arg))
-            r.set(key, raw, ex=ttl(raw))
-        found.append(parse(raw))
+    try:
+        r = get_redis()
+        found = []
+        for (key, load, arg, ttl, parse), raw in zip(
+            wanted, r.mget([w[0] for w in wanted]), strict=True
+        ):
+            if raw is None:
+                raw = orjson.dumps(load(arg))
+                r.set(key, raw, ex=ttl(raw))
+            found.append(parse(raw))
+    except RedisError:
+        found = [
+            parse(_snapshot_without_redis(key, load, arg)) for key, load, arg, _, parse in wanted
+        ]
     bound = found.pop(0) if key_public_id else None
     named = found.pop(0) if camera_id else None
     return bound, named
+
+
+_fallback_snapshots: dict[str, tuple[bytes, float]] = {}  # cache key -> (snapshot, read at)
+FALLBACK_MAX_SNAPSHOTS = 10_000
+
+
+def _snapshot_without_redis(key: str, load: Callable[[str], dict], arg: str) -> bytes:
+    """Redis is down: the snapshot from the database, held in this process for
+    IPCAI_KEY_FALLBACK_CACHE_S (the bound within which an edited camera applies), so a burst
+    of frames costs one query per camera and interval."""
+    redis_breaker().record_fallback("camera")
+    now = time.monotonic()
+    held = _fallback_snapshots.get(key)
+    if held is not None and now - held[1] < settings.IPCAI_KEY_FALLBACK_CACHE_S:
+        return held[0]
+    raw = orjson.dumps(load(arg))
+    if len(_fallback_snapshots) >= FALLBACK_MAX_SNAPSHOTS:
+        _fallback_snapshots.clear()
+    _fallback_snapshots[key] = (raw, now)
+    return raw
 
 
 def camera_config(camera_id: str) -> CameraConfig | None:
@@ -196,10 +227,17 @@ def _binding_ttl(raw: bytes) -> int:
 
 
 def forget_camera(camera_id: str, key_public_ids: list[str]) -> None:
-    """Drop a camera's snapshot and those of the keys bound to it (they embed the camera)."""
-    get_redis().delete(camera_cache_key(camera_id), *(binding_cache_key(k) for k in key_public_ids))
+    """Drop a camera's snapshot and those of the keys bound to it (they embed the camera);
+    spooled while Redis is down (apps/core/forgetting.py)."""
+    keys = [camera_cache_key(camera_id), *(binding_cache_key(k) for k in key_public_ids)]
+    for key in keys:
+        _fallback_snapshots.pop(key, None)
+    forget(delete=keys)
 
 
 def forget_bindings(key_public_ids: list[str]) -> None:
     if key_public_ids:
-        get_redis().delete(*(binding_cache_key(k) for k in key_public_ids))
+        keys = [binding_cache_key(k) for k in key_public_ids]
+        for key in keys:
+            _fallback_snapshots.pop(key, None)
+        forget(delete=keys)

@@ -25,6 +25,7 @@ from apps.core.client_ip import client_ip
 from apps.core.errors import ApiError
 from apps.core.failure_limits import FailureLimit
 from apps.core.grants import NOT_CACHED, KeyGrant, KeyRejected
+from apps.core.redis import redis_available, redis_breaker
 
 API_KEY_HEADER = "HTTP_X_API_KEY"
 API_KEY_FORM_FIELD = "api_key"  # DeepStack's way of sending the key
@@ -49,6 +50,13 @@ class ApiKeyAuthentication(BaseAuthentication):
     """`x-api-key` header → KeyGrant, or 401 (429 for an IP past the failure limit)."""
 
     def authenticate(self, request: Request) -> tuple[AnonymousUser, KeyGrant] | None:
+        try:
+            return self._authenticate(request)
+        finally:
+            if not redis_available():  # checked without Redis: counted for /metrics
+                redis_breaker().record_fallback("requests")
+
+    def _authenticate(self, request: Request) -> tuple[AnonymousUser, KeyGrant] | None:
         """Failures (no key, a bad one) count against the client IP; past the limit the IP
         gets 429 instead of a key check, so guessing costs no database work. A key the portal
         has cached as valid keeps working from a blocked IP (a camera sharing a NAT address

@@ -8,19 +8,29 @@ A fill that read the key before a revocation must not write its stale snapshot a
 revocation dropped the cached one (the key would work for the cache TTL). So every drop also
 bumps the key's generation, and a fill writes only if the generation is still the one it saw
 before reading the database (one Lua script: compare and set).
+
+While Redis is down (apps/core/breaker.py) keys are checked against the database: the same
+entry, from the same query, held in this process for IPCAI_KEY_FALLBACK_CACHE_S (5 s) so a
+camera burst costs one query per key per interval. That interval is the bound within which a
+key revoked (or a tenant suspended, a service disabled) during an outage is refused; an
+expired key is refused at once (its expiry travels with the entry). Revocations made while
+Redis was down cannot drop the Redis snapshot: signals.py retries that when Redis is back.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from functools import cache
 
 import orjson
 from django.conf import settings
 from redis.commands.core import Script
+from redis.exceptions import RedisError
 
+from apps.core.forgetting import forget
 from apps.core.grants import ALL_SCOPES, NOT_CACHED, KeyGrant, KeyRejected, ServiceGrant
-from apps.core.redis import get_redis, redis_key
+from apps.core.redis import get_redis, redis_breaker, redis_key
 from apps.tenants.keys import key_matches, public_id_of
 from apps.tenants.models import ApiKey
 
@@ -61,20 +71,58 @@ def resolve_key(raw_key: str, *, cached_only: bool = False) -> KeyGrant:
     public_id = public_id_of(raw_key)
     if public_id is None:
         raise KeyRejected("invalid_api_key", "The API key is not valid.")
+    try:
+        entry = _entry_from_redis(public_id, cached_only)
+    except RedisError:
+        entry = _entry_without_redis(public_id, cached_only)
+    return _grant(raw_key, public_id, entry)
+
+
+def _entry_from_redis(public_id: str, cached_only: bool) -> dict:
     r = get_redis()
     cached = r.get(cache_key(public_id))
-    if cached is None:
-        if cached_only:
-            raise KeyRejected(NOT_CACHED, "The API key was not checked.")
-        generation = (r.get(generation_key(public_id)) or b"0").decode()
-        entry = _load_entry(public_id)
-        _fill_script()(
-            keys=[cache_key(public_id), generation_key(public_id)],
-            args=[orjson.dumps(entry), _ttl(entry), generation],
-            client=r,
-        )
-    else:
-        entry = orjson.loads(cached)
+    if cached is not None:
+        return orjson.loads(cached)
+    if cached_only:
+        raise KeyRejected(NOT_CACHED, "The API key was not checked.")
+    generation = (r.get(generation_key(public_id)) or b"0").decode()
+    entry = _load_entry(public_id)
+    _fill_script()(
+        keys=[cache_key(public_id), generation_key(public_id)],
+        args=[orjson.dumps(entry), _ttl(entry), generation],
+        client=r,
+    )
+    return entry
+
+
+_fallback_entries: dict[str, tuple[dict, float]] = {}  # public id -> (entry, read at)
+_fallback_lock = threading.Lock()
+FALLBACK_MAX_KEYS = 10_000  # past this, expired entries go, then all (a flood of made-up ids)
+
+
+def _entry_without_redis(public_id: str, cached_only: bool) -> dict:
+    """The key's entry from this process's short cache, else from the database."""
+    now = time.monotonic()
+    held = _fallback_entries.get(public_id)
+    if held is not None and now - held[1] < settings.IPCAI_KEY_FALLBACK_CACHE_S:
+        redis_breaker().record_fallback("api_key")
+        return held[0]
+    if cached_only:
+        raise KeyRejected(NOT_CACHED, "The API key was not checked.")
+    redis_breaker().record_fallback("api_key")
+    entry = _load_entry(public_id)
+    with _fallback_lock:
+        if len(_fallback_entries) >= FALLBACK_MAX_KEYS:
+            ttl = settings.IPCAI_KEY_FALLBACK_CACHE_S
+            for stale in [p for p, (_, at) in _fallback_entries.items() if now - at >= ttl]:
+                del _fallback_entries[stale]
+            if len(_fallback_entries) >= FALLBACK_MAX_KEYS:
+                _fallback_entries.clear()
+        _fallback_entries[public_id] = (entry, now)
+    return entry
+
+
+def _grant(raw_key: str, public_id: str, entry: dict) -> KeyGrant:
     state = entry["state"]
     if state not in ("active", "revoked") or not key_matches(raw_key, entry["secret_hash"]):
         raise KeyRejected("invalid_api_key", "The API key is not valid.")
@@ -140,12 +188,14 @@ def forget_keys(public_ids: list[str]) -> None:
     generations so a fill already under way cannot write its older snapshot back."""
     if not public_ids:
         return
-    pipe = get_redis().pipeline(transaction=True)
-    for public_id in public_ids:
-        pipe.incr(generation_key(public_id))
-        pipe.expire(generation_key(public_id), GENERATION_TTL_S)
-    pipe.delete(*(cache_key(p) for p in public_ids))
-    pipe.execute()
+    with _fallback_lock:  # this process's outage cache too: the change applies here at once
+        for public_id in public_ids:
+            _fallback_entries.pop(public_id, None)
+    forget(
+        delete=[cache_key(p) for p in public_ids],
+        bump=[generation_key(p) for p in public_ids],
+        bump_ttl_s=GENERATION_TTL_S,
+    )
 
 
 def forget_tenant(tenant_id: int) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from apps.core.redis import redis_available
+from harness.polling import eventually
 from harness.processes import free_port
 
 pytestmark = pytest.mark.django_db
@@ -18,18 +20,28 @@ def public_hosts_only(settings):
 def test_health_probe_with_a_private_ip_host_is_answered(client, public_hosts_only):
     response = client.get("/healthz", HTTP_HOST=PROBE_HOST)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "redis": "ok"}
 
 
 def test_other_paths_still_refuse_unknown_hosts(client, public_hosts_only):
     assert client.get("/api/schema/", HTTP_HOST=PROBE_HOST).status_code == 400
 
 
-def test_health_is_503_when_redis_does_not_answer(client, settings):
+def test_health_is_degraded_not_down_when_redis_does_not_answer(client, settings):
+    shared_url = settings.REDIS_URL
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
-    response = client.get("/healthz")
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "unhealthy"
+    try:
+        response = client.get("/healthz")
+        # 200: detection goes on without Redis, the load balancer must keep sending traffic.
+        assert response.status_code == 200
+        assert response.json() == {"status": "degraded", "redis": "degraded"}
+        metrics = client.get("/metrics")
+        assert metrics.status_code == 200
+        assert "ipcai_redis_available 0.0" in metrics.content.decode()
+    finally:
+        settings.REDIS_URL = shared_url
+        eventually(redis_available, 10, "the breaker to close again")
+    assert client.get("/healthz").json() == {"status": "ok", "redis": "ok"}
 
 
 def test_the_celery_readiness_route_names_what_is_stale(client, public_hosts_only):

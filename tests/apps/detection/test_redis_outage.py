@@ -189,7 +189,7 @@ def run_outage(
         time.sleep(max(0.0, stopped + OUTAGE_S - time.monotonic()))  # the outage's length
         metrics = requests.get(f"{stack.portal.base_url}/metrics", timeout=10)
         assert metrics.status_code == 200
-        assert 'ipcai_redis_available 0.0' in metrics.text
+        assert "ipcai_redis_available 0.0" in metrics.text
 
         start_redis()
         returned = time.monotonic()
