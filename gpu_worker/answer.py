@@ -4,7 +4,7 @@ integrations parse, plus what this worker adds. The portal keeps its own copy of
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 class SeedAnswer(TypedDict):
@@ -18,6 +18,15 @@ class SeedAnswer(TypedDict):
     class_names: list[list[str]]  # [label]
 
 
+class SlicesAnswer(TypedDict):
+    """What sliced inference ran: the request's `slices` (auto, regions), how many slices
+    beside the whole frame (0: the frame was too small to need them), and each slice."""
+
+    requested: str
+    count: int
+    windows: list[list[int]]  # [x1, y1, x2, y2] in original-image pixels
+
+
 class WorkerAnswer(SeedAnswer):
     """The seed's fields plus the request's service, the model that served it and the time
     each stage took (decode, queue, infer, postprocess, total; milliseconds)."""
@@ -25,3 +34,4 @@ class WorkerAnswer(SeedAnswer):
     application_type: str
     model: str
     timings_ms: dict[str, float]
+    slices: NotRequired[SlicesAnswer]  # only when the request asked for slices

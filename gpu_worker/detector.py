@@ -16,13 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from gpu_worker.answer import SeedAnswer
+from gpu_worker.answer import SeedAnswer, SlicesAnswer
 from gpu_worker.app_types import class_ids_for
 from gpu_worker.backends import Backend, BackendOptions, candidate_backends, load_first_backend
 from gpu_worker.config import WorkerSettings, available_cpus
 from gpu_worker.families import Detections, Family, Prepared, create_family
 from gpu_worker.images import DecodedImage, decode_image, read_header
 from gpu_worker.manifest import ModelSpec, get_spec, verified_model_path
+from gpu_worker.slicing import OFF, SliceRequest, Window, merge, plan_slices
 
 log = logging.getLogger(__name__)
 GPU_MAX_BATCH = 8  # IPCAI_MAX_BATCH=0 (auto) on a GPU
@@ -31,7 +32,28 @@ GPU_MAX_BATCH = 8  # IPCAI_MAX_BATCH=0 (auto) on a GPU
 @dataclass
 class PreparedImage:
     decoded: DecodedImage
-    prepared: Prepared
+    prepared: Prepared  # the whole frame
+    # Sliced inference (gpu_worker/slicing.py): each slice's window in decoded pixels and its
+    # model input; they run in the same batch as the whole frame.
+    slices: list[tuple[Window, Prepared]] = field(default_factory=list)
+    slice_request: SliceRequest = OFF
+
+    @property
+    def tiles(self) -> list[Prepared]:
+        """The model inputs this image needs: the whole frame, then each slice."""
+        return [self.prepared, *(prepared for _, prepared in self.slices)]
+
+
+@dataclass(frozen=True)
+class SliceJob:
+    """Image bytes whose request asked for slices (a plain request's job is the bytes)."""
+
+    data: bytes
+    request: SliceRequest
+
+
+def job_image(data: bytes, request: SliceRequest) -> bytes | SliceJob:
+    return SliceJob(data, request) if request.wanted else data
 
 
 @dataclass
@@ -43,6 +65,7 @@ class DetectionResult:
     scores: np.ndarray
     labels: list[str]
     timings_s: dict[str, float] = field(default_factory=dict)
+    slices: SlicesAnswer | None = None  # what slicing ran, when the request asked for it
 
     def to_seed_json(self) -> SeedAnswer:
         """The AWS sample's response shape, which existing integrations parse."""
@@ -161,9 +184,11 @@ class Detector:
         )
         return detector
 
-    def prepare(self, data: bytes) -> PreparedImage:
+    def prepare(self, data: bytes | SliceJob) -> PreparedImage:
         """Decode (DCT-scaled for large JPEGs) and build the model input: CPU work, kept off
         the event loop (on a lane inline, else on the decode pool)."""
+        if isinstance(data, SliceJob):
+            return self.prepare_sliced(data.data, data.request)
         header = read_header(data, self.settings.max_pixels)
         min_size = None
         if self.settings.jpeg_dct_scaling:
@@ -171,15 +196,49 @@ class Detector:
         decoded = decode_image(data, header, min_size=min_size, fast=self.settings.jpeg_fast)
         return PreparedImage(decoded, self.family.preprocess(decoded.pixels))
 
+    def prepare_sliced(self, data: bytes, request: SliceRequest) -> PreparedImage:
+        """The whole frame and the slices planned for it, from one full-resolution decode (a
+        slice needs every pixel); a frame too small to slice is prepared as usual."""
+        header = read_header(data, self.settings.max_pixels)
+        input_size = (self.family.input_width, self.family.input_height)
+        windows = plan_slices(
+            header.width, header.height, input_size, request, self.family.letterbox
+        )
+        if not windows:
+            item = self.prepare(data)
+            item.slice_request = request
+            return item
+        decoded = decode_image(data, header, min_size=None, fast=self.settings.jpeg_fast)
+        pixels = decoded.pixels
+        slices = [(w, self.family.preprocess(pixels[w.y1 : w.y2, w.x1 : w.x2])) for w in windows]
+        return PreparedImage(decoded, self.family.preprocess(pixels), slices, request)
+
     def run_batch(self, lane: Backend, items: list[PreparedImage]) -> list[dict[str, np.ndarray]]:
-        """Stack the items' inputs, run them in one call, split the outputs per item."""
-        names = items[0].prepared.inputs.keys()
-        if len(items) == 1:
-            batch = items[0].prepared.inputs
-        else:
-            batch = {n: np.concatenate([i.prepared.inputs[n] for i in items]) for n in names}
-        outputs = lane.infer(batch)
-        return [{k: v[i : i + 1] for k, v in outputs.items()} for i in range(len(items))]
+        """Stack the items' inputs (whole frames and slices), run them in as few calls as the
+        model's batch dimension allows (one for DEIMv2; one per input for static-batch models),
+        and split the outputs per item: one row per input, the whole frame first."""
+        tiles = [tile for item in items for tile in item.tiles]
+        per_call = lane.max_batch_size
+        parts = []
+        for start in range(0, len(tiles), per_call):
+            chunk = tiles[start : start + per_call]
+            if len(chunk) == 1:
+                batch = chunk[0].inputs
+            else:
+                names = chunk[0].inputs.keys()
+                batch = {n: np.concatenate([t.inputs[n] for t in chunk]) for n in names}
+            parts.append(lane.infer(batch))
+        outputs = (
+            parts[0]
+            if len(parts) == 1
+            else {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        )
+        rows, start = [], 0
+        for item in items:
+            count = 1 + len(item.slices)
+            rows.append({k: v[start : start + count] for k, v in outputs.items()})
+            start += count
+        return rows
 
     def finish(
         self,
@@ -195,16 +254,51 @@ class Detector:
             if application_type is None
             else class_ids_for(application_type, self.spec.class_names)
         )
-        found: Detections = self.family.decode(outputs, item.prepared, min_confidence, class_ids)
+        found: Detections = self.family.decode(
+            {k: v[:1] for k, v in outputs.items()}, item.prepared, min_confidence, class_ids
+        )
+        if item.slices:
+            found = self._merge_slices(item, outputs, found, min_confidence, class_ids)
         header = item.decoded.header
         sx, sy = item.decoded.scale_to_original
         boxes = found.boxes.astype(np.float32, copy=True)
         boxes[:, 0::2] = np.clip(boxes[:, 0::2] * sx, 0, header.width)
         boxes[:, 1::2] = np.clip(boxes[:, 1::2] * sy, 0, header.height)
         labels = [self.spec.class_names[int(c)] for c in found.class_ids]
-        return DetectionResult(
+        result = DetectionResult(
             header.width, header.height, header.channels, boxes, found.scores, labels
         )
+        if item.slice_request.wanted:
+            windows = [
+                [round(v * (sx if i % 2 == 0 else sy)) for i, v in enumerate(w.as_list())]
+                for w, _ in item.slices
+            ]
+            result.slices = {
+                "requested": item.slice_request.mode,
+                "count": len(windows),
+                "windows": windows,
+            }
+        return result
+
+    def _merge_slices(
+        self,
+        item: PreparedImage,
+        outputs: dict[str, np.ndarray],
+        whole: Detections,
+        min_confidence: float,
+        class_ids: Sequence[int] | None,
+    ) -> Detections:
+        """Each slice's boxes, moved into the frame, merged with the whole frame's."""
+        tiles = []
+        for row, (window, prepared) in enumerate(item.slices, start=1):
+            rows = {k: v[row : row + 1] for k, v in outputs.items()}
+            found = self.family.decode(rows, prepared, min_confidence, class_ids)
+            boxes = found.boxes.astype(np.float32, copy=True)
+            boxes[:, 0::2] += window.x1
+            boxes[:, 1::2] += window.y1
+            tiles.append((window, Detections(boxes, found.scores, found.class_ids)))
+        height, width = item.decoded.pixels.shape[:2]
+        return merge(whole, tiles, (width, height), max_detections=self.family.max_detections)
 
     def detect(
         self, data: bytes, application_type: str | None = None, min_confidence: float = 0.5

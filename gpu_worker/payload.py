@@ -16,6 +16,7 @@ import orjson
 
 from gpu_worker.app_types import TYPE_SEPARATOR, parse_application_types
 from gpu_worker.errors import WorkerError, bad_request
+from gpu_worker.slicing import OFF, SliceRequest, parse_slices
 
 RAW_IMAGE_TYPES = {
     "image/jpeg",
@@ -30,7 +31,7 @@ RAW_IMAGE_TYPES = {
 }
 JSON_TYPES = {"application/json"}
 IMAGE_FIELDS = ("image_bytes", "image_base64_enc")  # the worker's field, and the seed camera's
-OPTION_FIELDS = ("application_type", "min_confidence", "model")
+OPTION_FIELDS = ("application_type", "min_confidence", "model", "slices")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Invocation:
     application_type: str
     min_confidence: float
     model: str | None = None  # a loaded model's name; None: the worker's default
+    slices: SliceRequest = OFF  # sliced inference: off, auto, or regions (gpu_worker/slicing.py)
 
 
 def parse_custom_attributes(header: str | None) -> dict[str, str]:
@@ -84,6 +86,7 @@ def parse_invocation(
         ),
         min_confidence=_min_confidence(options.get("min_confidence"), default_min_confidence),
         model=_model(options.get("model")),
+        slices=parse_slices(options.get("slices")),
     )
 
 

@@ -28,7 +28,7 @@ from gpu_worker.answer import WorkerAnswer
 from gpu_worker.app_types import DEFAULT_APPLICATION_TYPE
 from gpu_worker.batching import BatchInfo
 from gpu_worker.config import WorkerSettings
-from gpu_worker.detector import DetectionResult, PreparedImage
+from gpu_worker.detector import DetectionResult, PreparedImage, SliceJob, job_image
 from gpu_worker.errors import WorkerError, too_large
 from gpu_worker.images import read_header
 from gpu_worker.metrics import CONTENT_TYPE
@@ -174,12 +174,17 @@ async def _detect(
     timings = {name: round(stages[name] * 1000, 2) for name in STAGES}
     timings["total"] = round(total * 1000, 2)
     fields.update(objects=len(result.labels), batch=info.size, cores=info.cores, timings_ms=timings)
-    return {
-        **result.to_seed_json(),
+    # mypy wants NotRequired keys (slices) spelled out even beside a ** of another TypedDict.
+    answer: WorkerAnswer = {
+        **result.to_seed_json(),  # type: ignore[typeddict-item]
         "application_type": invocation.application_type,
         "model": served.name,
         "timings_ms": timings,
     }
+    if result.slices is not None:
+        answer["slices"] = result.slices
+        fields["slices"] = result.slices["count"]
+    return answer
 
 
 # Per-stage seconds, total seconds, the batch it ran in, the result.
@@ -188,7 +193,8 @@ Detected = tuple[dict[str, float], float, BatchInfo, DetectionResult]
 
 async def _detect_inline(served: ServedModel, invocation: Invocation) -> Detected:
     """The whole request runs on one lane (see Detector.runs_inline)."""
-    job = (invocation.image, invocation.application_type, invocation.min_confidence)
+    image = job_image(invocation.image, invocation.slices)
+    job = (image, invocation.application_type, invocation.min_confidence)
     result, info = await served.batcher.submit(job)
     stages = {**result.timings_s, "queue": info.queue_s}
     return stages, info.queue_s + info.run_s, info, result
@@ -202,11 +208,10 @@ async def _detect_pipelined(
     saves a pair of thread hand-offs on the latency that matters most at low load."""
     loop = asyncio.get_running_loop()
     t0 = time.perf_counter()
-    image: PreparedImage | bytes = invocation.image
+    to_prepare = job_image(invocation.image, invocation.slices)
+    image: PreparedImage | SliceJob | bytes = to_prepare
     if not served.batcher.idle:
-        image = await loop.run_in_executor(
-            state.cpu_pool, served.detector.prepare, invocation.image
-        )
+        image = await loop.run_in_executor(state.cpu_pool, served.detector.prepare, to_prepare)
     else:
         # The header alone (microseconds, no decoding) refuses what is not an image or is too
         # large here, so no lane is taken for it.

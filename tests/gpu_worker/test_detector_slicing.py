@@ -1,0 +1,100 @@
+"""Sliced inference through the real detector: what runs on the model, and in how many calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+import pytest
+
+from gpu_worker.config import WorkerSettings
+from gpu_worker.detector import Detector, SliceJob
+from gpu_worker.slicing import AUTO, parse_slices
+from harness.images import encode, seed_pixels
+from harness.processes import shared_dir
+
+
+def distant_persons_frame() -> bytes:
+    """A 1920x1080 frame whose five pedestrians stand far off: persons.jpg at 40%, bottom
+    right, the rest a plain wall."""
+    small = cv2.resize(seed_pixels("persons"), None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA)
+    canvas = np.full((1080, 1920, 3), 110, np.uint8)
+    height, width = small.shape[:2]
+    canvas[600 : 600 + height, 1300 : 1300 + width] = small
+    return encode(canvas)
+
+
+class CountingLane:
+    """The real lane, with each call's batch size written down."""
+
+    def __init__(self, lane) -> None:
+        self.lane = lane
+        self.calls: list[int] = []
+
+    def __getattr__(self, name):
+        return getattr(self.lane, name)
+
+    def infer(self, inputs):
+        self.calls.append(len(next(iter(inputs.values()))))
+        return self.lane.infer(inputs)
+
+
+@pytest.fixture(scope="module", params=["deimv2_femto", "yolox_nano"])
+def detector(request) -> Iterator[Detector]:
+    settings = WorkerSettings.from_env(
+        {
+            "IPCAI_MODEL_DIR": str(shared_dir() / "models"),
+            "IPCAI_MODEL": request.param,
+            "IPCAI_LANES": "1",
+            "IPCAI_IDLE_THREADS": "1",
+        }
+    )
+    loaded = Detector.load(settings)
+    yield loaded
+    loaded.close()
+
+
+def run(detector: Detector, job) -> tuple[list[int], object]:
+    lane = CountingLane(detector.lanes[0])
+    item = detector.prepare(job)
+    outputs = detector.run_batch(lane, [item])  # type: ignore[arg-type]
+    return lane.calls, detector.finish(item, outputs[0], "persons-detection", 0.5)
+
+
+def test_slices_and_the_whole_frame_go_through_the_model_in_one_batch_where_it_takes_one(
+    detector,
+):
+    calls, result = run(detector, SliceJob(distant_persons_frame(), AUTO))
+    count = result.slices["count"]
+    assert count >= 2
+    if detector.spec.name == "deimv2_femto":  # dynamic batch: one call
+        assert calls == [1 + count]
+    else:  # a static batch of one: one call per input
+        assert calls == [1] * (1 + count)
+
+
+def test_a_zone_limited_request_runs_only_the_slices_of_its_zone(detector):
+    zone = parse_slices([[0.6, 0.5, 1.0, 1.0]])
+    calls, result = run(detector, SliceJob(distant_persons_frame(), zone))
+    _, auto = run(detector, SliceJob(distant_persons_frame(), AUTO))
+    assert sum(calls) == 1 + result.slices["count"]
+    assert 1 <= result.slices["count"] < auto.slices["count"]
+    for x1, y1, x2, y2 in result.slices["windows"]:
+        assert x1 >= 0.6 * 1920 - 1 and y1 >= 0.5 * 1080 - 1 and x2 <= 1920 and y2 <= 1080
+
+
+def test_slicing_finds_distant_people_the_whole_frame_misses(detector):
+    data = distant_persons_frame()
+    whole = detector.detect(data, "persons-detection", 0.5)
+    _, sliced = run(detector, SliceJob(data, AUTO))
+    assert len(sliced.labels) > len(whole.labels)
+    assert set(sliced.labels) == {"person"}
+    assert ((sliced.boxes[:, 0] >= 1290) & (sliced.boxes[:, 1] >= 590)).all()
+
+
+def test_a_small_frame_asked_to_slice_runs_whole_and_says_so(detector):
+    small = encode(cv2.resize(seed_pixels("persons"), (480, 320)))
+    calls, result = run(detector, SliceJob(small, AUTO))
+    assert calls == [1]
+    assert result.slices == {"requested": "auto", "count": 0, "windows": []}
