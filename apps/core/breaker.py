@@ -97,9 +97,16 @@ class Breaker:
         """Run `hook` each time Redis is back (say, to hand over what was counted without it)."""
         self._on_close.append(hook)
 
+    def forget(self) -> None:
+        """Closed again without a probe: Redis is another server now (REDIS_URL changed)."""
+        with self._lock:
+            self._opened_at = None
+
     def _probe_until_closed(self) -> None:
         while True:
             time.sleep(self._probe_interval_s())
+            if self._opened_at is None:
+                return  # forgotten meanwhile
             if self._probe() and self._ready_to_close():
                 break
         with self._lock:

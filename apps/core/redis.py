@@ -171,6 +171,8 @@ def _reset(setting: str, **_: object) -> None:
     if setting in ("REDIS_URL", "IPCAI_REDIS_TIMEOUT_S", "IPCAI_REDIS_PROBE_TIMEOUT_S"):
         get_redis.cache_clear()
         probe_client.cache_clear()
+    if setting == "REDIS_URL":
+        redis_breaker().forget()
 
 
 setting_changed.connect(_reset)

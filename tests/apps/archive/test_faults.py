@@ -1,6 +1,6 @@
 """Nothing lost, provably: kill real processes mid-burst and match every answered request.
 
-One private stack per module (tests/support/fault_stack.py), every part a real process: a
+One private stack per module (harness/fault_stack.py), every part a real process: a
 redis-server with an append-only file (the portal's Redis and Celery's broker), the inference
 worker, the portal under gunicorn with two processes, a Celery worker (prefork, two children,
 in its own process group) and a separate Celery beat, archiving to a local folder. Faults are
@@ -27,9 +27,9 @@ import pytest
 import redis
 import requests
 
-from tests.support.fault_stack import FaultStack, running_fault_stack
-from tests.support.images import seed_image
-from tests.support.polling import eventually
+from harness.fault_stack import FaultStack, running_fault_stack
+from harness.images import seed_image
+from harness.polling import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -185,25 +185,25 @@ def test_celery_process_group_killed_mid_burst_loses_and_duplicates_nothing(stac
 def test_redis_killed_mid_burst_every_answer_is_metered_once(stack):
     key = tenant(stack, "outage")
 
+    spooled_in_outage: list[int] = []
+
     def kill_redis(futures: list[Future]) -> None:
         answered_when(futures, 30)
         os.kill(stack.redis.pid, signal.SIGKILL)
         stack.redis.stop()  # reaps the killed process
         answered = sum(f.done() for f in futures)
         answered_when(futures, answered + 20)
+        spooled_in_outage.append(len(list((stack.spool_dir / "ready").glob("*.msg"))))
         stack.redis.start()  # same port, same append-only file
 
     worker_before = stack.celery.worker
     answers = stack.burst(key, 150, kill_redis, threads=4)
 
     statuses = [a.status_code for a in answers]
-    assert set(statuses) <= {200, 503}
-    failed = statuses.count(503)
-    assert failed > 0, "no request saw Redis down: the fault missed"
-    for answer in answers:
-        if answer.status_code == 503:
-            assert answer.json()["error"]["code"] == "service_unavailable"
-            assert answer.headers["Retry-After"]
+    # Redis down refuses no valid key (apps/core/breaker.py): every request is answered.
+    assert statuses == [200] * len(answers)
+    failed = 0
+    assert spooled_in_outage[0] > 0, "no request saw Redis down: the fault missed"
     request_ids = sorted(a.headers["X-Request-Id"] for a in answers)
     answered_at = time.time()
 
