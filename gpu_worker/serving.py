@@ -12,12 +12,13 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from gpu_worker.batching import BatchInfo, DynamicBatcher
+from gpu_worker.batching import BatchInfo, DynamicBatcher, RunBatch
 from gpu_worker.config import WorkerSettings, available_cpus
 from gpu_worker.detector import Detector
 from gpu_worker.errors import bad_request
 from gpu_worker.metrics import WorkerMetrics
 from gpu_worker.sharing import DeviceShare
+from gpu_worker.stages.plates import PlateStage
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class WorkerState:
         self.load_error: str | None = None
         self.cpu_pool = ThreadPoolExecutor(settings.effective_decode_threads, "decode")
         self.share: DeviceShare | None = None
+        self.plates: PlateStage | None = None
         self.loaded = False
 
     @property
@@ -63,6 +65,7 @@ class WorkerState:
         """Load and warm each model in turn, off the event loop, so /ping answers 503
         meanwhile (one at a time: loads in parallel would compete for the same cores)."""
         loop = asyncio.get_running_loop()
+        self.plates = await loop.run_in_executor(None, PlateStage.load, self.settings)
         for name in self.names:
             try:
                 detector = await loop.run_in_executor(None, Detector.load, self.settings, name)
@@ -90,9 +93,14 @@ class WorkerState:
             if info.cores > 1:
                 idle_runs.inc()
 
+        run_batch: RunBatch = (
+            detector.run_inline if detector.runs_inline else detector.run_pipelined
+        )
+        if self.plates is not None:
+            run_batch = self.plates.wrap(run_batch)
         batcher = DynamicBatcher(
             detector.lanes,
-            detector.run_inline if detector.runs_inline else detector.run_pipelined,
+            run_batch,
             lane_pool,
             max_batch=detector.max_batch,
             max_wait_s=self.settings.max_wait_ms / 1000,

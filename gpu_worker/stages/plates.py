@@ -1,0 +1,486 @@
+"""The plate reader: a second model stage that reads the licence plate of each detected vehicle.
+
+Vehicle box (from the detector) → text regions in the vehicle crop (PP-OCRv4 text detection, a
+DB segmentation net) → the best plate-like regions recognised (PP-OCRv4 recognition, CTC) →
+text normalised to letters and digits, with O/0, I/1, B/8 settled by position where a known
+format tells → one read with its score and box. Both networks are the ONNX files shipped in
+the pinned `rapidocr-onnxruntime` wheel (manifest: plates_det, plates_rec); we call them with
+our own ONNX Runtime sessions rather than rapidocr's wrapper, which would pull in its own
+OpenCV build and run a direction classifier we do not need.
+
+A general text detector rather than a plate detector: none with a permissive licence was found
+(`platedet` is AGPL-3.0). Text detection also finds stickers, dealer frames and badges; the
+candidate choice below (plate aspect, recognised characters, position in the vehicle) is what
+keeps the plate. docs/PLATES.md has the measurements behind every constant here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypedDict
+
+import cv2
+import numpy as np
+
+from gpu_worker.answer import SeedAnswer
+from gpu_worker.app_types import wants_plates
+from gpu_worker.batching import RunBatch
+from gpu_worker.config import WorkerSettings
+from gpu_worker.detector import DetectionResult, PreparedImage
+from gpu_worker.errors import WorkerError
+from gpu_worker.images import decode_image, read_header
+from gpu_worker.manifest import ModelFileError, stage_weights, verified_stage_path
+
+log = logging.getLogger(__name__)
+
+# Classes worth a read: a plate on a bicycle or a train is not a thing.
+PLATE_CLASSES = frozenset({"car", "motorcycle", "bus", "truck"})
+DET_MEAN_STD = 0.5  # PP-OCR's det and rec both take (x / 255 - 0.5) / 0.5 on BGR
+# Input sides a multiple of 64: at odd multiples of 32 (288, 480) the det net's upsampling
+# path misaligns and its probability map comes out empty (measured: max 0.0006 at 288x480
+# where 384x640 finds the plate at 0.98).
+DET_ALIGN = 64
+REC_HEIGHT = 48
+REC_MAX_WIDTH = 320
+PLATE_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+# Characters the recogniser may emit between plate characters (dashes, dots, state
+# separators, spaces): dropped, never turned into a letter.
+SEPARATORS = frozenset(" -·.•:")
+
+
+@dataclass(frozen=True)
+class PlateOptions:
+    """The reader's knobs. Defaults are the measured ones (docs/PLATES.md)."""
+
+    det_side: int = 640  # the vehicle crop's longer side fed to text detection
+    det_threshold: float = 0.3  # DB's pixel threshold on the probability map
+    box_threshold: float = 0.5  # mean probability inside a region to keep it
+    unclip_ratio: float = 1.6  # DB's region growth (the net predicts shrunken text)
+    min_plate_width: int = 40  # original-image pixels: narrower text is not read
+    min_plate_height: int = 12
+    min_vehicle_side: int = 64  # smaller vehicles cannot carry a readable plate
+    max_candidates: int = 2  # regions recognised per vehicle (the best-shaped first)
+    min_score: float = 0.5  # reads below this are not returned
+    min_length: int = 4
+    region_top: float = 0.0  # share of the vehicle box's height above the searched part
+    region_side: float = 0.0  # share of its width cut off each side
+    max_length: int = 8
+
+
+class PlateAnswer(TypedDict):
+    text: str
+    score: float
+    box: list[int]  # x1, y1, x2, y2 in original-image pixels
+
+
+@dataclass(frozen=True)
+class PlateRead:
+    text: str
+    score: float
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in original-image pixels
+
+    def to_json(self) -> PlateAnswer:
+        return {
+            "text": self.text,
+            "score": round(self.score, 4),
+            "box": [round(v) for v in self.box],
+        }
+
+
+@dataclass
+class _Region:
+    quad: np.ndarray  # 4x2 float32 corners in original-image pixels (clockwise from top-left)
+    det_score: float
+
+    @property
+    def width(self) -> float:
+        return float(np.linalg.norm(self.quad[1] - self.quad[0]))
+
+    @property
+    def height(self) -> float:
+        return float(np.linalg.norm(self.quad[3] - self.quad[0]))
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        x1, y1 = self.quad.min(axis=0)
+        x2, y2 = self.quad.max(axis=0)
+        return float(x1), float(y1), float(x2), float(y2)
+
+
+class PlateReader:
+    """Reads plates of vehicles in a decoded image. One session pair serves every lane: ONNX
+    Runtime's run is thread-safe, and with one intra-op thread each call runs on its caller's
+    thread, so reads on N lanes use N cores and the weights are loaded once."""
+
+    def __init__(
+        self,
+        det_path: Path,
+        rec_path: Path,
+        threads: int = 1,
+        options: PlateOptions | None = None,
+    ) -> None:
+        import onnxruntime as ort
+
+        self.options = options or PlateOptions()
+        session_options = ort.SessionOptions()
+        session_options.intra_op_num_threads = threads
+        session_options.inter_op_num_threads = 1
+        session_options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        session_options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        session_options.log_severity_level = 3
+        # Input sizes vary per vehicle: CUDA when present, never the TensorRT provider (it
+        # would build an engine per shape on the request path).
+        available = ort.get_available_providers()
+        providers = [p for p in ("CUDAExecutionProvider",) if p in available]
+        providers.append("CPUExecutionProvider")
+        self._det = ort.InferenceSession(str(det_path), session_options, providers=providers)
+        self._rec = ort.InferenceSession(str(rec_path), session_options, providers=providers)
+        self._det_input = self._det.get_inputs()[0].name
+        self._rec_input = self._rec.get_inputs()[0].name
+        self._decoder = PlateTextDecoder(
+            self._rec.get_modelmeta().custom_metadata_map["character"].splitlines()
+        )
+
+    def warm_up(self) -> None:
+        """First runs at the sizes requests use, so the first plate request is not slow."""
+        image = np.full((480, 640, 3), 114, np.uint8)
+        cv2.rectangle(image, (250, 300), (390, 340), (255, 255, 255), -1)
+        cv2.putText(image, "ABC1234", (258, 332), cv2.FONT_HERSHEY_SIMPLEX, 1, (0, 0, 0), 2)
+        self.read(image, (0, 0, 640, 480))
+
+    def read_many(
+        self, pixels: np.ndarray, boxes: np.ndarray, labels: Sequence[str]
+    ) -> list[PlateRead | None]:
+        """One read (or None) per detection; only vehicle classes are read."""
+        return [
+            self.read(pixels, (x1, y1, x2, y2)) if label in PLATE_CLASSES else None
+            for (x1, y1, x2, y2), label in zip(boxes.tolist(), labels, strict=True)
+        ]
+
+    def read(
+        self, pixels: np.ndarray, vehicle_box: tuple[float, float, float, float]
+    ) -> PlateRead | None:
+        """The most plate-like read inside vehicle_box (original-image pixels), or None."""
+        opts = self.options
+        height, width = pixels.shape[:2]
+        x1, y1, x2, y2 = (round(v) for v in vehicle_box)
+        x1, y1, x2, y2 = max(0, x1), max(0, y1), min(width, x2), min(height, y2)
+        if min(x2 - x1, y2 - y1) < opts.min_vehicle_side:
+            return None
+        y1 += int((y2 - y1) * opts.region_top)
+        cut = int((x2 - x1) * opts.region_side)
+        x1, x2 = x1 + cut, x2 - cut
+        crop = pixels[y1:y2, x1:x2]
+        regions = self._detect_regions(crop)
+        for region in regions:
+            region.quad += (x1, y1)
+        regions = [
+            r
+            for r in regions
+            if r.width >= opts.min_plate_width and r.height >= opts.min_plate_height
+        ]
+        regions.sort(key=lambda r: _plate_shape_rank(r, (x1, y1, x2, y2)), reverse=True)
+        regions = regions[: opts.max_candidates]
+        if not regions:
+            return None
+        probabilities = self._recognise([_warp_region(pixels, r.quad) for r in regions])
+        best: PlateRead | None = None
+        best_rank = -1.0
+        for region, probs in zip(regions, probabilities, strict=True):
+            text, score = self._decoder.decode(probs)
+            text = normalise_plate(text)
+            if not opts.min_length <= len(text) <= opts.max_length:
+                continue
+            rank = score * _plate_text_prior(text)
+            if rank > best_rank:
+                best, best_rank = PlateRead(text, score, region.box), rank
+        if best is None or best.score < opts.min_score:
+            return None
+        return best
+
+    def _detect_regions(self, crop: np.ndarray) -> list[_Region]:
+        opts = self.options
+        crop_h, crop_w = crop.shape[:2]
+        ratio = opts.det_side / max(crop_h, crop_w)
+        in_w = max(DET_ALIGN, round(crop_w * ratio / DET_ALIGN) * DET_ALIGN)
+        in_h = max(DET_ALIGN, round(crop_h * ratio / DET_ALIGN) * DET_ALIGN)
+        resized = cv2.resize(crop, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
+        blob = cv2.dnn.blobFromImage(
+            resized, scalefactor=1 / (255 * DET_MEAN_STD), mean=(127.5, 127.5, 127.5)
+        )
+        prob = self._det.run(None, {self._det_input: blob})[0][0, 0]
+        scale_x, scale_y = crop_w / in_w, crop_h / in_h
+        return [
+            _Region(quad * (scale_x, scale_y), score)
+            for quad, score in db_regions(
+                prob, opts.det_threshold, opts.box_threshold, opts.unclip_ratio
+            )
+        ]
+
+    def _recognise(self, lines: list[np.ndarray]) -> list[np.ndarray]:
+        widths = [
+            min(REC_MAX_WIDTH, max(REC_HEIGHT, int(np.ceil(REC_HEIGHT * w / h))))
+            for h, w in (line.shape[:2] for line in lines)
+        ]
+        batch_w = max(widths)
+        batch = np.zeros((len(lines), 3, REC_HEIGHT, batch_w), np.float32)
+        for index, (line, w) in enumerate(zip(lines, widths, strict=True)):
+            resized = cv2.resize(line, (w, REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
+            batch[index, :, :, :w] = cv2.dnn.blobFromImage(
+                resized, scalefactor=1 / (255 * DET_MEAN_STD), mean=(127.5, 127.5, 127.5)
+            )[0]
+        output = self._rec.run(None, {self._rec_input: batch})[0]
+        # Columns past a line's own width only saw padding.
+        return [
+            output[i, : max(1, int(np.ceil(output.shape[1] * w / batch_w)))]
+            for i, w in enumerate(widths)
+        ]
+
+
+def db_regions(
+    prob: np.ndarray, threshold: float, box_threshold: float, unclip_ratio: float
+) -> list[tuple[np.ndarray, float]]:
+    """DB post-processing (PaddleOCR's DBPostProcess, rectangles only): threshold the text
+    probability map, take each blob's rotated rectangle, keep those whose mean probability
+    passes, then grow each by area * unclip_ratio / perimeter on every side, as the net was
+    trained to predict text shrunk by that much. Corners clockwise from the top-left."""
+    mask = (prob > threshold).astype(np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    regions = []
+    for contour in contours[:200]:
+        if len(contour) < 4:
+            continue
+        (cx, cy), (w, h), angle = cv2.minAreaRect(contour)
+        if min(w, h) < 3:
+            continue
+        x, y, bw, bh = cv2.boundingRect(contour)
+        blob = mask[y : y + bh, x : x + bw]
+        score = float(cv2.mean(prob[y : y + bh, x : x + bw], blob)[0])
+        if score < box_threshold:
+            continue
+        distance = (w * h) * unclip_ratio / (2 * (w + h))
+        rect = ((cx, cy), (w + 2 * distance, h + 2 * distance), angle)
+        regions.append((_order_corners(cv2.boxPoints(rect)), score))
+    return regions
+
+
+def _order_corners(points: np.ndarray) -> np.ndarray:
+    """Top-left, top-right, bottom-right, bottom-left, the text reading left to right."""
+    points = points[np.argsort(points[:, 0])]
+    left, right = points[:2], points[2:]
+    top_left, bottom_left = left[np.argsort(left[:, 1])]
+    top_right, bottom_right = right[np.argsort(right[:, 1])]
+    return np.array([top_left, top_right, bottom_right, bottom_left], np.float32)
+
+
+def _warp_region(pixels: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """The region straightened to an upright line image at its own resolution."""
+    width = max(1, round(np.linalg.norm(quad[1] - quad[0])))
+    height = max(1, round(np.linalg.norm(quad[3] - quad[0])))
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    return cv2.warpPerspective(
+        pixels, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def _plate_shape_rank(region: _Region, vehicle: tuple[int, int, int, int]) -> float:
+    """How plate-like a text region looks before reading it: a plate's character line is
+    2 to 6 times as wide as tall, in the lower two thirds of the vehicle, near its middle."""
+    aspect = region.width / max(region.height, 1.0)
+    aspect_fit = 1.0 if 2.0 <= aspect <= 5.5 else (0.5 if 1.5 <= aspect <= 8 else 0.1)
+    x1, y1, x2, y2 = vehicle
+    cx = (region.box[0] + region.box[2]) / 2
+    cy = (region.box[1] + region.box[3]) / 2
+    rel_x = (cx - x1) / max(x2 - x1, 1)
+    rel_y = (cy - y1) / max(y2 - y1, 1)
+    position = (1.0 - min(abs(rel_x - 0.5), 0.5)) * (1.0 if rel_y >= 0.3 else 0.5)
+    return aspect_fit * position * region.det_score
+
+
+class PlateTextDecoder:
+    """CTC greedy decoding restricted to what a plate can hold: at each step the best of
+    blank, a letter, a digit or a separator. The recogniser knows 6623 characters (it reads
+    Chinese too); a stroke it would read as a CJK character then becomes the likeliest
+    plate character instead, and lower case is folded into upper case."""
+
+    def __init__(self, characters: Sequence[str]) -> None:
+        vocabulary = ["", *characters, " "]  # CTC blank first, PaddleOCR's space last
+        keep: list[int] = [0]
+        symbols: list[str] = [""]
+        for index, char in enumerate(vocabulary):
+            if index == 0:
+                continue
+            folded = char.upper()
+            if folded in PLATE_ALPHABET or char in SEPARATORS:
+                keep.append(index)
+                symbols.append(folded if folded in PLATE_ALPHABET else " ")
+        self._columns = np.asarray(keep)
+        self._symbols = symbols
+
+    def decode(self, probabilities: np.ndarray) -> tuple[str, float]:
+        """(text, score): the score is the mean probability of the emitted characters."""
+        restricted = probabilities[:, self._columns]
+        best = restricted.argmax(axis=1)
+        confidence = restricted[np.arange(len(best)), best]
+        chars: list[str] = []
+        scores: list[float] = []
+        previous = -1
+        for step, index in enumerate(best.tolist()):
+            if index != previous and index != 0:
+                symbol = self._symbols[index]
+                if symbol != " ":
+                    chars.append(symbol)
+                    scores.append(float(confidence[step]))
+            previous = index
+        if not chars:
+            return "", 0.0
+        return "".join(chars), float(np.mean(scores))
+
+
+# Common US formats (a = letter, 9 = digit); a read whose letters and digits disagree with
+# every format at O/0, I/1 or B/8 positions only is settled to the one format it fits.
+US_FORMATS = ("9aaa999", "aaa9999", "aaa999", "999aaa", "aa99999", "9aa9999", "aa9a9a",
+              "999a999", "a999999", "9a99999", "9aa999", "aa9999")  # fmt: skip
+TO_DIGIT = {"O": "0", "I": "1", "B": "8", "D": "0", "Q": "0"}
+TO_LETTER = {"0": "O", "1": "I", "8": "B"}
+_NOT_PLATE = re.compile(r"[^A-Z0-9]")
+
+
+def normalise_plate(text: str) -> str:
+    """Letters and digits only, upper case; O always as 0 (US plates do not tell them apart),
+    then I/1 and B/8 resolved by a known format where exactly one fits."""
+    text = _NOT_PLATE.sub("", text.upper()).replace("O", "0")
+    fitted = [fit for fmt in US_FORMATS if (fit := _fit_format(text, fmt)) is not None]
+    if len(set(fitted)) == 1:
+        return fitted[0]
+    return text
+
+
+def _fit_format(text: str, fmt: str) -> str | None:
+    if len(text) != len(fmt):
+        return None
+    out = []
+    for char, kind in zip(text, fmt, strict=True):
+        if kind == "9" and not char.isdigit():
+            if char not in ("I", "B"):
+                return None
+            out.append(TO_DIGIT[char])
+        elif kind == "a" and char.isdigit():
+            if char not in ("1", "8"):
+                return None
+            out.append(TO_LETTER[char])
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _plate_text_prior(text: str) -> float:
+    """Plate-looking text wins over a read of a word: plates mix letters and digits and hold
+    five to eight characters."""
+    digits = sum(c.isdigit() for c in text)
+    mixed = 1.0 if 0 < digits < len(text) else (0.8 if digits else 0.4)
+    length = 1.0 if 5 <= len(text) <= 8 else 0.8
+    return mixed * length
+
+
+class SeedAnswerWithPlates(SeedAnswer):
+    """The seed's answer plus `plates`: one entry per object, null where none was read."""
+
+    plates: list[PlateAnswer | None]
+
+
+@dataclass
+class PlateResult(DetectionResult):
+    """A detection result with one plate read (or None) per detection, in the same order."""
+
+    plates: list[PlateRead | None] = field(default_factory=list)
+
+    def to_seed_json(self) -> SeedAnswerWithPlates:
+        plates = [None if read is None else read.to_json() for read in self.plates]
+        return {**super().to_seed_json(), "plates": plates}
+
+
+class PlateStage:
+    """The stage as the server runs it: after a model's batch, the requests that asked for
+    plates (application type license-plates) get their vehicles read, on the same lane
+    thread. Other requests pass through untouched: they cost what they cost without it."""
+
+    def __init__(self, reader: PlateReader | None, unavailable: str = "") -> None:
+        self.reader = reader
+        self.unavailable = unavailable  # why there is no reader, for the 503
+
+    @classmethod
+    def load(cls, settings: WorkerSettings) -> PlateStage:
+        """The reader when enabled and its checksummed weights are installed; else a stage
+        that answers plate requests 503 with the reason (logged once here)."""
+        if not settings.plates:
+            return cls(None, "the plate reader is off on this worker (IPCAI_PLATES=0)")
+        try:
+            det = verified_stage_path(stage_weights("plates_det"), settings.model_dir)
+            rec = verified_stage_path(stage_weights("plates_rec"), settings.model_dir)
+        except ModelFileError as exc:
+            log.warning("plate reader not loaded", extra={"fields": {"reason": str(exc)}})
+            return cls(None, f"the plate reader is not installed on this worker: {exc}")
+        reader = PlateReader(det, rec, threads=settings.threads_per_lane)
+        reader.warm_up()
+        log.info("plate reader ready", extra={"fields": {"det": str(det), "rec": str(rec)}})
+        return cls(reader)
+
+    def wrap(self, run_batch: RunBatch) -> RunBatch:
+        """run_batch, then plate reads for the jobs (image, application_type, min_confidence)
+        whose type asks for them; a failed read fails its request alone."""
+
+        def run_with_plates(lane: Any, jobs: list[Any]) -> list[Any]:
+            results = run_batch(lane, jobs)
+            for index, (job, result) in enumerate(zip(jobs, results, strict=True)):
+                if isinstance(result, DetectionResult) and wants_plates(job[1]):
+                    try:
+                        results[index] = self.attach(job[0], result)
+                    except Exception as exc:  # delivered to that request alone
+                        results[index] = exc
+            return results
+
+        return run_with_plates
+
+    def attach(self, image: Any, result: DetectionResult) -> PlateResult:
+        """Read each vehicle's plate from the full-resolution image; the detector may have
+        decoded a smaller one (DCT scaling), too coarse for plate characters."""
+        if self.reader is None:
+            raise WorkerError(503, "plates_unavailable", self.unavailable)
+        started = time.perf_counter()
+        pixels, scale = _full_resolution(image)
+        boxes = result.boxes * scale
+        reads = [
+            None if read is None else _scaled(read, 1 / scale)
+            for read in self.reader.read_many(pixels, boxes, result.labels)
+        ]
+        values = {f.name: getattr(result, f.name) for f in fields(result)}
+        timings = dict(result.timings_s)
+        timings["postprocess"] = timings.get("postprocess", 0.0) + time.perf_counter() - started
+        values["timings_s"] = timings
+        return PlateResult(**values, plates=reads)
+
+
+def _full_resolution(image: Any) -> tuple[np.ndarray, float]:
+    """Pixels to read plates from and their scale from original-image pixels. Bytes (a
+    sliced request carries them as `.data`) are decoded whole; an image the decode pool
+    already prepared is used as it is."""
+    if isinstance(image, PreparedImage):
+        sx, _ = image.decoded.scale_to_original
+        return image.decoded.pixels, 1 / sx
+    data = getattr(image, "data", image)
+    decoded = decode_image(data, read_header(data, 1 << 62))
+    return decoded.pixels, 1.0
+
+
+def _scaled(read: PlateRead, factor: float) -> PlateRead:
+    if factor == 1.0:
+        return read
+    x1, y1, x2, y2 = read.box
+    return PlateRead(read.text, read.score, (x1 * factor, y1 * factor, x2 * factor, y2 * factor))
