@@ -7,10 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 urlpatterns = [
     path("", include("apps.detection.urls")),
-    path("api/v1/", include("apps.tenants.api_urls")),  # the tenant's own keys
-    path("api/v1/", include("apps.cameras.api_urls")),  # cameras, zones, key bindings
-    path("api/v1/", include("apps.reports.api_urls")),  # ... and usage
-    path("api/v1/", include("apps.reports.export_urls")),  # dataset exports of the archive
+    path("api/v1/", include("apps.tenants.urls")),  # the tenant's own keys
+    path("api/v1/", include("apps.cameras.urls")),  # cameras, zones, key bindings
+    path("api/v1/", include("apps.reports.urls")),  # usage and dataset exports
     path("", include("apps.archive.urls")),  # the request archive of the key's tenant
     path("", include("apps.alerts.urls")),  # camera events and webhooks
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

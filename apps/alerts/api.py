@@ -38,8 +38,10 @@ from apps.alerts.webhooks import endpoints
 from apps.archive.api import NewestFirstPagination
 from apps.core.auth import ActiveTenantKey, ApiKeyAuthentication, RequireScope
 from apps.core.errors import ApiError
+from apps.core.grants import SCOPE_EVENTS_READ
 from apps.core.serializers import ErrorSerializer
 from apps.core.storage import StorageError
+from apps.core.views import TenantKeyView
 
 ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="No API key, or a bad one."),
@@ -60,12 +62,9 @@ class NewestFirst(NewestFirstPagination):
     ordering = ("-started_at", "-id")
 
 
-class CameraEventsView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [ActiveTenantKey, RequireScope("events:read")]
+class CameraEventListView(TenantKeyView):
+    scopes = (SCOPE_EVENTS_READ,)
 
-
-class CameraEventListView(CameraEventsView):
     @extend_schema(
         summary="List camera events, newest first",
         parameters=[CameraEventQuerySerializer],
@@ -80,21 +79,23 @@ class CameraEventListView(CameraEventsView):
         paginator = NewestFirst()
         try:
             page = paginator.paginate_queryset(
-                tenant_camera_events(request.auth.tenant_id, filters), request, view=self
+                tenant_camera_events(self.tenant_id, filters), request, view=self
             )
         except Exception as exc:  # DRF's NotFound for a tampered cursor
             raise ApiError(400, "invalid_cursor", "The cursor is not valid.") from exc
         return paginator.get_paginated_response([event_item(event) for event in page])
 
 
-class CameraEventDetailView(CameraEventsView):
+class CameraEventDetailView(TenantKeyView):
+    scopes = (SCOPE_EVENTS_READ,)
+
     @extend_schema(
         summary="One camera event",
         responses={200: CameraEventSerializer, **ERRORS},
         tags=["camera events"],
     )
     def get(self, request: Request, event_id: str) -> Response:
-        event = tenant_camera_event(request.auth.tenant_id, event_id)
+        event = tenant_camera_event(self.tenant_id, event_id)
         if event is None:
             raise ApiError(404, "event_not_found", "No camera event with that id.")
         return Response(event_item(event))
@@ -122,7 +123,7 @@ class CameraEventSnapshotView(APIView):
             if request.auth is None:
                 raise ApiError(401, "missing_api_key", "Send your API key or a signed link.")
             ActiveTenantKey().has_permission(request, self)
-            RequireScope("events:read")().has_permission(request, self)
+            RequireScope(SCOPE_EVENTS_READ)().has_permission(request, self)
             event = tenant_camera_event(request.auth.tenant_id, event_id)
         if event is None:
             raise ApiError(404, "event_not_found", "No camera event with that id.")
@@ -138,38 +139,34 @@ class CameraEventSnapshotView(APIView):
         return response
 
 
-class WebhooksView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [ActiveTenantKey, RequireScope("manage")]
+def _tenant_endpoint_or_404(tenant_id: int, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = tenant_endpoint(tenant_id, endpoint_id)
+    if endpoint is None:
+        raise ApiError(404, "webhook_not_found", "No webhook endpoint with that id.")
+    return endpoint
 
-    def get_endpoint(self, request: Request, endpoint_id: str) -> WebhookEndpoint:
-        endpoint = tenant_endpoint(request.auth.tenant_id, endpoint_id)
-        if endpoint is None:
-            raise ApiError(404, "webhook_not_found", "No webhook endpoint with that id.")
-        return endpoint
 
-    def filters_of(self, request: Request, data: dict, current: WebhookEndpoint | None):
-        names = ("cameras", "labels", "zones", "event_types")
-        if current is not None and not any(name in data for name in names):
-            return None
-        values = {
-            name: data.get(name, getattr(current, name) if current else None) for name in names
-        }
-        return endpoints.check_filters(**values, tenant_id=request.auth.tenant_id)
+def _filters_of(tenant_id: int, data: dict, current: WebhookEndpoint | None):
+    """The endpoint's filters from a body (None: a change that sends none keeps them)."""
+    names = ("cameras", "labels", "zones", "event_types")
+    if current is not None and not any(name in data for name in names):
+        return None
+    values = {name: data.get(name, getattr(current, name) if current else None) for name in names}
+    return endpoints.check_filters(**values, tenant_id=tenant_id)
 
 
 def _endpoint_error(exc: endpoints.EndpointError) -> ApiError:
     return ApiError(400, "invalid_webhook", f"{exc.field}: {exc.message}")
 
 
-class WebhookListView(WebhooksView):
+class WebhookListView(TenantKeyView):
     @extend_schema(
         summary="List webhook endpoints",
         responses={200: WebhookSerializer(many=True), **ERRORS},
         tags=["webhooks"],
     )
     def get(self, request: Request) -> Response:
-        rows = WebhookEndpoint.objects.filter(tenant_id=request.auth.tenant_id)
+        rows = WebhookEndpoint.objects.filter(tenant_id=self.tenant_id)
         return Response({"results": WebhookSerializer(rows, many=True).data})
 
     @extend_schema(
@@ -187,24 +184,26 @@ class WebhookListView(WebhooksView):
 
         try:
             endpoint, secret = endpoints.create_endpoint(
-                Tenant.objects.get(pk=request.auth.tenant_id),
+                Tenant.objects.get(pk=self.tenant_id),
                 data["url"],
                 description=data.get("description", ""),
-                filters=self.filters_of(request, data, None),
+                filters=_filters_of(self.tenant_id, data, None),
             )
         except endpoints.EndpointError as exc:
             raise _endpoint_error(exc) from None
         return Response({**WebhookSerializer(endpoint).data, "secret": secret}, status=201)
 
 
-class WebhookDetailView(WebhooksView):
+class WebhookDetailView(TenantKeyView):
     @extend_schema(
         summary="One webhook endpoint",
         responses={200: WebhookSerializer, **ERRORS},
         tags=["webhooks"],
     )
     def get(self, request: Request, endpoint_id: str) -> Response:
-        return Response(WebhookSerializer(self.get_endpoint(request, endpoint_id)).data)
+        return Response(
+            WebhookSerializer(_tenant_endpoint_or_404(self.tenant_id, endpoint_id)).data
+        )
 
     @extend_schema(
         summary="Change a webhook endpoint (fields not sent stay as they are)",
@@ -213,7 +212,7 @@ class WebhookDetailView(WebhooksView):
         tags=["webhooks"],
     )
     def patch(self, request: Request, endpoint_id: str) -> Response:
-        endpoint = self.get_endpoint(request, endpoint_id)
+        endpoint = _tenant_endpoint_or_404(self.tenant_id, endpoint_id)
         body = WebhookInputSerializer(data=request.data, partial=True)
         if not body.is_valid():
             raise _invalid(body)
@@ -223,7 +222,7 @@ class WebhookDetailView(WebhooksView):
                 endpoint,
                 url=data.get("url"),
                 description=data.get("description"),
-                filters=self.filters_of(request, data, endpoint),
+                filters=_filters_of(self.tenant_id, data, endpoint),
                 enabled=data.get("enabled"),
             )
         except endpoints.EndpointError as exc:
@@ -234,11 +233,11 @@ class WebhookDetailView(WebhooksView):
         summary="Delete a webhook endpoint", responses={204: None, **ERRORS}, tags=["webhooks"]
     )
     def delete(self, request: Request, endpoint_id: str) -> Response:
-        endpoints.delete_endpoint(self.get_endpoint(request, endpoint_id))
+        endpoints.delete_endpoint(_tenant_endpoint_or_404(self.tenant_id, endpoint_id))
         return Response(status=204)
 
 
-class WebhookTestView(WebhooksView):
+class WebhookTestView(TenantKeyView):
     @extend_schema(
         summary="Send a signed test event to the endpoint",
         request=None,
@@ -246,30 +245,30 @@ class WebhookTestView(WebhooksView):
         tags=["webhooks"],
     )
     def post(self, request: Request, endpoint_id: str) -> Response:
-        delivery = endpoints.send_test_event(self.get_endpoint(request, endpoint_id))
+        delivery = endpoints.send_test_event(_tenant_endpoint_or_404(self.tenant_id, endpoint_id))
         return Response(DeliverySerializer(delivery).data, status=202)
 
 
-class WebhookDeliveriesView(WebhooksView):
+class WebhookDeliveriesView(TenantKeyView):
     @extend_schema(
         summary="The endpoint's latest deliveries with every attempt (the delivery log)",
         responses={200: DeliverySerializer(many=True), **ERRORS},
         tags=["webhooks"],
     )
     def get(self, request: Request, endpoint_id: str) -> Response:
-        endpoint = self.get_endpoint(request, endpoint_id)
+        endpoint = _tenant_endpoint_or_404(self.tenant_id, endpoint_id)
         rows = endpoint.deliveries.prefetch_related("attempt_log")[:100]
         return Response({"results": DeliverySerializer(rows, many=True).data})
 
 
-class CameraAlertingView(WebhooksView):
+class CameraAlertingView(TenantKeyView):
     """A camera's event settings, beside the cameras API: /api/v1/cameras/<id>/alerting."""
 
     def get_camera_pk(self, request: Request, camera_id: str) -> int:
         from apps.cameras.models import Camera
 
         pk = (
-            Camera.objects.filter(tenant_id=request.auth.tenant_id, public_id=camera_id)
+            Camera.objects.filter(tenant_id=self.tenant_id, public_id=camera_id)
             .values_list("pk", flat=True)
             .first()
         )

@@ -14,7 +14,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from apps.archive.listing import EventFilter, tenant_event, tenant_events
 from apps.archive.models import ArchivedEvent
@@ -24,11 +23,11 @@ from apps.archive.serializers import (
     EventPageSerializer,
     EventQuerySerializer,
 )
-from apps.core.auth import ApiKeyAuthentication, RequireScope, ServiceEnabled
 from apps.core.errors import ApiError
-from apps.core.grants import SCOPE_EVENTS_READ, KeyGrant
+from apps.core.grants import SCOPE_EVENTS_READ
 from apps.core.serializers import ErrorSerializer
 from apps.core.storage import StorageError, get_storage
+from apps.core.views import TenantKeyView
 
 ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="No API key, or a bad one."),
@@ -47,23 +46,17 @@ class NewestFirstPagination(CursorPagination):
     max_page_size = 500
 
 
-class EventsView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [ServiceEnabled, RequireScope(SCOPE_EVENTS_READ)]
-
-    def requested_application_types(self, request: Request, grant: KeyGrant) -> list[str]:
-        # Archived events stay readable after their service is disabled: they are the
-        # tenant's data. ServiceEnabled then only checks that the tenant is active.
-        return []
-
-    def get_event(self, request: Request, event_id: str) -> ArchivedEvent:
-        event = tenant_event(request.auth.tenant_id, event_id)
-        if event is None:
-            raise ApiError(404, "event_not_found", "No archived event with that id.")
-        return event
+def _tenant_event_or_404(tenant_id: int, event_id: str) -> ArchivedEvent:
+    # Archived requests stay readable after their service is disabled: they are the tenant's.
+    event = tenant_event(tenant_id, event_id)
+    if event is None:
+        raise ApiError(404, "event_not_found", "No archived event with that id.")
+    return event
 
 
-class EventListView(EventsView):
+class EventListView(TenantKeyView):
+    scopes = (SCOPE_EVENTS_READ,)
+
     @extend_schema(
         summary="List archived request events",
         parameters=[EventQuerySerializer],
@@ -83,7 +76,7 @@ class EventListView(EventsView):
         paginator = NewestFirstPagination()
         try:
             page = paginator.paginate_queryset(
-                tenant_events(request.auth.tenant_id, filters), request, view=self
+                tenant_events(self.tenant_id, filters), request, view=self
             )
         except Exception as exc:  # DRF's NotFound for a tampered cursor
             raise ApiError(400, "invalid_cursor", "The cursor is not valid.") from exc
@@ -91,13 +84,15 @@ class EventListView(EventsView):
         return paginator.get_paginated_response(data)
 
 
-class EventDetailView(EventsView):
+class EventDetailView(TenantKeyView):
+    scopes = (SCOPE_EVENTS_READ,)
+
     @extend_schema(
         summary="One archived request event with its stored response",
         responses={200: ArchivedEventDetailSerializer, **ERRORS},
     )
     def get(self, request: Request, event_id: str) -> Response:
-        event = self.get_event(request, event_id)
+        event = _tenant_event_or_404(self.tenant_id, event_id)
         try:
             record = json.loads(get_storage().get(event.record_key))
         except StorageError as exc:
@@ -108,13 +103,15 @@ class EventDetailView(EventsView):
         return Response(serializer.data)
 
 
-class EventImageView(EventsView):
+class EventImageView(TenantKeyView):
+    scopes = (SCOPE_EVENTS_READ,)
+
     @extend_schema(
         summary="Download the image of an archived request event",
         responses={(200, "image/*"): bytes, **ERRORS},
     )
     def get(self, request: Request, event_id: str) -> HttpResponse:
-        event = self.get_event(request, event_id)
+        event = _tenant_event_or_404(self.tenant_id, event_id)
         if not event.has_image:
             raise ApiError(404, "image_not_found", "This event has no archived image.")
         try:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from apps.cameras.api_serializers import (
+from apps.cameras.config import lookup
+from apps.cameras.frames import last_seen
+from apps.cameras.models import Camera, CameraKey
+from apps.cameras.serializers import (
     CameraKeyBindSerializer,
     CameraKeyBoundSerializer,
     CameraListSerializer,
@@ -26,9 +29,6 @@ from apps.cameras.api_serializers import (
     CameraUpdateSerializer,
     KeyCameraSerializer,
 )
-from apps.cameras.config import lookup
-from apps.cameras.frames import last_seen
-from apps.cameras.models import Camera, CameraKey
 from apps.cameras.services import (
     bind_key,
     create_camera,
@@ -38,9 +38,10 @@ from apps.cameras.services import (
     update_camera,
 )
 from apps.cameras.validation import CameraInvalid
-from apps.core.auth import ActiveTenantKey, ApiKeyAuthentication, RequireScope
 from apps.core.errors import ApiError
+from apps.core.grants import SCOPE_MANAGE
 from apps.core.serializers import ErrorSerializer
+from apps.core.views import TenantKeyView
 from apps.tenants.models import ApiKey, Tenant
 from apps.tenants.services import TooManyKeys
 
@@ -100,38 +101,32 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
     return {s: OpenApiResponse(ErrorSerializer, description=texts[s]) for s in statuses}
 
 
-class CamerasView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [ActiveTenantKey, NotCameraKey]
-    write_permissions = [RequireScope("manage")]
+def tenant_cameras(tenant_id: int) -> QuerySet[Camera]:
+    return Camera.objects.filter(tenant_id=tenant_id).prefetch_related("key_bindings__api_key")
 
-    def get_permissions(self):
-        permissions = super().get_permissions()
-        if self.request.method not in ("GET", "HEAD", "OPTIONS"):
-            permissions += [permission() for permission in self.write_permissions]
-        return permissions
 
-    def tenant_cameras(self):
-        return Camera.objects.filter(tenant_id=self.request.auth.tenant_id).prefetch_related(
-            "key_bindings__api_key"
-        )
-
-    def get_camera(self, camera_id: str) -> Camera:
-        camera = self.tenant_cameras().filter(public_id=camera_id).first()
-        if camera is None:
-            raise ApiError(404, "camera_not_found", f"No camera {camera_id!r} in this tenant.")
-        return camera
+def tenant_camera(tenant_id: int, camera_id: str) -> Camera:
+    """The tenant's camera, else 404 (another tenant's camera looks exactly like an unknown one)."""
+    camera = tenant_cameras(tenant_id).filter(public_id=camera_id).first()
+    if camera is None:
+        raise ApiError(404, "camera_not_found", f"No camera {camera_id!r} in this tenant.")
+    return camera
 
 
 @extend_schema(tags=["cameras"])
-class CameraListView(CamerasView):
+class CameraListView(TenantKeyView):
+    # Any key of the tenant reads; changes need `manage`; camera-bound keys only send frames.
+    scopes = ()
+    write_scopes = (SCOPE_MANAGE,)
+    extra_permissions = (NotCameraKey,)
+
     @extend_schema(
         summary="List the tenant's cameras",
         operation_id="cameras_list",
         responses={200: CameraListSerializer, **errors(401, 403)},
     )
     def get(self, request: Request) -> Response:
-        cameras = list(self.tenant_cameras().order_by("name"))
+        cameras = list(tenant_cameras(self.tenant_id).order_by("name"))
         seen = last_seen([c.public_id for c in cameras])
         return Response({"cameras": [camera_json(c, seen) for c in cameras]})
 
@@ -142,7 +137,7 @@ class CameraListView(CamerasView):
         responses={201: CameraSerializer, **errors(400, 401, 403)},
     )
     def post(self, request: Request) -> Response:
-        if self.tenant_cameras().count() >= MAX_CAMERAS_PER_TENANT:
+        if tenant_cameras(self.tenant_id).count() >= MAX_CAMERAS_PER_TENANT:
             raise ApiError(
                 403, "too_many_cameras", f"A tenant may have at most {MAX_CAMERAS_PER_TENANT}."
             )
@@ -155,14 +150,19 @@ class CameraListView(CamerasView):
 
 
 @extend_schema(tags=["cameras"])
-class CameraDetailView(CamerasView):
+class CameraDetailView(TenantKeyView):
+    # Any key of the tenant reads; changes need `manage`; camera-bound keys only send frames.
+    scopes = ()
+    write_scopes = (SCOPE_MANAGE,)
+    extra_permissions = (NotCameraKey,)
+
     @extend_schema(
         summary="Read a camera",
         operation_id="cameras_read",
         responses={200: CameraSerializer, **errors(401, 403, 404)},
     )
     def get(self, request: Request, camera_id: str) -> Response:
-        return Response(camera_json(self.get_camera(camera_id)))
+        return Response(camera_json(tenant_camera(self.tenant_id, camera_id)))
 
     @extend_schema(
         summary="Change some of a camera's settings (zones are replaced as a whole)",
@@ -171,7 +171,7 @@ class CameraDetailView(CamerasView):
         responses={200: CameraSerializer, **errors(400, 401, 403, 404)},
     )
     def patch(self, request: Request, camera_id: str) -> Response:
-        camera = self.get_camera(camera_id)
+        camera = tenant_camera(self.tenant_id, camera_id)
         try:
             update_camera(camera, body_object(request))
         except CameraInvalid as exc:
@@ -184,12 +184,17 @@ class CameraDetailView(CamerasView):
         responses={204: None, **errors(401, 403, 404)},
     )
     def delete(self, request: Request, camera_id: str) -> Response:
-        delete_camera(self.get_camera(camera_id))
+        delete_camera(tenant_camera(self.tenant_id, camera_id))
         return Response(status=204)
 
 
 @extend_schema(tags=["cameras"])
-class CameraKeysView(CamerasView):
+class CameraKeysView(TenantKeyView):
+    # Any key of the tenant reads; changes need `manage`; camera-bound keys only send frames.
+    scopes = ()
+    write_scopes = (SCOPE_MANAGE,)
+    extra_permissions = (NotCameraKey,)
+
     @extend_schema(
         summary="Bind an API key to the camera, or issue a new bound key",
         operation_id="cameras_bind_key",
@@ -201,7 +206,7 @@ class CameraKeysView(CamerasView):
         },
     )
     def post(self, request: Request, camera_id: str) -> Response:
-        camera = self.get_camera(camera_id)
+        camera = tenant_camera(self.tenant_id, camera_id)
         body = body_object(request)
         key_id = body.get("key")
         if key_id is None:
@@ -210,7 +215,7 @@ class CameraKeysView(CamerasView):
             except TooManyKeys as exc:
                 raise ApiError(403, "too_many_keys", str(exc)) from None
             answer = {
-                "camera": camera_json(self.get_camera(camera_id)),
+                "camera": camera_json(tenant_camera(self.tenant_id, camera_id)),
                 "key": key.public_id,
                 "secret": secret,
             }
@@ -222,11 +227,18 @@ class CameraKeysView(CamerasView):
             bind_key(camera, key)
         except CameraInvalid as exc:
             raise invalid(exc) from None
-        return Response({"camera": camera_json(self.get_camera(camera_id)), "key": key.public_id})
+        return Response(
+            {"camera": camera_json(tenant_camera(self.tenant_id, camera_id)), "key": key.public_id}
+        )
 
 
 @extend_schema(tags=["cameras"])
-class CameraKeyView(CamerasView):
+class CameraKeyView(TenantKeyView):
+    # Any key of the tenant reads; changes need `manage`; camera-bound keys only send frames.
+    scopes = ()
+    write_scopes = (SCOPE_MANAGE,)
+    extra_permissions = (NotCameraKey,)
+
     @extend_schema(
         summary="Unbind an API key from the camera (the key keeps working, unbound)",
         operation_id="cameras_unbind_key",
@@ -234,20 +246,25 @@ class CameraKeyView(CamerasView):
         responses={200: CameraSerializer, **errors(401, 403, 404)},
     )
     def delete(self, request: Request, camera_id: str, key_id: str) -> Response:
-        camera = self.get_camera(camera_id)
+        camera = tenant_camera(self.tenant_id, camera_id)
         binding = camera.key_bindings.filter(api_key__public_id=key_id).first()
         if binding is None:
             raise ApiError(404, "key_not_found", f"Key {key_id!r} is not bound to this camera.")
         unbind_key(binding.api_key)
-        return Response(camera_json(self.get_camera(camera_id)))
+        return Response(camera_json(tenant_camera(self.tenant_id, camera_id)))
 
 
 @extend_schema(tags=["cameras"])
-class KeyCameraView(CamerasView):
+class KeyCameraView(TenantKeyView):
     """The same binding seen from the keys API: which camera a key sends frames for."""
 
+    # Any key of the tenant reads; changes need `manage`; camera-bound keys only send frames.
+    scopes = ()
+    write_scopes = (SCOPE_MANAGE,)
+    extra_permissions = (NotCameraKey,)
+
     def get_key(self, key_id: str) -> ApiKey:
-        key = ApiKey.objects.filter(tenant_id=self.request.auth.tenant_id, public_id=key_id).first()
+        key = ApiKey.objects.filter(tenant_id=self.tenant_id, public_id=key_id).first()
         if key is None:
             raise ApiError(404, "key_not_found", f"No API key {key_id!r} in this tenant.")
         return key
@@ -279,7 +296,7 @@ class KeyCameraView(CamerasView):
         if not isinstance(camera_id, str):
             raise ApiError(400, "invalid_body", 'Send {"camera": "<camera id>"}.')
         try:
-            bind_key(self.get_camera(camera_id), key)
+            bind_key(tenant_camera(self.tenant_id, camera_id), key)
         except CameraInvalid as exc:
             raise invalid(exc) from None
         return self.answer(key)

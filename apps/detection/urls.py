@@ -1,6 +1,7 @@
 from django.urls import path
 
-from apps.detection import codeproject_views, views
+from apps.detection.api import codeproject as codeproject_views
+from apps.detection.api import detect as views
 from apps.detection.path_keys import path_key_variant
 
 # DeepStack / CodeProject.AI routes: camera software appends these to a server's address.

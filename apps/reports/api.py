@@ -1,23 +1,30 @@
-"""The tenant's usage over the API, for `ipcai usage`: requests per day and service, and the
-month's quota position. Authenticated like the keys API (apps/tenants/api.py); readable with
-the `events:read` or the `manage` scope (a camera's detect-only key sees no account data)."""
+"""The reports app's API, under /api/v1/: the tenant's usage (`ipcai usage`) and dataset exports
+of the request archive (`ipcai export`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Sum
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.core.auth import ActiveTenantKey, RequireScope
 from apps.core.errors import ApiError
 from apps.core.grants import SCOPE_EVENTS_READ, SCOPE_MANAGE, KeyGrant
-from apps.tenants.api import TenantKeyView, errors
-from apps.tenants.api_serializers import UsageSerializer
+from apps.core.serializers import ErrorSerializer
+from apps.core.views import TenantKeyView
+from apps.reports.datasets.downloads import export_stream
+from apps.reports.datasets.jobs import start_export, tenant_export
+from apps.reports.datasets.selection import InvalidExport
+from apps.reports.models import DatasetExport
+from apps.reports.serializers import DatasetExportSerializer, ExportRequestSerializer
+from apps.tenants.api import errors
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.limits import requests_this_month
+from apps.tenants.models import Tenant
+from apps.tenants.serializers import UsageSerializer
 from apps.usage.models import DailyUsage
 
 MAX_USAGE_DAYS = 366
@@ -25,7 +32,7 @@ MAX_USAGE_DAYS = 366
 
 @extend_schema(tags=["account"])
 class UsageView(TenantKeyView):
-    permission_classes = [ActiveTenantKey, RequireScope(SCOPE_EVENTS_READ, SCOPE_MANAGE)]
+    scopes = (SCOPE_EVENTS_READ, SCOPE_MANAGE)
 
     @extend_schema(
         summary="Requests per day and service, and this month's quota position",
@@ -94,3 +101,76 @@ def _day_json(row: DailyUsage) -> dict:
         "objects": row.objects_found,
         "mean_latency_ms": round(row.mean_latency_ms, 1),
     }
+
+
+ERRORS = {
+    401: OpenApiResponse(ErrorSerializer, description="No API key, or a bad one."),
+    403: OpenApiResponse(ErrorSerializer, description="Inactive tenant, or no events:read."),
+    404: OpenApiResponse(ErrorSerializer, description="No such export for your tenant."),
+}
+LIST_LIMIT = 50
+
+
+def _tenant_export_or_404(tenant_id: int, export_id: str) -> DatasetExport:
+    export = tenant_export(tenant_id, export_id)
+    if export is None:
+        raise ApiError(404, "export_not_found", "No dataset export with that id.")
+    return export
+
+
+class ExportListView(TenantKeyView):
+    scopes = (SCOPE_EVENTS_READ,)
+
+    @extend_schema(
+        summary="Start a dataset export (COCO, YOLO or Label Studio zip) of archived frames",
+        request=ExportRequestSerializer,
+        responses={202: DatasetExportSerializer, 400: ErrorSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        query = ExportRequestSerializer(data=request.data)
+        if not query.is_valid():
+            field, problems = next(iter(query.errors.items()))
+            raise ApiError(400, "invalid_export", f"{field}: {' '.join(map(str, problems))}")
+        try:
+            export = start_export(Tenant.objects.get(pk=self.tenant_id), query.to_spec())
+        except InvalidExport as exc:
+            raise ApiError(400, "invalid_export", str(exc)) from None
+        data = DatasetExportSerializer(export, context={"request": request}).data
+        return Response(data, status=202, headers={"Location": data["url"]})
+
+    @extend_schema(
+        summary="The tenant's latest dataset exports",
+        responses={200: DatasetExportSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        exports = DatasetExport.objects.filter(tenant_id=self.tenant_id)[:LIST_LIMIT]
+        return Response(
+            DatasetExportSerializer(exports, many=True, context={"request": request}).data
+        )
+
+
+class ExportDetailView(TenantKeyView):
+    scopes = (SCOPE_EVENTS_READ,)
+
+    @extend_schema(
+        summary="One dataset export: status and progress",
+        responses={200: DatasetExportSerializer, **ERRORS},
+    )
+    def get(self, request: Request, export_id: str) -> Response:
+        export = _tenant_export_or_404(self.tenant_id, export_id)
+        return Response(DatasetExportSerializer(export, context={"request": request}).data)
+
+
+class ExportDownloadView(TenantKeyView):
+    scopes = (SCOPE_EVENTS_READ,)
+
+    @extend_schema(
+        summary="Download a finished dataset export (zip, streamed)",
+        responses={
+            (200, "application/zip"): bytes,
+            409: OpenApiResponse(ErrorSerializer, description="Not finished (or failed)."),
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request, export_id: str) -> StreamingHttpResponse:
+        return export_stream(_tenant_export_or_404(self.tenant_id, export_id))

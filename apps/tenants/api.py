@@ -14,19 +14,17 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from apps.core.auth import ActiveTenantKey, ApiKeyAuthentication, RequireScope
 from apps.core.errors import ApiError
-from apps.core.grants import SCOPE_MANAGE
 from apps.core.serializers import ErrorSerializer
-from apps.tenants.api_serializers import (
+from apps.core.views import TenantKeyView
+from apps.tenants.models import ApiKey, Tenant
+from apps.tenants.serializers import (
     KeyCreatedSerializer,
     KeyCreateSerializer,
     KeyListSerializer,
     KeySerializer,
 )
-from apps.tenants.models import ApiKey, Tenant
 from apps.tenants.services import (
     KeyNotAllowed,
     TooManyKeys,
@@ -62,14 +60,6 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
     return {s: OpenApiResponse(ErrorSerializer, description=texts[s]) for s in statuses}
 
 
-class TenantKeyView(APIView):
-    authentication_classes = [ApiKeyAuthentication]
-    permission_classes = [ActiveTenantKey, RequireScope(SCOPE_MANAGE)]
-
-    def tenant_keys(self):
-        return ApiKey.objects.filter(tenant_id=self.request.auth.tenant_id)
-
-
 @extend_schema(tags=["account"])
 class KeyListView(TenantKeyView):
     @extend_schema(
@@ -78,7 +68,7 @@ class KeyListView(TenantKeyView):
         responses={200: KeyListSerializer, **errors(401, 403)},
     )
     def get(self, request: Request) -> Response:
-        keys = self.tenant_keys().order_by("-created_at")
+        keys = ApiKey.objects.filter(tenant_id=self.tenant_id).order_by("-created_at")
         return Response({"keys": [key_json(k, request.auth.key_id) for k in keys]})
 
     @extend_schema(
@@ -121,7 +111,7 @@ class KeyRevokeView(TenantKeyView):
         responses={200: KeySerializer, **errors(401, 403, 404)},
     )
     def post(self, request: Request, public_id: str) -> Response:
-        key = self.tenant_keys().filter(public_id=public_id).first()
+        key = ApiKey.objects.filter(tenant_id=self.tenant_id).filter(public_id=public_id).first()
         if key is None:
             raise ApiError(404, "key_not_found", f"No API key {public_id!r} in this tenant.")
         return Response({"key": key_json(revoke_api_key(key), request.auth.key_id)})

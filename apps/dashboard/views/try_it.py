@@ -23,7 +23,7 @@ from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant, ServiceGrant
 from apps.dashboard.access import can_manage, membership_of, tenant_page
 from apps.dashboard.pages import page
-from apps.detection.views import NativeDetectView
+from apps.detection.api.detect import NativeDetectView
 from apps.tenants.limits import count_request
 from apps.tenants.models import Tenant
 

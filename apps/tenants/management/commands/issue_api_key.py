@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from apps.core.grants import SCOPE_ORDER
+from apps.core.grants import SCOPE_DETECT, SCOPE_ORDER
 from apps.tenants.models import Tenant
 from apps.tenants.services import issue_api_key
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--expires-in-days", type=int, default=None)
         parser.add_argument(
             "--scopes",
-            default="detect",
+            default=SCOPE_DETECT,
             help=f"Comma-separated scopes: {', '.join(SCOPE_ORDER)} (default: detect).",
         )
 

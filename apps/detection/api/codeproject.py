@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from apps.core.auth import ActiveTenantKey
 from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant
+from apps.detection.api.detect import DeepStackDetectionView, error_responses
 from apps.detection.codeproject import (
     CUSTOM_MODELS,
     MODULE_ID,
@@ -36,7 +37,6 @@ from apps.detection.serializers import (
     DeepStackResponseSerializer,
 )
 from apps.detection.services import DetectionCall
-from apps.detection.views import DeepStackDetectionView, error_responses
 
 
 @extend_schema_view(
