@@ -10,17 +10,33 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import cast
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from apps.tenants.models import Membership
+from apps.tenants.models import Membership, Tenant
 
 MANAGING_ROLES = frozenset({Membership.Role.OWNER, Membership.Role.ADMIN})
 
 
-def membership_of(user, slug: str) -> Membership | None:
+class SignedInRequest(HttpRequest):
+    """A `login_required` view's request, for its annotations: the user is signed in."""
+
+    user: User
+
+
+class TenantRequest(SignedInRequest):
+    """What a `tenant_page` view is handed, for its annotations: the same HttpRequest, signed
+    in, with the membership and tenant the decorator set."""
+
+    membership: Membership
+    tenant: Tenant
+
+
+def membership_of(user: User, slug: str) -> Membership | None:
     return Membership.objects.select_related("tenant").filter(user=user, tenant__slug=slug).first()
 
 
@@ -42,7 +58,9 @@ def tenant_page(manage: bool = False) -> Callable:
         @login_required
         @wraps(view)
         def wrapped(request: HttpRequest, slug: str, *args, **kwargs) -> HttpResponse:
-            membership = membership_of(request.user, slug)
+            # Signed in (login_required); membership and tenant are set below.
+            tenant_request = cast(TenantRequest, request)
+            membership = membership_of(tenant_request.user, slug)
             if membership is None:
                 return not_found(request)
             if manage and not can_manage(membership):
@@ -52,10 +70,10 @@ def tenant_page(manage: bool = False) -> Callable:
                     {"membership": membership, "tenant": membership.tenant},
                     status=403,
                 )
-            request.membership = membership
-            request.tenant = membership.tenant
+            tenant_request.membership = membership
+            tenant_request.tenant = membership.tenant
             request.session["tenant"] = slug  # where "/" takes this user next time
-            return view(request, *args, **kwargs)
+            return view(tenant_request, *args, **kwargs)
 
         return wrapped
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from apps.dashboard.access import membership_of, not_found
+from apps.dashboard.access import SignedInRequest, membership_of, not_found
 from apps.tenants.models import Tenant
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     """The last tenant this user looked at, else their first; a page saying so if none."""
     memberships = request.user.memberships.select_related("tenant").order_by("tenant__name")
     last = request.session.get("tenant")
@@ -27,7 +27,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def switch_tenant(request: HttpRequest) -> HttpResponse:
+def switch_tenant(request: SignedInRequest) -> HttpResponse:
     slug = request.GET.get("tenant", "")
     if membership_of(request.user, slug) is None:
         return not_found(request)

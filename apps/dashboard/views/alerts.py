@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -24,19 +24,19 @@ from apps.alerts.models import WebhookDelivery
 from apps.archive.thumbnails import thumbnail_with_boxes
 from apps.cameras.models import Camera
 from apps.core.storage import StorageError
-from apps.dashboard.access import not_found, tenant_page
+from apps.dashboard.access import TenantRequest, not_found, tenant_page
 from apps.dashboard.forms.alerts import AlertFilterForm, AlertingForm, words
 from apps.dashboard.pages import page
 
 ALERTS_PER_PAGE = 24
 
 
-def cameras_of(request: HttpRequest) -> list[Camera]:
+def cameras_of(request: TenantRequest) -> list[Camera]:
     return list(Camera.objects.filter(tenant=request.tenant).order_by("name"))
 
 
 @tenant_page()
-def alerts(request: HttpRequest) -> HttpResponse:
+def alerts(request: TenantRequest) -> HttpResponse:
     cameras = cameras_of(request)
     form = AlertFilterForm(request.GET or None, cameras=cameras)
     filters = CameraEventFilter()
@@ -74,7 +74,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
 
 @tenant_page(manage=True)
 @require_POST
-def alert_settings(request: HttpRequest, camera_id: str) -> HttpResponse:
+def alert_settings(request: TenantRequest, camera_id: str) -> HttpResponse:
     camera = Camera.objects.filter(tenant=request.tenant, public_id=camera_id).first()
     if camera is None:
         return not_found(request)
@@ -90,12 +90,12 @@ def alert_settings(request: HttpRequest, camera_id: str) -> HttpResponse:
             messages.success(request, f"Event settings of {camera.name} saved.")
     else:
         field, problems = next(iter(form.errors.items()))
-        messages.error(request, f"{form.fields[field].label}: {' '.join(problems)}")
+        messages.error(request, f"{form.fields[field].label}: {' '.join(map(str, problems))}")
     return redirect(f"{reverse('dashboard:alerts', args=[request.tenant.slug])}?camera={camera_id}")
 
 
 @tenant_page()
-def alert_detail(request: HttpRequest, event_id: str) -> HttpResponse:
+def alert_detail(request: TenantRequest, event_id: str) -> HttpResponse:
     event = tenant_camera_event(request.tenant.pk, event_id)
     if event is None:
         return not_found(request)
@@ -120,7 +120,7 @@ def alert_detail(request: HttpRequest, event_id: str) -> HttpResponse:
     )
 
 
-def _snapshot(request: HttpRequest, event_id: str):
+def _snapshot(request: TenantRequest, event_id: str):
     event = tenant_camera_event(request.tenant.pk, event_id)
     if event is None:
         return None, not_found(request)
@@ -134,7 +134,7 @@ def _snapshot(request: HttpRequest, event_id: str):
 
 
 @tenant_page()
-def alert_snapshot(request: HttpRequest, event_id: str) -> HttpResponse:
+def alert_snapshot(request: TenantRequest, event_id: str) -> HttpResponse:
     found, error = _snapshot(request, event_id)
     if error:
         return error
@@ -145,7 +145,7 @@ def alert_snapshot(request: HttpRequest, event_id: str) -> HttpResponse:
 
 
 @tenant_page()
-def alert_thumbnail(request: HttpRequest, event_id: str) -> HttpResponse:
+def alert_thumbnail(request: TenantRequest, event_id: str) -> HttpResponse:
     """The best frame, small, with the event's object boxed (server-drawn: a grid of many)."""
     found, error = _snapshot(request, event_id)
     if error:

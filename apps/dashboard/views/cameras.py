@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import orjson
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -34,7 +34,7 @@ from apps.cameras.services import (
 )
 from apps.cameras.validation import MAX_ZONE_POINTS, MAX_ZONES, CameraInvalid
 from apps.core.errors import error_body
-from apps.dashboard.access import can_manage, not_found, tenant_page
+from apps.dashboard.access import TenantRequest, can_manage, not_found, tenant_page
 from apps.dashboard.forms.cameras import (
     BindKeyForm,
     CameraSettingsForm,
@@ -51,7 +51,7 @@ from apps.tenants.services import TooManyKeys
 MAX_STILL_BYTES = 10 * 1024 * 1024
 
 
-def _camera(request: HttpRequest, camera_id: str) -> Camera | None:
+def _camera(request: TenantRequest, camera_id: str) -> Camera | None:
     return (
         Camera.objects.filter(tenant=request.tenant, public_id=camera_id)
         .prefetch_related("key_bindings__api_key")
@@ -64,7 +64,7 @@ def _seen(timestamp: float | None) -> datetime | None:
 
 
 @tenant_page()
-def camera_list(request: HttpRequest) -> HttpResponse:
+def camera_list(request: TenantRequest) -> HttpResponse:
     cameras = list(
         Camera.objects.filter(tenant=request.tenant)
         .prefetch_related("key_bindings__api_key")
@@ -82,7 +82,7 @@ def camera_list(request: HttpRequest) -> HttpResponse:
     return page(request, "dashboard/cameras/list.html", {"rows": rows})
 
 
-def _connect_context(request: HttpRequest, camera: Camera, raw_key: str) -> dict:
+def _connect_context(request: TenantRequest, camera: Camera, raw_key: str) -> dict:
     base = f"{request.scheme}://{request.get_host()}"
     service = camera.services[0] if camera.services else request.tenant.default_application_type
     return {
@@ -101,7 +101,7 @@ def _connect_context(request: HttpRequest, camera: Camera, raw_key: str) -> dict
 @never_cache
 @tenant_page(manage=True)
 @require_http_methods(["GET", "POST"])
-def camera_connect(request: HttpRequest) -> HttpResponse:
+def camera_connect(request: TenantRequest) -> HttpResponse:
     """Create a camera and a key bound to it; the key is in this response only (no-store)."""
     enabled = enabled_services(request.tenant)
     form = ConnectForm(
@@ -126,8 +126,9 @@ def camera_connect(request: HttpRequest) -> HttpResponse:
                 request, "dashboard/cameras/connect.html", _connect_context(request, camera, raw)
             )
     if form.is_bound:
-        form.data = form.data.copy()
-        form.data["form_token"] = issue_token(request.session)
+        data = request.POST.copy()  # what the form is bound to
+        data["form_token"] = issue_token(request.session)
+        form.data = data
     return page(
         request, "dashboard/cameras/connect.html", {"form": form, "no_services": not enabled}
     )
@@ -136,7 +137,7 @@ def camera_connect(request: HttpRequest) -> HttpResponse:
 @never_cache
 @tenant_page(manage=True)
 @require_POST
-def camera_new_key(request: HttpRequest, camera_id: str) -> HttpResponse:
+def camera_new_key(request: TenantRequest, camera_id: str) -> HttpResponse:
     """Connect an existing camera: a new key bound to it, and the same settings to copy."""
     camera = _camera(request, camera_id)
     if camera is None:
@@ -152,7 +153,7 @@ def camera_new_key(request: HttpRequest, camera_id: str) -> HttpResponse:
     return page(request, "dashboard/cameras/connect.html", _connect_context(request, camera, raw))
 
 
-def _editor_data(request: HttpRequest, camera: Camera) -> dict:
+def _editor_data(request: TenantRequest, camera: Camera) -> dict:
     slug = request.tenant.slug
     return {
         "zones": camera.zones,
@@ -171,7 +172,7 @@ def _editor_data(request: HttpRequest, camera: Camera) -> dict:
 @never_cache
 @tenant_page()
 @require_http_methods(["GET", "POST"])
-def camera_detail(request: HttpRequest, camera_id: str) -> HttpResponse:
+def camera_detail(request: TenantRequest, camera_id: str) -> HttpResponse:
     camera = _camera(request, camera_id)
     if camera is None:
         return not_found(request)
@@ -220,7 +221,7 @@ def camera_detail(request: HttpRequest, camera_id: str) -> HttpResponse:
 
 @tenant_page(manage=True)
 @require_POST
-def camera_zones(request: HttpRequest, camera_id: str) -> HttpResponse:
+def camera_zones(request: TenantRequest, camera_id: str) -> HttpResponse:
     """The zone editor's save: `{"zones": [...]}` as JSON; errors in the API's shape."""
     camera = _camera(request, camera_id)
     if camera is None:
@@ -240,7 +241,7 @@ def camera_zones(request: HttpRequest, camera_id: str) -> HttpResponse:
 
 @tenant_page(manage=True)
 @require_POST
-def camera_still(request: HttpRequest, camera_id: str) -> HttpResponse:
+def camera_still(request: TenantRequest, camera_id: str) -> HttpResponse:
     camera = _camera(request, camera_id)
     if camera is None:
         return not_found(request)
@@ -259,7 +260,7 @@ def camera_still(request: HttpRequest, camera_id: str) -> HttpResponse:
 
 @tenant_page(manage=True)
 @require_POST
-def camera_bind(request: HttpRequest, camera_id: str) -> HttpResponse:
+def camera_bind(request: TenantRequest, camera_id: str) -> HttpResponse:
     camera = _camera(request, camera_id)
     key = ApiKey.objects.filter(tenant=request.tenant, public_id=request.POST.get("key")).first()
     if camera is None or key is None:
@@ -275,10 +276,10 @@ def camera_bind(request: HttpRequest, camera_id: str) -> HttpResponse:
 
 @tenant_page(manage=True)
 @require_POST
-def camera_unbind(request: HttpRequest, camera_id: str, key_id: str) -> HttpResponse:
+def camera_unbind(request: TenantRequest, camera_id: str, key_id: str) -> HttpResponse:
     camera = _camera(request, camera_id)
     binding = camera.key_bindings.filter(api_key__public_id=key_id).first() if camera else None
-    if binding is None:
+    if camera is None or binding is None:
         return not_found(request)
     unbind_key(binding.api_key)
     messages.success(request, f"{binding.api_key.prefix}… is no longer bound to {camera.name}.")
@@ -287,7 +288,7 @@ def camera_unbind(request: HttpRequest, camera_id: str, key_id: str) -> HttpResp
 
 @tenant_page(manage=True)
 @require_http_methods(["GET", "POST"])
-def camera_delete(request: HttpRequest, camera_id: str) -> HttpResponse:
+def camera_delete(request: TenantRequest, camera_id: str) -> HttpResponse:
     camera = _camera(request, camera_id)
     if camera is None:
         return not_found(request)
@@ -306,7 +307,7 @@ def _image_response(data: bytes, content_type: str) -> HttpResponse:
 
 @tenant_page()
 @require_GET
-def camera_background(request: HttpRequest, camera_id: str) -> HttpResponse:
+def camera_background(request: TenantRequest, camera_id: str) -> HttpResponse:
     """The zone editor's background: the uploaded still, else the latest frame."""
     camera = _camera(request, camera_id)
     if camera is None:
@@ -322,7 +323,7 @@ def camera_background(request: HttpRequest, camera_id: str) -> HttpResponse:
 
 @tenant_page()
 @require_GET
-def camera_snapshot(request: HttpRequest, camera_id: str) -> HttpResponse:
+def camera_snapshot(request: TenantRequest, camera_id: str) -> HttpResponse:
     """The latest frame, small, with the boxes the camera kept."""
     camera = _camera(request, camera_id)
     frame = latest_frame(camera.public_id) if camera else None
@@ -333,7 +334,7 @@ def camera_snapshot(request: HttpRequest, camera_id: str) -> HttpResponse:
 
 @tenant_page()
 @require_GET
-def camera_status(request: HttpRequest, camera_id: str) -> HttpResponse:
+def camera_status(request: TenantRequest, camera_id: str) -> HttpResponse:
     """What the connect page polls for: has the camera sent a frame yet, and what was in it."""
     camera = _camera(request, camera_id)
     if camera is None:
@@ -343,7 +344,7 @@ def camera_status(request: HttpRequest, camera_id: str) -> HttpResponse:
         return JsonResponse({"seen_at": None})
     return JsonResponse(
         {
-            "seen_at": _seen(frame.seen_at).isoformat(),
+            "seen_at": datetime.fromtimestamp(frame.seen_at, UTC).isoformat(),
             "width": frame.width,
             "height": frame.height,
             "detections": frame.detections,

@@ -7,12 +7,13 @@ ones the API makes (apps/reports/datasets); these views only parse the form and 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
 from apps.core.errors import ApiError
-from apps.dashboard.access import not_found, tenant_page
+from apps.dashboard.access import TenantRequest, not_found, tenant_page
 from apps.dashboard.forms.exports import ExportForm
 from apps.dashboard.pages import page
 from apps.reports.datasets.downloads import export_stream
@@ -25,7 +26,7 @@ EXPORTS_SHOWN = 20
 
 @tenant_page(manage=True)
 @require_http_methods(["GET", "POST"])
-def exports(request: HttpRequest) -> HttpResponse:
+def exports(request: TenantRequest) -> HttpResponse:
     form = ExportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -46,7 +47,7 @@ def exports(request: HttpRequest) -> HttpResponse:
 
 
 @tenant_page(manage=True)
-def export_download(request: HttpRequest, export_id: str) -> HttpResponse:
+def export_download(request: TenantRequest, export_id: str) -> HttpResponseBase:
     export = tenant_export(request.tenant.pk, export_id)
     if export is None:
         return not_found(request)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.dashboard.access import can_manage, not_found, tenant_page
+from apps.dashboard.access import TenantRequest, can_manage, not_found, tenant_page
 from apps.dashboard.forms.keys import SCOPE_CHOICES, KeyCreateForm, KeyScopesForm
 from apps.dashboard.once import issue_token, use_token
 from apps.dashboard.pages import page
@@ -21,7 +21,7 @@ from apps.tenants.services import TooManyKeys, issue_api_key, revoke_api_key, se
 @never_cache
 @tenant_page()
 @require_http_methods(["GET", "POST"])
-def keys(request: HttpRequest) -> HttpResponse:
+def keys(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     new_key = None
     form = None
@@ -33,9 +33,10 @@ def keys(request: HttpRequest) -> HttpResponse:
             if use_token(request.session, form.cleaned_data["form_token"]):
                 try:
                     new_key = _create_key(request, form.cleaned_data)
-                    form = None
                 except TooManyKeys as exc:
                     form.add_error(None, str(exc))
+                else:
+                    form = None
             else:
                 messages.info(
                     request,
@@ -46,8 +47,9 @@ def keys(request: HttpRequest) -> HttpResponse:
     if form is None:
         form = KeyCreateForm(initial={"form_token": issue_token(request.session)})
     else:  # show the errors, with a fresh token for the next try
-        form.data = form.data.copy()
-        form.data["form_token"] = issue_token(request.session)
+        data = request.POST.copy()  # what the form is bound to
+        data["form_token"] = issue_token(request.session)
+        form.data = data
     return page(
         request,
         "dashboard/keys.html",
@@ -62,7 +64,7 @@ def keys(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _create_key(request: HttpRequest, data: dict) -> dict:
+def _create_key(request: TenantRequest, data: dict) -> dict:
     """Issue the key; the secret goes into this response only (never cached: no-store), not
     into the session, messages or logs, so it cannot be shown a second time."""
     expires_on = data["expires_on"]
@@ -78,7 +80,7 @@ def _create_key(request: HttpRequest, data: dict) -> dict:
 
 @tenant_page(manage=True)
 @require_POST
-def key_scopes(request: HttpRequest, public_id: str) -> HttpResponse:
+def key_scopes(request: TenantRequest, public_id: str) -> HttpResponse:
     """Narrow (or widen) a key; its next request sees the change (the cached grant is dropped)."""
     key = ApiKey.objects.filter(tenant=request.tenant, public_id=public_id).first()
     if key is None:
@@ -90,13 +92,13 @@ def key_scopes(request: HttpRequest, public_id: str) -> HttpResponse:
             request, f"{key.prefix}… ({key.name}) may now: {', '.join(key.ordered_scopes)}."
         )
     else:
-        messages.error(request, " ".join(form.errors["scopes"]))
+        messages.error(request, " ".join(map(str, form.errors["scopes"])))
     return redirect("dashboard:keys", slug=request.tenant.slug)
 
 
 @tenant_page(manage=True)
 @require_http_methods(["GET", "POST"])
-def revoke_key(request: HttpRequest, public_id: str) -> HttpResponse:
+def revoke_key(request: TenantRequest, public_id: str) -> HttpResponse:
     key = ApiKey.objects.filter(tenant=request.tenant, public_id=public_id).first()
     if key is None:
         return not_found(request)

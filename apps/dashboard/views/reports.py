@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
-from apps.dashboard.access import not_found, tenant_page
+from apps.dashboard.access import TenantRequest, not_found, tenant_page
 from apps.dashboard.pages import download, page
 from apps.reports.models import MonthlyUsageReport
 from apps.reports.usage import parse_month, report_csv
 
 
 @tenant_page()
-def reports(request: HttpRequest) -> HttpResponse:
+def reports(request: TenantRequest) -> HttpResponse:
     return page(
         request,
         "dashboard/reports.html",
@@ -22,7 +22,7 @@ def reports(request: HttpRequest) -> HttpResponse:
 
 
 @tenant_page()
-def report_download(request: HttpRequest, month: str, fmt: str) -> HttpResponse:
+def report_download(request: TenantRequest, month: str, fmt: str) -> HttpResponse:
     if fmt not in {"csv", "json"}:
         return not_found(request)
     try:

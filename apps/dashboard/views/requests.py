@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from apps.archive.listing import EventFilter, tenant_event, tenant_events
 from apps.archive.thumbnails import THUMBNAIL_CONTENT_TYPE, detections_in, thumbnail_key
 from apps.core.storage import ObjectNotFound, StorageError, get_storage
-from apps.dashboard.access import not_found, tenant_page
+from apps.dashboard.access import TenantRequest, not_found, tenant_page
 from apps.dashboard.forms.requests import RequestFilterForm
 from apps.dashboard.pages import download, page
 
@@ -19,7 +19,7 @@ REQUESTS_PER_PAGE = 24
 
 
 @tenant_page()
-def archived_requests(request: HttpRequest) -> HttpResponse:
+def archived_requests(request: TenantRequest) -> HttpResponse:
     form = RequestFilterForm(request.GET)
     filters = EventFilter()
     if form.is_valid():
@@ -44,7 +44,7 @@ def archived_requests(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _archived_record(request: HttpRequest, event_id: str) -> tuple | HttpResponse:
+def _archived_record(request: TenantRequest, event_id: str) -> tuple | HttpResponse:
     """(event, stored record) of the user's tenant, or the error page to answer with."""
     event = tenant_event(request.tenant.pk, event_id)
     if event is None:
@@ -57,7 +57,7 @@ def _archived_record(request: HttpRequest, event_id: str) -> tuple | HttpRespons
 
 
 @tenant_page()
-def archived_request(request: HttpRequest, event_id: str) -> HttpResponse:
+def archived_request(request: TenantRequest, event_id: str) -> HttpResponse:
     found = _archived_record(request, event_id)
     if isinstance(found, HttpResponse):
         return found
@@ -79,7 +79,7 @@ def archived_request(request: HttpRequest, event_id: str) -> HttpResponse:
 
 
 @tenant_page()
-def archived_request_record(request: HttpRequest, event_id: str) -> HttpResponse:
+def archived_request_record(request: TenantRequest, event_id: str) -> HttpResponse:
     found = _archived_record(request, event_id)
     if isinstance(found, HttpResponse):
         return found
@@ -90,7 +90,7 @@ def archived_request_record(request: HttpRequest, event_id: str) -> HttpResponse
 
 
 @tenant_page()
-def archived_request_image(request: HttpRequest, event_id: str) -> HttpResponse:
+def archived_request_image(request: TenantRequest, event_id: str) -> HttpResponse:
     event = tenant_event(request.tenant.pk, event_id)
     if event is None or not event.has_image:
         return not_found(request)
@@ -108,7 +108,7 @@ def archived_request_image(request: HttpRequest, event_id: str) -> HttpResponse:
 
 
 @tenant_page()
-def archived_request_thumbnail(request: HttpRequest, event_id: str) -> HttpResponse:
+def archived_request_thumbnail(request: TenantRequest, event_id: str) -> HttpResponse:
     """The small JPEG the archive task made once (apps/archive/thumbnails.py): the web process
     never decodes an archived image for the events grid."""
     event = tenant_event(request.tenant.pk, event_id)

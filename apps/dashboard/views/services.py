@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from apps.dashboard.access import not_found, tenant_page
+from apps.dashboard.access import TenantRequest, not_found, tenant_page
 from apps.dashboard.forms.services import ServiceSettingsForm
 from apps.dashboard.pages import page
 from apps.tenants.application_types import ApplicationType
@@ -17,7 +17,7 @@ from apps.tenants.services import update_service
 
 
 @tenant_page()
-def services(request: HttpRequest) -> HttpResponse:
+def services(request: TenantRequest) -> HttpResponse:
     tenant = request.tenant
     existing = {s.application_type: s for s in tenant.services.all()}
     rows = []
@@ -43,7 +43,7 @@ def services(request: HttpRequest) -> HttpResponse:
 
 @tenant_page(manage=True)
 @require_POST
-def update_service_settings(request: HttpRequest, application_type: str) -> HttpResponse:
+def update_service_settings(request: TenantRequest, application_type: str) -> HttpResponse:
     service = request.tenant.services.filter(
         application_type=application_type, enabled=True
     ).first()
@@ -54,7 +54,7 @@ def update_service_settings(request: HttpRequest, application_type: str) -> Http
         messages.error(
             request,
             f"{service.get_application_type_display()}: "
-            + " ".join(e for errors in form.errors.values() for e in errors),
+            + " ".join(str(e) for errors in form.errors.values() for e in errors),
         )
         return redirect("dashboard:services", slug=request.tenant.slug)
     update_service(

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
-from apps.dashboard.access import tenant_page
+from apps.dashboard.access import TenantRequest, tenant_page
 from apps.dashboard.forms.usage import DateRangeForm
 from apps.dashboard.pages import download, page
 from apps.reports.usage import daily_csv, daily_series, request_totals, service_totals
 
 
 @tenant_page()
-def usage(request: HttpRequest) -> HttpResponse:
+def usage(request: TenantRequest) -> HttpResponse:
     form = DateRangeForm.from_query(request.GET)
     context: dict = {"form": form}
     if form.is_valid():
@@ -28,11 +28,11 @@ def usage(request: HttpRequest) -> HttpResponse:
 
 
 @tenant_page()
-def usage_csv(request: HttpRequest) -> HttpResponse:
+def usage_csv(request: TenantRequest) -> HttpResponse:
     form = DateRangeForm.from_query(request.GET)
     if not form.is_valid():
         return HttpResponse(
-            " ".join(e for errors in form.errors.values() for e in errors), status=400
+            " ".join(str(e) for errors in form.errors.values() for e in errors), status=400
         )
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
     return download(

@@ -4,7 +4,7 @@ button. apps/alerts/webhooks/endpoints.py checks and makes the changes."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,7 +14,7 @@ from apps.alerts.listing import (
 )
 from apps.alerts.models import WebhookEndpoint
 from apps.alerts.webhooks import endpoints
-from apps.dashboard.access import can_manage, not_found, tenant_page
+from apps.dashboard.access import TenantRequest, can_manage, not_found, tenant_page
 from apps.dashboard.forms.alerts import words
 from apps.dashboard.forms.webhooks import EndpointForm
 from apps.dashboard.once import issue_token, use_token
@@ -38,7 +38,7 @@ def _endpoint_changes(form: EndpointForm, tenant_id: int):
 @never_cache
 @tenant_page()
 @require_http_methods(["GET", "POST"])
-def webhooks(request: HttpRequest) -> HttpResponse:
+def webhooks(request: TenantRequest) -> HttpResponse:
     """List and create endpoints; a new endpoint's secret is in this response only."""
     cameras = cameras_of(request)
     form = None
@@ -55,18 +55,20 @@ def webhooks(request: HttpRequest) -> HttpResponse:
                     description=form.cleaned_data["description"],
                     filters=_endpoint_changes(form, request.tenant.pk),
                 )
-                created = {"endpoint": endpoint, "secret": secret}
-                form = None
             except endpoints.EndpointError as exc:
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                created = {"endpoint": endpoint, "secret": secret}
+                form = None
         elif form.is_valid():
             messages.info(request, "That form was sent already; the endpoint is in the list.")
             form = None
     if form is None:
         form = EndpointForm(initial={"form_token": issue_token(request.session)}, cameras=cameras)
     else:
-        form.data = form.data.copy()
-        form.data["form_token"] = issue_token(request.session)
+        data = request.POST.copy()  # what the form is bound to
+        data["form_token"] = issue_token(request.session)
+        form.data = data
     return page(
         request,
         "dashboard/webhooks.html",
@@ -81,7 +83,7 @@ def webhooks(request: HttpRequest) -> HttpResponse:
 @never_cache
 @tenant_page()
 @require_http_methods(["GET", "POST"])
-def webhook_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+def webhook_detail(request: TenantRequest, endpoint_id: str) -> HttpResponse:
     endpoint = tenant_endpoint(request.tenant.pk, endpoint_id)
     if endpoint is None:
         return not_found(request)
@@ -125,7 +127,7 @@ def webhook_detail(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 
 @tenant_page(manage=True)
 @require_POST
-def webhook_test(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+def webhook_test(request: TenantRequest, endpoint_id: str) -> HttpResponse:
     endpoint = tenant_endpoint(request.tenant.pk, endpoint_id)
     if endpoint is None:
         return not_found(request)
@@ -139,7 +141,7 @@ def webhook_test(request: HttpRequest, endpoint_id: str) -> HttpResponse:
 
 @tenant_page(manage=True)
 @require_POST
-def webhook_delete(request: HttpRequest, endpoint_id: str) -> HttpResponse:
+def webhook_delete(request: TenantRequest, endpoint_id: str) -> HttpResponse:
     endpoint = tenant_endpoint(request.tenant.pk, endpoint_id)
     if endpoint is None:
         return not_found(request)
