@@ -1,12 +1,31 @@
-"""Dashboard URLs: sign-in and account pages, then every tenant page under /t/<slug>/."""
+"""Dashboard URLs, all of them: sign-in and account pages, then every tenant page under
+/t/<slug>/, area by area (each area's views are apps/dashboard/views/<area>.py).
+
+The request archive is "Requests" (requests/...); its first paths, events/..., answer with a
+permanent redirect there, so bookmarks and the old URL names keep working."""
+
+from collections.abc import Callable
 
 from django.contrib.auth import views as auth_views
+from django.http.response import HttpResponseBase
 from django.urls import include, path, reverse_lazy
+from django.views.generic import RedirectView
 
 from apps.core.signin import SignInForm, ThrottledPasswordResetView
-from apps.dashboard.views import alerts, cameras, exports
-from apps.dashboard.views import requests as views
-from apps.dashboard.views.try_it import SessionDetectView
+from apps.dashboard.views import (
+    accounts,
+    alerts,
+    cameras,
+    exports,
+    keys,
+    overview,
+    reports,
+    requests,
+    services,
+    try_it,
+    usage,
+    webhooks,
+)
 
 app_name = "dashboard"
 
@@ -71,25 +90,59 @@ account_urls = [
     ),
 ]
 
+
+def moved_to(name: str) -> Callable[..., HttpResponseBase]:
+    """A first path of a renamed page: a permanent redirect to the same page's new path."""
+    return RedirectView.as_view(pattern_name=f"dashboard:{name}", permanent=True, query_string=True)
+
+
 tenant_urls = [
-    path("", views.overview, name="overview"),
-    path("keys/", views.keys, name="keys"),
-    path("keys/<str:public_id>/revoke/", views.revoke_key, name="revoke-key"),
-    path("keys/<str:public_id>/scopes/", views.key_scopes, name="key-scopes"),
-    path("services/", views.services, name="services"),
+    path("", overview.overview, name="overview"),
+    # API keys
+    path("keys/", keys.keys, name="keys"),
+    path("keys/<str:public_id>/revoke/", keys.revoke_key, name="revoke-key"),
+    path("keys/<str:public_id>/scopes/", keys.key_scopes, name="key-scopes"),
+    # services and their settings
+    path("services/", services.services, name="services"),
     path(
         "services/<str:application_type>/",
-        views.update_service_settings,
+        services.update_service_settings,
         name="update-service",
     ),
-    path("usage/", views.usage, name="usage"),
-    path("usage.csv", views.usage_csv, name="usage-csv"),
-    path("events/", views.events, name="events"),
-    path("events/<str:event_id>/", views.event_detail, name="event"),
-    path("events/<str:event_id>/image", views.event_image, name="event-image"),
-    path("events/<str:event_id>/thumbnail.jpg", views.event_thumbnail, name="event-thumbnail"),
-    path("events/<str:event_id>/record.json", views.event_record, name="event-record"),
-    path("try/", views.try_it, name="try-it"),
+    # usage and monthly reports
+    path("usage/", usage.usage, name="usage"),
+    path("usage.csv", usage.usage_csv, name="usage-csv"),
+    path("reports/", reports.reports, name="reports"),
+    path("reports/<str:month>.<str:fmt>", reports.report_download, name="report-download"),
+    # Requests: the request archive
+    path("requests/", requests.archived_requests, name="requests"),
+    path("requests/<str:event_id>/", requests.archived_request, name="request"),
+    path("requests/<str:event_id>/image", requests.archived_request_image, name="request-image"),
+    path(
+        "requests/<str:event_id>/thumbnail.jpg",
+        requests.archived_request_thumbnail,
+        name="request-thumbnail",
+    ),
+    path(
+        "requests/<str:event_id>/record.json",
+        requests.archived_request_record,
+        name="request-record",
+    ),
+    path("events/", moved_to("requests"), name="events"),
+    path("events/<str:event_id>/", moved_to("request"), name="event"),
+    path("events/<str:event_id>/image", moved_to("request-image"), name="event-image"),
+    path(
+        "events/<str:event_id>/thumbnail.jpg",
+        moved_to("request-thumbnail"),
+        name="event-thumbnail",
+    ),
+    path("events/<str:event_id>/record.json", moved_to("request-record"), name="event-record"),
+    # Try it, and the session-signed detection endpoint its page posts to
+    path("try/", try_it.try_it, name="try-it"),
+    path(
+        "api/detect/<str:application_type>", try_it.SessionDetectView.as_view(), name="try-it-api"
+    ),
+    # cameras: list, connect flow, settings and zones, pictures
     path("cameras/", cameras.camera_list, name="cameras"),
     path("cameras/connect/", cameras.camera_connect, name="camera-connect"),
     path("cameras/<str:camera_id>/", cameras.camera_detail, name="camera"),
@@ -110,30 +163,26 @@ tenant_urls = [
     ),
     path("cameras/<str:camera_id>/snapshot.jpg", cameras.camera_snapshot, name="camera-snapshot"),
     path("cameras/<str:camera_id>/status.json", cameras.camera_status, name="camera-status"),
+    # Alerts: camera events
     path("alerts/", alerts.alerts, name="alerts"),
     path("alerts/settings/<str:camera_id>", alerts.alert_settings, name="alert-settings"),
     path("alerts/<str:event_id>/", alerts.alert_detail, name="alert"),
     path("alerts/<str:event_id>/snapshot.jpg", alerts.alert_snapshot, name="alert-snapshot"),
     path("alerts/<str:event_id>/thumbnail.jpg", alerts.alert_thumbnail, name="alert-thumbnail"),
-    path("webhooks/", alerts.webhooks, name="webhooks"),
-    path("webhooks/<str:endpoint_id>/", alerts.webhook_detail, name="webhook"),
-    path("webhooks/<str:endpoint_id>/test", alerts.webhook_test, name="webhook-test"),
-    path("webhooks/<str:endpoint_id>/delete", alerts.webhook_delete, name="webhook-delete"),
-    # "Try it" posts here: the native detection endpoint, signed in by session (session_api).
-    path("api/detect/<str:application_type>", SessionDetectView.as_view(), name="try-it-api"),
-    path("reports/", views.reports, name="reports"),
+    # webhooks
+    path("webhooks/", webhooks.webhooks, name="webhooks"),
+    path("webhooks/<str:endpoint_id>/", webhooks.webhook_detail, name="webhook"),
+    path("webhooks/<str:endpoint_id>/test", webhooks.webhook_test, name="webhook-test"),
+    path("webhooks/<str:endpoint_id>/delete", webhooks.webhook_delete, name="webhook-delete"),
+    # dataset exports
     path("exports/", exports.exports, name="exports"),
     path("exports/<str:export_id>.zip", exports.export_download, name="export-download"),
-    path(
-        "reports/<str:month>.<str:fmt>",
-        views.report_download,
-        name="report-download",
-    ),
 ]
 
+
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("switch/", views.switch_tenant, name="switch-tenant"),
+    path("", accounts.home, name="home"),
+    path("switch/", accounts.switch_tenant, name="switch-tenant"),
     path("accounts/", include(account_urls)),
     path("t/<slug:slug>/", include(tenant_urls)),
 ]

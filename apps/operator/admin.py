@@ -19,9 +19,8 @@ from django.template.response import TemplateResponse
 from django.utils.safestring import SafeString
 
 from apps.cameras.models import Camera
-from apps.operator.model_admin import tier_choices
 from apps.core.signin import AdminSignInForm
-from apps.detection.models import DailyUsage
+from apps.operator.model_admin import tier_choices
 from apps.reports.admin import csv_download
 from apps.reports.usage import MONTHLY_FIELDS, monthly_totals, rows_csv, utc_today
 from apps.tenants.application_types import ApplicationType
@@ -34,6 +33,7 @@ from apps.tenants.services import (
     revoke_api_key,
     set_tenant_active,
 )
+from apps.usage.models import DailyUsage
 
 # The operator sign-in is throttled like the dashboard's (apps/core/signin.py).
 admin.site.login_form = AdminSignInForm

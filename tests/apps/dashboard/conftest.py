@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from apps.events.listing import tenant_events
+from apps.archive.listing import tenant_events
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.services import enable_service
-from tests.support.images import seed_image
+from harness.images import seed_image
 
 
 def signed_in(user, *, enforce_csrf: bool = False) -> Client:

@@ -12,8 +12,8 @@ from apps.alerts.frames import CameraFrame, track_camera_frame
 from apps.alerts.models import WebhookDelivery, WebhookEndpoint
 from apps.alerts.webhooks.endpoints import create_endpoint
 from apps.cameras.services import create_camera
+from harness.images import seed_image
 from tests.apps.dashboard.conftest import signed_in
-from tests.support.images import seed_image
 
 BOX = [10.0, 20.0, 110.0, 320.0]
 

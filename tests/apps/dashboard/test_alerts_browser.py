@@ -16,7 +16,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from tests.apps.alerts.clip import sampled
+from harness.camera_clip import sampled
+from harness.camera_frames import create_camera, post_frame
+from harness.portal import Portal, running_portal
+from harness.webhook_receiver import Receiver, running_receiver
 from tests.apps.dashboard import test_browser as journey
 from tests.apps.dashboard.test_browser import (
     PHONE,
@@ -26,9 +29,6 @@ from tests.apps.dashboard.test_browser import (
     screenshot,
     sign_in,
 )
-from tests.support.camera_frames import create_camera, post_frame
-from tests.support.portal import Portal, running_portal
-from tests.support.webhook_receiver import Receiver, running_receiver
 
 pytestmark = pytest.mark.browser
 

@@ -19,8 +19,8 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.support.portal import Portal, running_portal
-from tests.support.processes import REPO_ROOT, shared_dir
+from harness.portal import Portal, running_portal
+from harness.processes import REPO_ROOT, shared_dir
 
 pytestmark = pytest.mark.browser
 
@@ -197,10 +197,10 @@ def test_an_owner_creates_a_key_tries_detection_watches_usage_and_revokes(portal
     page.get_by_role("link", name="Reports").click()
     screenshot(page, "05b-reports")
 
-    # Save request events for pets, run Try it again, open the archived event.
+    # Save pets requests, run Try it again, open the archived request under Requests.
     page.get_by_role("link", name="Services").click()
     pets = page.locator("#service-pets-detection")
-    pets.get_by_label("Save request events (image and response)").check()
+    pets.get_by_label("Save requests (image and response)").check()
     pets.get_by_role("button", name="Save pets detection settings").click()
     expect(page.locator(".messages")).to_contain_text("Saved the Pets detection settings")
     screenshot(page, "06-services")
@@ -209,16 +209,17 @@ def test_an_owner_creates_a_key_tries_detection_watches_usage_and_revokes(portal
     page.get_by_label("Service").select_option("pets-detection")
     page.get_by_role("button", name="Detect").click()
     expect(page.locator("#try-status")).to_have_text(FOUND_3_DOGS)
-    page.get_by_role("link", name="Events").click()
+    page.get_by_role("link", name="Requests").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Requests")
     reload_until(page, lambda: page.locator("a.thumb").count() > 0)
     thumbnail = page.locator("a.thumb img").first
     expect(thumbnail).to_have_js_property("complete", True)
     assert thumbnail.evaluate("img => img.naturalWidth") == 360
-    screenshot(page, "07-events")
+    screenshot(page, "07-requests")
     page.locator("a.thumb").first.click()
     expect(page.locator('#event-frame svg rect.box[data-label="dog"]')).to_have_count(3)
     expect(page.locator("#event-json")).to_contain_text('"tenant": "alpha"')
-    screenshot(page, "08-event")
+    screenshot(page, "08-request")
 
     # Revoke, after a confirmation page; the API refuses the key from then on.
     page.get_by_role("link", name="API keys").click()

@@ -13,9 +13,9 @@ from __future__ import annotations
 import requests
 from playwright.sync_api import Page, expect
 
+from harness.processes import shared_dir
 from tests.apps.dashboard import test_browser
 from tests.apps.dashboard.test_browser import PHONE, fits_the_screen, screenshot, sign_in
-from tests.support.processes import shared_dir
 
 PERSONS_JPG = shared_dir() / "images" / "persons.jpg"
 pytestmark = test_browser.pytestmark

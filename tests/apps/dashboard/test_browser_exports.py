@@ -11,6 +11,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from harness.portal import Portal
 from tests.apps.dashboard import test_browser
 from tests.apps.dashboard.test_browser import (
     PETS_JPG,
@@ -20,7 +21,6 @@ from tests.apps.dashboard.test_browser import (
     sign_in,
 )
 from tests.support.archiving import archiving_portal, wait_until_archived
-from tests.support.portal import Portal
 
 pytestmark = pytest.mark.browser
 browser, open_page = test_browser.browser, test_browser.open_page  # the shared fixtures

@@ -12,8 +12,8 @@ from apps.cameras.models import Camera, CameraKey
 from apps.cameras.services import bind_key, create_camera
 from apps.dashboard.once import issue_token
 from apps.tenants.models import ApiKey
+from harness.images import seed_image
 from tests.apps.dashboard.conftest import signed_in
-from tests.support.images import seed_image
 
 TRIANGLE = [[0.1, 0.5], [0.6, 0.5], [0.6, 1.0]]
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
+from harness.portal import Portal, running_portal
 from tests.apps.dashboard.test_browser import (  # noqa: F401  (the browser fixture)
     FOUND_3_DOGS,
     PETS_JPG,
@@ -21,7 +22,6 @@ from tests.apps.dashboard.test_browser import (  # noqa: F401  (the browser fixt
     browser,
     screenshot,
 )
-from tests.support.portal import Portal, running_portal
 
 pytestmark = pytest.mark.browser
 

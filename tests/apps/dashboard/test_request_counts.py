@@ -15,14 +15,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from apps.detection.metering import drain_usage
 from apps.reports.models import MonthlyUsageReport
 from apps.reports.monthly import build_monthly_reports
 from apps.reports.usage import utc_today
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.services import enable_service
+from apps.usage.metering import drain_usage
+from harness.images import seed_image
 from tests.apps.dashboard.conftest import signed_in, try_it
-from tests.support.images import seed_image
 
 
 @pytest.fixture
@@ -113,14 +113,16 @@ def test_the_calls_of_old_usage_rows_are_backfilled_by_the_migration(db, tenant_
     """Rows drained before `calls` existed get it from their usage events (the migration)."""
     from django.apps import apps as django_apps
 
-    from apps.detection.models import DailyUsage, UsageEvent
+    from apps.usage.models import DailyUsage, UsageEvent
 
     migration = importlib.import_module("apps.detection.migrations.0003_dailyusage_calls")
     when = datetime(2026, 3, 5, 12, tzinfo=UTC)
-    for application_type in ["persons-detection,pets-detection", "pets-detection"]:
+    for number, application_type in enumerate(
+        ["persons-detection,pets-detection", "pets-detection"]
+    ):
         UsageEvent.objects.create(
             created_at=when,
-            request_id="r",
+            request_id=f"r{number}",
             tenant=tenant_a,
             application_type=application_type,
             endpoint="native",
@@ -132,7 +134,14 @@ def test_the_calls_of_old_usage_rows_are_backfilled_by_the_migration(db, tenant_
             tenant=tenant_a, application_type=service, day=when.date(), requests=requests
         )
 
-    migration.backfill_calls(django_apps, None)
+    class AppsOfThen:
+        """The registry as the migration saw it: these models were detection's then."""
+
+        def get_model(self, app_label: str, model_name: str):
+            assert app_label == "detection"
+            return django_apps.get_model("usage", model_name)
+
+    migration.backfill_calls(AppsOfThen(), None)
 
     calls = dict(DailyUsage.objects.values_list("application_type", "calls"))
     assert calls == {"persons-detection": 1, "pets-detection": 1}

@@ -17,15 +17,15 @@ from django.core import mail
 from django.test import Client
 
 from apps.core.grants import KeyRejected
-from apps.detection.metering import drain_usage
-from apps.detection.models import DailyUsage
 from apps.reports.monthly import build_monthly_reports
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.grants import resolve_key
 from apps.tenants.models import ApiKey, Membership, TenantService
 from apps.tenants.services import add_member, create_tenant
+from apps.usage.metering import drain_usage
+from apps.usage.models import DailyUsage
+from harness.images import seed_image
 from tests.apps.dashboard.conftest import signed_in, try_it
-from tests.support.images import seed_image
 
 KEY_PATTERN = re.compile(r"ipcai_[0-9a-f]{12}_[\w-]+")
 TOKEN_PATTERN = re.compile(r'name="form_token" value="([^"]+)"')
@@ -46,11 +46,11 @@ def tenant_urls(slug: str, key_id: str, event_id: str, month: str) -> list[str]:
         f"/t/{slug}/services/",
         f"/t/{slug}/usage/",
         f"/t/{slug}/usage.csv",
-        f"/t/{slug}/events/",
-        f"/t/{slug}/events/{event_id}/",
-        f"/t/{slug}/events/{event_id}/image",
-        f"/t/{slug}/events/{event_id}/thumbnail.jpg",
-        f"/t/{slug}/events/{event_id}/record.json",
+        f"/t/{slug}/requests/",
+        f"/t/{slug}/requests/{event_id}/",
+        f"/t/{slug}/requests/{event_id}/image",
+        f"/t/{slug}/requests/{event_id}/thumbnail.jpg",
+        f"/t/{slug}/requests/{event_id}/record.json",
         f"/t/{slug}/try/",
         f"/t/{slug}/reports/",
         f"/t/{slug}/reports/{month}.csv",
@@ -388,19 +388,48 @@ def test_a_backwards_or_too_long_range_is_a_clear_400(alice, tenant_a):
     assert client.get("/t/alpha/usage/?start=yesterday").status_code == 400
 
 
-def test_events_show_thumbnails_with_boxes_and_open_to_image_and_json(alice, alpha_event):
+def test_requests_show_thumbnails_with_boxes_and_open_to_image_and_json(alice, alpha_event):
     client = signed_in(alice)
-    grid = client.get("/t/alpha/events/").content.decode()
-    assert f"/t/alpha/events/{alpha_event}/thumbnail.jpg" in grid
+    grid = client.get("/t/alpha/requests/").content.decode()
+    assert f"/t/alpha/requests/{alpha_event}/thumbnail.jpg" in grid
     assert "3 objects" in grid
-    thumbnail = client.get(f"/t/alpha/events/{alpha_event}/thumbnail.jpg")
+    thumbnail = client.get(f"/t/alpha/requests/{alpha_event}/thumbnail.jpg")
     assert thumbnail["Content-Type"] == "image/jpeg"
-    detail = client.get(f"/t/alpha/events/{alpha_event}/").content.decode()
+    detail = client.get(f"/t/alpha/requests/{alpha_event}/").content.decode()
     drawing = json.loads(re.search(r'id="drawing"[^>]*>(.*?)</script>', detail).group(1))
     assert [d["label"] for d in drawing["detections"]] == ["dog"] * 3
-    assert client.get(f"/t/alpha/events/{alpha_event}/image").content == seed_image("pets")
-    record = client.get(f"/t/alpha/events/{alpha_event}/record.json").json()
+    assert client.get(f"/t/alpha/requests/{alpha_event}/image").content == seed_image("pets")
+    record = client.get(f"/t/alpha/requests/{alpha_event}/record.json").json()
     assert record["tenant"] == "alpha" and len(record["response"]["detections"]) == 3
+
+
+def test_the_requests_page_is_named_requests_in_nav_heading_and_title(alice, tenant_a):
+    page = signed_in(alice).get("/t/alpha/requests/").content.decode()
+    assert "<title>Requests · " in page
+    assert "<h1>Requests</h1>" in page
+    assert re.search(r'<a href="/t/alpha/requests/" aria-current="page">Requests</a>', page)
+    assert '<a href="/t/alpha/alerts/">Alerts</a>' in page  # camera events keep their name
+
+
+def test_the_first_events_paths_redirect_to_requests(alice, bob, charlie, alpha_event):
+    client = signed_in(alice)
+    moved = {
+        "/t/alpha/events/?service=pets-detection": "/t/alpha/requests/?service=pets-detection",
+        f"/t/alpha/events/{alpha_event}/": f"/t/alpha/requests/{alpha_event}/",
+        f"/t/alpha/events/{alpha_event}/image": f"/t/alpha/requests/{alpha_event}/image",
+        f"/t/alpha/events/{alpha_event}/thumbnail.jpg": (
+            f"/t/alpha/requests/{alpha_event}/thumbnail.jpg"
+        ),
+        f"/t/alpha/events/{alpha_event}/record.json": (
+            f"/t/alpha/requests/{alpha_event}/record.json"
+        ),
+    }
+    for old, new in moved.items():
+        response = client.get(old)
+        assert (response.status_code, response["Location"]) == (301, new), old
+    old_detail = f"/t/alpha/events/{alpha_event}/"
+    assert signed_in(bob).get(old_detail, follow=True).status_code == 200  # a viewer
+    assert signed_in(charlie).get(old_detail, follow=True).status_code == 404  # an outsider
 
 
 def test_thumbnails_have_the_boxes_drawn(alice, alpha_event):
@@ -408,9 +437,9 @@ def test_thumbnails_have_the_boxes_drawn(alice, alpha_event):
     from PIL import Image
 
     client = signed_in(alice)
-    thumbnail = client.get(f"/t/alpha/events/{alpha_event}/thumbnail.jpg").content
+    thumbnail = client.get(f"/t/alpha/requests/{alpha_event}/thumbnail.jpg").content
     thumb = Image.open(io.BytesIO(thumbnail)).convert("RGB")
-    record = client.get(f"/t/alpha/events/{alpha_event}/record.json").json()["response"]
+    record = client.get(f"/t/alpha/requests/{alpha_event}/record.json").json()["response"]
     scale = thumb.width / record["width"]  # the native answer Try it received
     assert thumb.width == 360
     for box in (d["box"] for d in record["detections"]):
@@ -420,18 +449,19 @@ def test_thumbnails_have_the_boxes_drawn(alice, alpha_event):
         assert blue > 150 and red < 100, (red, green, blue)
 
 
-def test_events_filter_by_service_and_day(alice, alpha_event):
+def test_requests_filter_by_service_and_day(alice, alpha_event):
     client = signed_in(alice)
-    assert alpha_event in client.get("/t/alpha/events/?service=pets-detection").content.decode()
+    assert alpha_event in client.get("/t/alpha/requests/?service=pets-detection").content.decode()
     assert (
-        alpha_event not in client.get("/t/alpha/events/?service=persons-detection").content.decode()
+        alpha_event
+        not in client.get("/t/alpha/requests/?service=persons-detection").content.decode()
     )
-    assert alpha_event not in client.get("/t/alpha/events/?day=2001-01-01").content.decode()
+    assert alpha_event not in client.get("/t/alpha/requests/?day=2001-01-01").content.decode()
 
 
-def test_events_page_says_when_nothing_is_archived(alice, tenant_a):
-    page = signed_in(alice).get("/t/alpha/events/").content.decode()
-    assert "No service saves request events right now" in page
+def test_requests_page_says_when_nothing_is_archived(alice, tenant_a):
+    page = signed_in(alice).get("/t/alpha/requests/").content.decode()
+    assert "No service saves its requests right now" in page
 
 
 def test_monthly_reports_are_listed_and_downloadable(alice, tenant_a, inference):

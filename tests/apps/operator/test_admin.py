@@ -25,8 +25,8 @@ def test_every_model_has_an_admin_page(operator, key_a):
         f"/admin/tenants/apikey/{key_a.key.pk}/change/",
         "/admin/tenants/tenantservice/",
         "/admin/tenants/membership/",
-        "/admin/detection/usageevent/",
-        "/admin/detection/dailyusage/",
+        "/admin/usage/usageevent/",
+        "/admin/usage/dailyusage/",
     ]:
         assert operator.get(url).status_code == 200, url
 

@@ -8,8 +8,8 @@ import pytest
 
 from apps.tenants.model_registry import COCO80_NAMES
 from apps.tenants.models import DetectionModel, TenantService
+from harness.processes import model_dir
 from tests.apps.factories import UserFactory
-from tests.support.processes import model_dir
 
 PICODET = "picodet_s_416_coco.onnx"
 
