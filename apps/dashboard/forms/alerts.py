@@ -22,7 +22,7 @@ class AlertFilterForm(forms.Form):
 
 
 class AlertingForm(forms.Form):
-    """A camera's event settings (apps/events/camera_events.update_alerting)."""
+    """A camera's event settings (apps/alerts/alerting.update_alerting)."""
 
     enabled = forms.BooleanField(required=False, label="Make events from this camera's frames")
     labels = forms.CharField(

@@ -10,9 +10,9 @@ from apps.core.grants import SCOPE_DETECT, SCOPE_EVENTS_READ, SCOPE_MANAGE
 from apps.reports.usage import utc_today
 
 SCOPE_CHOICES = [
-    (SCOPE_DETECT, "detect: send images for detection"),
-    (SCOPE_EVENTS_READ, "events:read: read archived request events and camera events"),
-    (SCOPE_MANAGE, "manage: create and revoke keys, cameras and webhooks"),
+    (SCOPE_DETECT, f"{SCOPE_DETECT}: send images for detection"),
+    (SCOPE_EVENTS_READ, f"{SCOPE_EVENTS_READ}: read saved requests (Requests) and camera events"),
+    (SCOPE_MANAGE, f"{SCOPE_MANAGE}: create and revoke keys, cameras and webhooks"),
 ]
 
 

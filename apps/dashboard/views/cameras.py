@@ -1,7 +1,8 @@
 """The Cameras pages: list, connect a camera, a camera's settings and zone editor, its pictures.
 
-Thin, like views.py: access.tenant_page resolves the tenant (404 for non-members, 403 for
-viewers on anything that changes), apps/cameras/services.py makes the changes and checks them.
+Thin, like every dashboard view: access.tenant_page resolves the tenant (404 for non-members,
+403 for viewers on anything that changes), apps/cameras/services.py makes the changes and checks
+them.
 The zone editor and the "test with this image" panel are static JavaScript (camera.js): the
 editor posts its zones here as JSON; the panel posts the image to the session Try-it endpoint
 with `?camera=`, so it runs exactly the filter a camera's request runs.
