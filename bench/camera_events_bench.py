@@ -37,10 +37,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.archiving_bench import cpu_seconds  # noqa: E402
+from harness.camera_clip import sampled  # noqa: E402
 from harness.camera_frames import create_camera, post_frame  # noqa: E402
 from harness.portal import running_portal  # noqa: E402
 from harness.worker import running_worker  # noqa: E402
-from tests.apps.alerts.clip import sampled  # noqa: E402
 
 EVENTS_OFF = """
 from apps.cameras.models import Camera

@@ -23,9 +23,9 @@ from apps.core.storage import LocalFolderStorage
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.models import ApiKey, Membership, Tenant
 from apps.tenants.services import add_member, create_tenant, issue_api_key
+from harness.portal import forget_redis_prefix
+from harness.worker import running_worker
 from tests.apps.factories import UserFactory
-from tests.support.portal import forget_redis_prefix
-from tests.support.worker import running_worker
 
 
 @dataclass

@@ -163,7 +163,7 @@ def test_a_service_that_keeps_events_forever_keeps_camera_events(camera_a, archi
 
 
 def test_a_redis_outage_costs_the_frame_its_events_not_its_answer(camera_a, archive, settings):
-    from tests.support.processes import free_port
+    from harness.processes import free_port
 
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     assert track_camera_frame(frame(camera_a, 1000.0)) == []

@@ -22,10 +22,10 @@ import requests
 from standardwebhooks import Webhook
 
 from apps.alerts.tracking import iou
-from tests.apps.alerts.clip import VISITS, sampled
-from tests.support.camera_frames import create_camera, post_frame
-from tests.support.portal import running_portal
-from tests.support.webhook_receiver import Receiver, running_receiver, start_receiver
+from harness.camera_clip import VISITS, sampled
+from harness.camera_frames import create_camera, post_frame
+from harness.portal import running_portal
+from harness.webhook_receiver import Receiver, running_receiver, start_receiver
 
 pytestmark = pytest.mark.slow
 

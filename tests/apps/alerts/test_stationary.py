@@ -14,7 +14,7 @@ from apps.alerts.models import CameraEvent
 from apps.cameras.services import create_camera
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.services import enable_service
-from tests.support.images import seed_image
+from harness.images import seed_image
 
 STATIONARY_AFTER_S = 30.0  # the default
 

@@ -19,7 +19,7 @@ from apps.alerts.models import WebhookDelivery
 from apps.alerts.webhooks import delivery, outbound
 from apps.alerts.webhooks.endpoints import create_endpoint, send_test_event
 from apps.alerts.webhooks.signing import new_secret, signed_headers
-from tests.support.webhook_receiver import running_receiver, start_receiver
+from harness.webhook_receiver import running_receiver, start_receiver
 
 
 @pytest.fixture

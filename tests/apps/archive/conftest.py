@@ -17,8 +17,8 @@ from apps.core.storage import LocalFolderStorage
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.models import ApiKey, Tenant
 from apps.tenants.services import update_service
+from harness.processes import shared_dir
 from tests.apps.conftest import IssuedKey
-from tests.support.processes import shared_dir
 
 PERSONS_JPEG = (shared_dir() / "images" / "persons.jpg").read_bytes()
 SEED_RESPONSE = {

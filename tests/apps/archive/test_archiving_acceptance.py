@@ -21,12 +21,12 @@ import pytest
 import redis
 import requests
 
-from tests.support.images import encode, seed_image, seed_pixels
-from tests.support.moto import MotoServer
-from tests.support.polling import eventually
-from tests.support.portal import Portal, running_portal
-from tests.support.redis_server import RedisServer
-from tests.support.worker import running_worker
+from harness.images import encode, seed_image, seed_pixels
+from harness.moto import MotoServer
+from harness.polling import eventually
+from harness.portal import Portal, running_portal
+from harness.redis_server import RedisServer
+from harness.worker import running_worker
 
 pytestmark = pytest.mark.slow
 

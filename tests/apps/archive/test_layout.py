@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from apps.archive import layout
-from tests.support.processes import shared_dir
+from harness.processes import shared_dir
 
 
 def encoded(fmt: str) -> bytes:

@@ -27,9 +27,9 @@ from apps.core.spool import get_spool
 from apps.core.spool_replay import replay_spool
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.grants import resolve_key
+from harness.polling import eventually
+from harness.processes import free_port
 from tests.apps.archive.conftest import PERSONS_JPEG, SEED_RESPONSE, archive_files, event_message
-from tests.support.polling import eventually
-from tests.support.processes import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -11,6 +11,10 @@ import base64
 
 import orjson
 import pytest
+from apps.detection.metering import drain_usage
+from apps.detection.models import UsageEvent
+from apps.events.listing import tenant_events
+from apps.events.storage import get_storage
 
 from apps.cameras.services import (
     bind_key,
@@ -20,13 +24,9 @@ from apps.cameras.services import (
     unbind_key,
     update_camera,
 )
-from apps.detection.metering import drain_usage
-from apps.detection.models import UsageEvent
-from apps.events.listing import tenant_events
-from apps.events.storage import get_storage
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.services import enable_service
-from tests.support.images import seed_image
+from harness.images import seed_image
 
 pytestmark = pytest.mark.usefixtures("inference")
 

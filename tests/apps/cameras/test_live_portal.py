@@ -11,8 +11,8 @@ import base64
 import pytest
 import requests
 
-from tests.support.images import seed_image
-from tests.support.portal import Portal, running_portal
+from harness.images import seed_image
+from harness.portal import Portal, running_portal
 
 LEFT_HALF = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
 PERSONS = seed_image("persons")

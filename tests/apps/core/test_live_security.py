@@ -17,8 +17,8 @@ import orjson
 import pytest
 import requests
 
+from harness.portal import Portal, running_portal
 from tests.apps.detection.conftest import SEED_BODY
-from tests.support.portal import Portal, running_portal
 
 GIB = 1024**3
 # The kernel's socket buffers take a few MB before a server reads anything; a portal that read

@@ -8,7 +8,7 @@ import re
 import pytest
 from django.test import Client
 
-from tests.support.processes import REPO_ROOT
+from harness.processes import REPO_ROOT
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from apps.core.storage import (
     StorageError,
     storage_from_url,
 )
-from tests.support.moto import MotoServer
+from harness.moto import MotoServer
 
 
 @pytest.fixture(scope="module")

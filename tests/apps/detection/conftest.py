@@ -7,8 +7,8 @@ import base64
 import orjson
 import pytest
 
-from tests.support.images import seed_image
-from tests.support.processes import shared_dir
+from harness.images import seed_image
+from harness.processes import shared_dir
 
 SEED_BODY = (shared_dir() / "images" / "post_data.txt").read_bytes()
 

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.support.images import seed_image
-from tests.support.portal import running_portal
-from tests.support.worker import running_worker
+from harness.images import seed_image
+from harness.portal import running_portal
+from harness.worker import running_worker
 
 CAMERAS = 200
 # Generous for a loaded 2-core CI machine: the point is "ends", not "fast".

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.detection.key_scrubbing import ScrubPathKeys
 from apps.tenants.services import enable_service
-from tests.support.processes import free_port
+from harness.processes import free_port
 
 
 def custom(client, model: str, image: bytes | None, prefix: str = "", **fields):

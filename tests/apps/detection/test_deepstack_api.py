@@ -4,7 +4,7 @@ import requests
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.tenants.services import disable_service, enable_service
-from tests.support.prometheus import metric
+from harness.prometheus import metric
 
 
 def deepstack(client, image: bytes, **fields):

@@ -13,8 +13,8 @@ from apps.detection.inference import (
     SageMakerInferenceClient,
     custom_attributes,
 )
-from tests.support.images import seed_image
-from tests.support.scripted_http import Reply, scripted_server
+from harness.images import seed_image
+from harness.scripted_http import Reply, scripted_server
 
 
 def http_client(url: str, read_timeout: float = 10.0) -> HttpInferenceClient:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.support.images import region_jpeg
-from tests.support.portal import Portal, running_portal
+from harness.images import region_jpeg
+from harness.portal import Portal, running_portal
 
 # The entries of Frigate's labelmap.txt that our services' labels fall into.
 FRIGATE_LABELS = {

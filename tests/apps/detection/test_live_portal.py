@@ -10,9 +10,9 @@ import orjson
 import pytest
 import requests
 
+from harness.images import seed_image
+from harness.portal import Portal, running_portal
 from tests.apps.detection.conftest import SEED_BODY
-from tests.support.images import seed_image
-from tests.support.portal import Portal, running_portal
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import base64
 
 from django.test import Client
 
-from tests.support.images import seed_image
+from harness.images import seed_image
 
 
 def test_raw_jpeg_body_returns_detections_with_labels_scores_and_boxes(

@@ -18,8 +18,8 @@ from apps.tenants.models import DetectionModel
 from apps.tenants.services import enable_service
 from apps.usage.metering import drain_usage
 from apps.usage.models import UsageEvent
-from tests.support.processes import model_dir
-from tests.support.worker import running_worker
+from harness.processes import model_dir
+from harness.worker import running_worker
 
 TENANT_MODEL = "alpha_pets_picodet"
 PICODET_FILE = "picodet_s_416_coco.onnx"

@@ -24,11 +24,11 @@ import yaml
 from PIL import Image
 from pycocotools.coco import COCO
 
+from harness.images import encode, seed_pixels
+from harness.polling import eventually
+from harness.portal import Portal
+from harness.worker import running_worker
 from tests.support.archiving import archiving_portal, wait_until_archived
-from tests.support.images import encode, seed_pixels
-from tests.support.polling import eventually
-from tests.support.portal import Portal
-from tests.support.worker import running_worker
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import pytest
 from apps.reports.datasets.boxes import Box
 from apps.reports.evaluation.metrics import normalised_ground_truth, score_service
 from apps.tenants.application_types import APPLICATION_LABELS, ApplicationType
-from tests.support.processes import shared_dir
+from harness.processes import shared_dir
 
 PETS = ApplicationType.PETS
 

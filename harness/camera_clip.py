@@ -7,7 +7,7 @@ from functools import cache
 
 import cv2
 
-from tests.support.processes import shared_dir
+from harness.processes import shared_dir
 
 CLIP = shared_dir() / "videos" / "one-by-one-person-detection.mp4"
 CLIP_FPS = 10.0
