@@ -98,9 +98,12 @@ class Breaker:
         self._on_close.append(hook)
 
     def forget(self) -> None:
-        """Closed again without a probe: Redis is another server now (REDIS_URL changed)."""
+        """Closed again without a probe: Redis is another server now (REDIS_URL changed);
+        what was counted without Redis goes to the new one (`on_close` hooks)."""
         with self._lock:
-            self._opened_at = None
+            was_open, self._opened_at = self._opened_at is not None, None
+        if was_open:
+            self._run_on_close()
 
     def _probe_until_closed(self) -> None:
         while True:
@@ -113,6 +116,9 @@ class Breaker:
             down_for = self.open_for_s()
             self._opened_at = None
         logger.warning("Redis answers again after %.1f s: circuit closed", down_for)
+        self._run_on_close()
+
+    def _run_on_close(self) -> None:
         for hook in self._on_close:
             try:
                 hook()

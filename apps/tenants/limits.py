@@ -188,6 +188,7 @@ def _hand_over_month_counts() -> None:
         counted = dict(_local_month)
         _local_month.clear()
     _local_rates.pop_all()  # Redis's own windows take over
+    _db_month.clear()  # read afresh in the next outage
     if not counted:
         return
     try:

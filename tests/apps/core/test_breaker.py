@@ -24,27 +24,14 @@ from apps.core.redis import (
 )
 from harness.polling import eventually
 from harness.redis_server import RedisServer
+from tests.support import redis_outage as outage
 
-TIMEOUT_S = 0.5
+TIMEOUT_S = outage.TIMEOUT_S
 
 
 @pytest.fixture
 def private_redis(settings, tmp_path) -> Iterator[RedisServer]:
-    """This test's portal Redis: a private server, with short timeouts and probes."""
-    server = RedisServer(tmp_path / "redis").start()
-    shared_url = settings.REDIS_URL
-    settings.REDIS_URL = server.url
-    settings.IPCAI_REDIS_TIMEOUT_S = TIMEOUT_S
-    settings.IPCAI_REDIS_PROBE_TIMEOUT_S = 0.2
-    settings.IPCAI_REDIS_PROBE_INTERVAL_S = 0.1
-    try:
-        yield server
-    finally:
-        if server.pid:
-            os.kill(server.pid, signal.SIGCONT)
-        server.stop()
-        settings.REDIS_URL = shared_url  # the next probe reaches the shared Redis
-        eventually(redis_available, 10, "the breaker to close after the test")
+    yield from outage.private_redis(settings, tmp_path)
 
 
 def test_a_killed_redis_opens_the_breaker_and_later_calls_fail_without_connecting(
