@@ -40,16 +40,43 @@ class Detections:
         return len(self.scores)
 
 
+@dataclass(frozen=True)
+class InputLayout:
+    """How a family's image tensor is made from BGR uint8 pixels: the size, stretched or
+    letterboxed (padded bottom/right with `pad`), the channel order, and per tensor channel
+    value = pixel * scale + offset (normalisation folded into one multiply-add)."""
+
+    width: int
+    height: int
+    letterbox: bool = False
+    rgb: bool = False
+    scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    pad: int = 114
+
+
 class Family(ABC):
     """Preprocessing and output decoding for one family of detectors."""
 
     letterbox: bool = False  # keep aspect ratio (pad) rather than stretch to the input size
+    input_name: str = "images"  # the graph's image input
+    rgb: bool = False  # the tensor's channel order (decoded pixels are BGR)
+    scale: tuple[float, float, float] = (1.0, 1.0, 1.0)  # per tensor channel, see InputLayout
+    offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     def __init__(self, spec: ModelSpec, nms_iou: float = 0.45, max_detections: int = 100) -> None:
         self.spec = spec
         self.input_width, self.input_height = spec.input_size
         self.nms_iou = nms_iou
         self.max_detections = max_detections
+        self.layout = InputLayout(
+            self.input_width,
+            self.input_height,
+            letterbox=self.letterbox,
+            rgb=self.rgb,
+            scale=self.scale,
+            offset=self.offset,
+        )
 
     def min_decode_size(self, width: int, height: int) -> tuple[int, int]:
         """The smallest decoded size that loses nothing once resized to the model input."""
@@ -58,9 +85,11 @@ class Family(ABC):
             return math.ceil(width * ratio), math.ceil(height * ratio)
         return min(width, self.input_width), min(height, self.input_height)
 
-    @abstractmethod
     def preprocess(self, image: np.ndarray) -> Prepared:
-        """BGR uint8 HxWx3 image → model inputs for one image."""
+        """BGR uint8 HxWx3 image (a view into a larger one is fine) → model inputs for one
+        image; families with inputs beside the image add them here."""
+        tensor, scale_x, scale_y = model_input(image, self.layout)
+        return Prepared({self.input_name: tensor}, scale_x=scale_x, scale_y=scale_y)
 
     @abstractmethod
     def decode(
@@ -98,21 +127,36 @@ def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(image, (width, height), interpolation=interpolation)
 
 
-def letterbox_bgr(
-    image: np.ndarray, width: int, height: int, pad: int = 114
-) -> tuple[np.ndarray, float]:
-    """Resize keeping the aspect ratio, pad bottom/right; returns (HxWx3 uint8, ratio)."""
+def model_input(image: np.ndarray, layout: InputLayout) -> tuple[np.ndarray, float, float]:
+    """BGR HxWx3 uint8 → (1x3xHxW float32 tensor, decoded pixels per tensor pixel in x, in y).
+
+    One resize of the interleaved pixels (the only pass at the decoded size), then each
+    channel plane is scaled, offset, converted to float and written into its place in the
+    tensor by one OpenCV call (the channel swap is free: it only picks the plane). The former
+    letterbox canvas, blobFromImage and in-place normalisation made three more full passes
+    and two more allocations; this is 0.49 against 0.63 CPU ms for DEIMv2 on persons.jpg
+    (docs/BENCHMARKS.md). OpenCV releases the GIL for every call here."""
     src_h, src_w = image.shape[:2]
-    ratio = min(width / src_w, height / src_h)
-    new_w, new_h = max(1, int(src_w * ratio)), max(1, int(src_h * ratio))
-    canvas = np.full((height, width, 3), pad, dtype=np.uint8)
-    canvas[:new_h, :new_w] = resize(image, new_w, new_h)
-    return canvas, ratio
-
-
-def to_nchw(image: np.ndarray, scale: float = 1.0, swap_rb: bool = False) -> np.ndarray:
-    """HxWx3 uint8 → 1x3xHxW float32 in one C++ pass (OpenCV's blobFromImage)."""
-    return cv2.dnn.blobFromImage(image, scalefactor=scale, swapRB=swap_rb)
+    if layout.letterbox:
+        ratio = min(layout.width / src_w, layout.height / src_h)
+        new_w, new_h = max(1, int(src_w * ratio)), max(1, int(src_h * ratio))
+        scale_x = scale_y = 1 / ratio
+    else:
+        new_w, new_h = layout.width, layout.height
+        scale_x, scale_y = src_w / layout.width, src_h / layout.height
+    planes = cv2.split(resize(image, new_w, new_h))
+    tensor = np.empty((1, 3, layout.height, layout.width), np.float32)
+    padded = new_w < layout.width or new_h < layout.height
+    for channel in range(3):
+        plane = planes[2 - channel] if layout.rgb else planes[channel]
+        scale, offset = layout.scale[channel], layout.offset[channel]
+        target = tensor[0, channel]
+        if padded:
+            target[new_h:, :] = target[:new_h, new_w:] = layout.pad * scale + offset
+            target = target[:new_h, :new_w]
+        # dst is a view of the tensor: OpenCV writes through it (checked by the tests).
+        cv2.addWeighted(plane, scale, plane, 0.0, offset, dst=target, dtype=cv2.CV_32F)
+    return tensor, scale_x, scale_y
 
 
 def select_candidates(

@@ -8,19 +8,20 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from gpu_worker.families.base import Detections, Family, Prepared, resize, to_nchw
+from gpu_worker.families.base import Detections, Family, Prepared
 
 
 class Deimv2Family(Family):
     letterbox = False
+    rgb = True
+    scale = (1 / 255.0,) * 3
 
     def preprocess(self, image: np.ndarray) -> Prepared:
         src_h, src_w = image.shape[:2]
-        resized = resize(image, self.input_width, self.input_height)
-        blob = to_nchw(resized, scale=1 / 255.0, swap_rb=True)
+        prepared = super().preprocess(image)
         # Boxes come back in the pixels of the size we pass: the decoded image's.
-        sizes = np.array([[src_w, src_h]], dtype=np.int64)
-        return Prepared({"images": blob, "orig_target_sizes": sizes})
+        prepared.inputs["orig_target_sizes"] = np.array([[src_w, src_h]], dtype=np.int64)
+        return prepared
 
     def decode(
         self,

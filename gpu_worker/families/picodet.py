@@ -17,38 +17,28 @@ from gpu_worker.families.base import (
     Prepared,
     batched_nms,
     grid_cells,
-    resize,
     select_candidates,
-    to_nchw,
 )
 
 STRIDES = (8, 16, 32, 64)
 REG_BINS = 8
-MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+MEAN = (0.485, 0.456, 0.406)  # ImageNet, RGB
+STD = (0.229, 0.224, 0.225)
 
 
 class PicodetFamily(Family):
     letterbox = False
+    input_name = "image"
+    rgb = True
+    # (x/255 - mean) / std folded into one multiply-add per channel, in RGB order.
+    scale = (1 / (255.0 * STD[0]), 1 / (255.0 * STD[1]), 1 / (255.0 * STD[2]))
+    offset = (-MEAN[0] / STD[0], -MEAN[1] / STD[1], -MEAN[2] / STD[2])
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         cells, self._stride = grid_cells(self.input_width, self.input_height, STRIDES)
         self._centre = (cells + 0.5) * self._stride
-        # (x/255 - mean) / std folded into one multiply-add per channel, in RGB order.
-        self._mul = (1.0 / (255.0 * STD)).reshape(1, 3, 1, 1)
-        self._add = (-MEAN / STD).reshape(1, 3, 1, 1)
         self._bins = np.arange(REG_BINS, dtype=np.float32)
-
-    def preprocess(self, image: np.ndarray) -> Prepared:
-        src_h, src_w = image.shape[:2]
-        resized = resize(image, self.input_width, self.input_height)
-        blob = to_nchw(resized, swap_rb=True)
-        blob *= self._mul
-        blob += self._add
-        return Prepared(
-            {"image": blob}, scale_x=src_w / self.input_width, scale_y=src_h / self.input_height
-        )
 
     def decode(
         self,

@@ -16,9 +16,7 @@ from gpu_worker.families.base import (
     Prepared,
     batched_nms,
     grid_cells,
-    letterbox_bgr,
     select_candidates,
-    to_nchw,
 )
 
 STRIDES = (8, 16, 32)
@@ -30,10 +28,6 @@ class YoloxFamily(Family):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._grid, self._stride = grid_cells(self.input_width, self.input_height, STRIDES)
-
-    def preprocess(self, image: np.ndarray) -> Prepared:
-        canvas, ratio = letterbox_bgr(image, self.input_width, self.input_height)
-        return Prepared({"images": to_nchw(canvas)}, scale_x=1 / ratio, scale_y=1 / ratio)
 
     def decode(
         self,
