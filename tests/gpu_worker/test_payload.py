@@ -43,6 +43,12 @@ def test_url_safe_base64_is_accepted():
     assert parse("application/json", body).image == b"\xfb\xff\xfe"
 
 
+def test_base64_with_line_breaks_is_accepted():
+    image = bytes(range(256)) * 4  # MIME-style base64 wraps this at 76 characters
+    wrapped = base64.encodebytes(image).replace(b"\n", b"\\n")
+    assert parse("application/json", b'{"image_bytes": "' + wrapped + b'"}').image == image
+
+
 @pytest.mark.parametrize(
     ("content_type", "body", "status", "code"),
     [
