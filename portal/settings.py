@@ -284,6 +284,16 @@ IPCAI_WEBHOOK_ALLOW_PRIVATE = env.bool("IPCAI_WEBHOOK_ALLOW_PRIVATE", default=Fa
 IPCAI_WEBHOOK_RETRY_BASE_S = env.float("IPCAI_WEBHOOK_RETRY_BASE_S", default=5.0)
 IPCAI_WEBHOOK_RETRY_MAX_S = env.float("IPCAI_WEBHOOK_RETRY_MAX_S", default=3 * 3600.0)
 IPCAI_WEBHOOK_MAX_ATTEMPTS = env.int("IPCAI_WEBHOOK_MAX_ATTEMPTS", default=16)
+# One deadline for a whole attempt (connect, send, status line, headers, body): a receiver
+# answering a byte at a time holds a worker no longer. The task's time limits follow from it.
+IPCAI_WEBHOOK_DEADLINE_S = env.float("IPCAI_WEBHOOK_DEADLINE_S", default=10.0)
+# Ports a webhook URL may name ("80,443,8000-8999"; "*" for any): an internal service on an
+# odd port of an allowed host is not a webhook receiver.
+IPCAI_WEBHOOK_PORTS = env("IPCAI_WEBHOOK_PORTS", default="80,443,8000-8999")
+# Webhook attempts run on their own queue, taken by their own worker (scripts/run-local.sh,
+# the ECS task): a slow receiver never delays the archive, the usage drain or exports.
+IPCAI_WEBHOOK_QUEUE = env("IPCAI_WEBHOOK_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}-webhooks")
+CELERY_TASK_ROUTES = {"events.deliver_webhook": {"queue": IPCAI_WEBHOOK_QUEUE}}
 
 # --- Inference: the worker over HTTP, or a SageMaker endpoint carrying the same body --------
 IPCAI_WORKER_URL = env("IPCAI_WORKER_URL", default="http://127.0.0.1:8080")
@@ -309,6 +319,10 @@ IPCAI_MODEL_TIERS = env.dict(
     "IPCAI_MODEL_TIERS", default={"fast": "yolox_nano", "accurate": "deimv2_femto"}
 )
 IPCAI_DEFAULT_TIER = env("IPCAI_DEFAULT_TIER", default="")
+# Tiers whose services run sliced inference (gpu_worker/slicing.py: the whole frame plus
+# overlapping slices in one batch): small and distant objects found by the same model, at
+# about 5x its CPU per image (docs/BENCHMARKS.md, "Sliced inference").
+IPCAI_SLICED_TIERS = env.list("IPCAI_SLICED_TIERS", default=["accurate"])
 # Where the admin reads a registered model's file to check its sha256 (the workers' folder).
 IPCAI_MODEL_STORE = env("IPCAI_MODEL_STORE", default=env("IPCAI_MODEL_DIR", default=""))
 # SageMaker layout B: `model=variant,...` sends TargetVariant for those models.

@@ -73,6 +73,7 @@ def camera_json(camera: Camera, seen: dict[str, float] | None = None) -> dict:
         "min_box_area": camera.min_box_area,
         "min_box_pixels": camera.min_box_pixels,
         "anchor": camera.anchor,
+        "slicing": camera.slicing,
         "zones": camera.zones,
         "keys": [b.api_key.public_id for b in camera.key_bindings.all()],
         "last_seen_at": datetime.fromtimestamp(seen_at, UTC).isoformat() if seen_at else None,

@@ -31,6 +31,7 @@ from apps.tenants.application_types import APPLICATION_LABELS
 # Unknown camera ids are remembered briefly, so a flood of made-up ids never reaches the
 # database.
 NEGATIVE_TTL_S = 60
+MAX_SLICE_REGIONS = 8  # the worker's limit (gpu_worker/slicing.py MAX_REGIONS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +63,40 @@ class CameraConfig:
     min_box_pixels: int | None
     anchor: str
     zones: tuple[ZoneConfig, ...]
+    slicing: str = "tier"  # Slicing: tier | on | off
 
     @property
     def include_zones(self) -> tuple[ZoneConfig, ...]:
         return tuple(z for z in self.zones if z.kind == "include")
+
+    def slice_regions(self) -> str:
+        """What the worker is asked to slice for this camera: the areas of its include zones
+        (`x1:y1:x2:y2|...` in fractions of the frame, the worker's `slices` option), else the
+        whole frame (`auto`). Only the zones' objects count, so only there is it worth looking
+        closer (Frigate's regions). Each area reaches above its zone by a quarter of the frame
+        when boxes are anchored at their bottom (a person standing in the zone stands up out
+        of it) and by a tenth elsewhere, so the objects the zone keeps are whole in a slice."""
+        zones = self.include_zones
+        if not zones:
+            return "auto"
+        above = 0.25 if self.anchor == "bottom_center" else 0.1
+        areas = [
+            (z.polygon.min_x, z.polygon.min_y, z.polygon.max_x, z.polygon.max_y) for z in zones
+        ]
+        if len(areas) > MAX_SLICE_REGIONS:  # one area around them all
+            areas = [
+                (
+                    min(a[0] for a in areas),
+                    min(a[1] for a in areas),
+                    max(a[2] for a in areas),
+                    max(a[3] for a in areas),
+                )
+            ]
+        return "|".join(
+            f"{max(0.0, x1 - 0.1):.4g}:{max(0.0, y1 - above):.4g}:"
+            f"{min(1.0, x2 + 0.1):.4g}:{min(1.0, y2 + 0.1):.4g}"
+            for x1, y1, x2, y2 in areas
+        )
 
     def threshold_floor(self, service_thresholds: Mapping[str, float]) -> float:
         """The lowest score any kept box may need, given each service's threshold (keyed by
@@ -92,6 +123,7 @@ def camera_entry(camera: Camera) -> dict:
         "min_box_pixels": camera.min_box_pixels,
         "anchor": camera.anchor,
         "zones": list(camera.zones),
+        "slicing": camera.slicing,
     }
 
 
@@ -115,6 +147,7 @@ def config_of(entry: dict) -> CameraConfig:
             )
             for z in entry["zones"]
         ),
+        slicing=entry.get("slicing", "tier"),  # snapshots cached before the setting existed
     )
 
 

@@ -35,6 +35,16 @@ class ZoneKind(models.TextChoices):
     MASK = "mask", "Mask (detections anchored here are dropped)"
 
 
+class Slicing(models.TextChoices):
+    """Sliced inference for the camera's frames (gpu_worker/slicing.py): the whole frame plus
+    overlapping slices, so distant people and cars are found by the same model, at several
+    times the inference cost. A camera with include zones has only its zones sliced."""
+
+    TIER = "tier", "As the service's tier says (the accurate tier slices)"
+    ON = "on", "On: look closer (the include zones' area, or the whole frame)"
+    OFF = "off", "Off: the whole frame only"
+
+
 class Camera(models.Model):
     """One camera of a tenant and its filter settings; see apps/cameras/filtering.py."""
 
@@ -52,6 +62,7 @@ class Camera(models.Model):
     # ... or smaller than this many pixels of area (width x height in the sent image).
     min_box_pixels = models.PositiveIntegerField(null=True, blank=True)
     anchor = models.CharField(max_length=16, choices=Anchor.choices, default=Anchor.BOTTOM_CENTER)
+    slicing = models.CharField(max_length=8, choices=Slicing.choices, default=Slicing.TIER)
     # [{"name", "kind": "include"|"mask", "points": [[x, y], ...] in 0..1, "classes": [...]}]
     zones = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

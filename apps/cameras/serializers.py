@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.cameras.models import Anchor, ZoneKind
+from apps.cameras.models import Anchor, Slicing, ZoneKind
 from apps.cameras.validation import MAX_ZONE_POINTS, MAX_ZONES
 from apps.tenants.application_types import ApplicationType
 
@@ -58,6 +58,13 @@ class CameraSettingsSerializer(serializers.Serializer):
         choices=Anchor.choices,
         required=False,
         help_text="The point of a box tested against zones; default bottom_center.",
+    )
+    slicing = serializers.ChoiceField(
+        choices=Slicing.choices,
+        required=False,
+        help_text="Sliced inference (the whole frame plus overlapping slices: distant objects "
+        "found, at about 5x the inference cost): tier (default: as the service's tier says, "
+        "the accurate tier slices), on, off. With include zones, only their area is sliced.",
     )
     zones = ZoneSerializer(many=True, required=False, help_text=f"At most {MAX_ZONES}.")
 

@@ -28,6 +28,7 @@ SETTINGS = {
     "min_box_area": validation.min_box_area,
     "min_box_pixels": validation.min_box_pixels,
     "anchor": validation.anchor,
+    "slicing": validation.slicing,
     "zones": validation.zones,
 }
 STILL_MAX_SIDE = 1280  # the editor draws at most ~1000 px wide; more is bytes for nothing

@@ -10,7 +10,7 @@ import math
 import re
 
 from apps.cameras.geometry import area, first_self_intersection
-from apps.cameras.models import Anchor, ZoneKind
+from apps.cameras.models import Anchor, Slicing, ZoneKind
 from apps.tenants.application_types import APPLICATION_LABELS, ApplicationType
 
 # Bounds: enough for a detailed driveway outline and a dozen areas to ignore, small enough that
@@ -107,6 +107,14 @@ def anchor(value: object) -> str:
     if value not in Anchor.values:
         raise CameraInvalid("anchor", f"one of {', '.join(Anchor.values)}, got {value!r}")
     return value  # type: ignore[return-value]
+
+
+def slicing(value: object) -> str:
+    if value is None:
+        return Slicing.TIER
+    if value not in Slicing.values:
+        raise CameraInvalid("slicing", f"one of {', '.join(Slicing.values)}, got {value!r}")
+    return value
 
 
 def zones(value: object) -> list[dict]:

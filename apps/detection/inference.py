@@ -46,15 +46,22 @@ class InferenceClient(Protocol):
         application_type: str,
         min_confidence: float,
         model: str = "",
+        slices: str = "",
     ) -> dict:
         """The worker's response for one image (seed-compatible fields, original pixels),
-        from `model` ("" = the worker's default)."""
+        from `model` ("" = the worker's default), sliced when `slices` says so."""
         ...
 
 
-def custom_attributes(application_type: str, min_confidence: float, model: str = "") -> str:
+def custom_attributes(
+    application_type: str, min_confidence: float, model: str = "", slices: str = ""
+) -> str:
+    """The worker's options; `slices` is its sliced-inference option ("" = off): `auto`, or
+    a camera's zone areas `x1:y1:x2:y2|...` (gpu_worker/slicing.py)."""
     attributes = f"application_type={application_type},min_confidence={min_confidence:g}"
-    return f"{attributes},model={model}" if model else attributes
+    if model:
+        attributes += f",model={model}"
+    return f"{attributes},slices={slices}" if slices else attributes
 
 
 def _worker_error(status: int, body: bytes, retry_after: str | None) -> InferenceError:
@@ -140,12 +147,13 @@ class HttpInferenceClient:
         application_type: str,
         min_confidence: float,
         model: str = "",
+        slices: str = "",
     ) -> dict:
         headers = {
             "Content-Type": content_type,
             "Accept": "application/json",
             "X-Amzn-SageMaker-Custom-Attributes": custom_attributes(
-                application_type, min_confidence, model
+                application_type, min_confidence, model, slices
             ),
         }
         for attempt in (1, 2):
@@ -214,6 +222,7 @@ class SageMakerInferenceClient:
         application_type: str,
         min_confidence: float,
         model: str = "",
+        slices: str = "",
     ) -> dict:
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -227,7 +236,9 @@ class SageMakerInferenceClient:
                     Body=image,
                     ContentType=content_type,
                     Accept="application/json",
-                    CustomAttributes=custom_attributes(application_type, min_confidence, model),
+                    CustomAttributes=custom_attributes(
+                        application_type, min_confidence, model, slices
+                    ),
                     **target,
                 )
                 return _parse_success(response["Body"].read())

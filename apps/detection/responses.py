@@ -41,6 +41,8 @@ def native_response(call: DetectionCall, result: dict) -> dict:
         ],
         "timings_ms": timings(call, result),
     }
+    if "slices" in result:  # sliced inference ran: how many slices, where
+        body["slices"] = result["slices"]
     if "camera" in result:  # a camera's request: the zones of each box, and what was dropped
         for detection, zones in zip(body["detections"], result["zones"], strict=True):
             detection["zones"] = zones

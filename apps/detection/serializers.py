@@ -62,17 +62,38 @@ class SeedResponseSerializer(serializers.Serializer):
     timings_ms = TimingsSerializer()
 
 
+SLICES_HELP = (
+    "auto: also run the model on overlapping slices of the image, in one batch, and merge: "
+    "small and distant objects found, at about 5x the inference cost; off: the whole image "
+    "only. Default: as the service's tier (the accurate tier slices) or the camera says. A "
+    "camera with include zones has only their area sliced."
+)
+
+
 class NativeJsonSerializer(serializers.Serializer):
     image_base64 = serializers.CharField(help_text="The JPEG or PNG image, base64-encoded.")
     min_confidence = serializers.FloatField(
         required=False, min_value=0, max_value=1, help_text=MIN_CONFIDENCE_HELP
     )
+    slices = serializers.ChoiceField(choices=["auto", "off"], required=False, help_text=SLICES_HELP)
 
 
 class NativeMultipartSerializer(serializers.Serializer):
     image = serializers.FileField(help_text="The JPEG or PNG image file.")
     min_confidence = serializers.FloatField(
         required=False, min_value=0, max_value=1, help_text=MIN_CONFIDENCE_HELP
+    )
+    slices = serializers.ChoiceField(choices=["auto", "off"], required=False, help_text=SLICES_HELP)
+
+
+class SlicesSerializer(serializers.Serializer):
+    requested = serializers.CharField(help_text="auto, or regions (a camera's include zones).")
+    count = serializers.IntegerField(
+        help_text="Slices run beside the whole image (0: the image was too small to need them)."
+    )
+    windows = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4),
+        help_text="Each slice, `[x1, y1, x2, y2]` in pixels of the original image.",
     )
 
 
@@ -96,6 +117,9 @@ class NativeResponseSerializer(serializers.Serializer):
     channels = serializers.IntegerField()
     detections = DetectionSerializer(many=True)
     timings_ms = TimingsSerializer()
+    slices = SlicesSerializer(
+        required=False, help_text="Only when sliced inference ran: what it ran."
+    )
     events = FrameEventSerializer(
         many=True,
         required=False,

@@ -22,7 +22,7 @@ from apps.detection.camera_tracking import track_frame
 from apps.detection.images import CheckedImage
 from apps.detection.inference import InferenceError, get_inference_client
 from apps.tenants.application_types import APPLICATION_LABELS
-from apps.tenants.model_tiers import model_for
+from apps.tenants.model_tiers import model_for, slices_for
 from apps.usage.metering import Usage, key_claim, record_usage
 
 
@@ -60,10 +60,12 @@ def detect(
     image: CheckedImage,
     application_type: str,
     min_confidence: float | None,
+    slices: bool | None = None,
 ) -> dict:
     """The worker's answer for one image and service, at the request's threshold or else the
-    tenant's configured one for that service."""
-    return detect_services(call, grant, image, [application_type], min_confidence)[0]
+    tenant's configured one for that service; sliced as the request, else the camera, else the
+    service's tier says (slices_wanted)."""
+    return detect_services(call, grant, image, [application_type], min_confidence, slices)[0]
 
 
 def detect_services(
@@ -72,6 +74,7 @@ def detect_services(
     image: CheckedImage,
     application_types: list[str],
     min_confidence: float | None,
+    slices: bool | None = None,
 ) -> list[dict]:
     """One worker call for several services (the worker returns the union of their classes),
     split back into one answer per service, each at its own threshold. A DeepStack client with
@@ -80,7 +83,8 @@ def detect_services(
     call.grant = grant
     call.image = image
     thresholds: dict[str, float] = {}
-    models: dict[str, str] = {}  # the worker model of each service ("" = the worker's default)
+    # The worker model of each service ("" = the worker's default) and its slices option.
+    plans: dict[str, tuple[str, str]] = {}
     for application_type in application_types:
         if application_type not in call.application_types:
             call.application_types.append(application_type)
@@ -94,21 +98,24 @@ def detect_services(
         thresholds[application_type] = (
             service.min_confidence if min_confidence is None else min_confidence
         )
-        models[application_type] = model_for(service.tier, service.model)
+        plans[application_type] = (
+            model_for(service.tier, service.model),
+            worker_slices(slices, call.camera, service.tier),
+        )
     camera = call.camera
     # A camera's class thresholds may be below its services': ask the worker for the lowest,
     # and let the camera's filter apply each class's own threshold.
     asked = dict.fromkeys(thresholds, camera.threshold_floor(thresholds)) if camera else thresholds
-    # Services served by one model share one inference; a tenant model gets its own call.
+    # Services served alike (model, slices) share one inference; a tenant model gets its own.
     answers = {
-        model: _infer(image, {k: t for k, t in asked.items() if models[k] == model}, model)
-        for model in dict.fromkeys(models.values())
+        plan: _infer(image, {k: t for k, t in asked.items() if plans[k] == plan}, *plan)
+        for plan in dict.fromkeys(plans.values())
     }
     if len(thresholds) == 1:
         results = list(answers.values())
     else:
         results = [
-            result_for_service(answers[models[kind]], APPLICATION_LABELS[kind], threshold, kind)
+            result_for_service(answers[plans[kind]], APPLICATION_LABELS[kind], threshold, kind)
             for kind, threshold in asked.items()
         ]
     if camera is not None:  # the camera's filter: once, before response, metering, archiving
@@ -122,7 +129,22 @@ def detect_services(
     return results
 
 
-def _infer(image: CheckedImage, thresholds: dict[str, float], model: str) -> dict:
+def worker_slices(requested: bool | None, camera: CameraConfig | None, tier: str) -> str:
+    """The worker's `slices` option for one service ("" = off). Whether to slice: the
+    request's `slices`, else the camera's setting, else the service's tier (the accurate tier
+    slices). What: a camera's include zones only, when it has some, else the whole frame."""
+    if requested is not None:
+        wanted = requested
+    elif camera is not None and camera.slicing != "tier":
+        wanted = camera.slicing == "on"
+    else:
+        wanted = slices_for(tier)
+    if not wanted:
+        return ""
+    return camera.slice_regions() if camera is not None else "auto"
+
+
+def _infer(image: CheckedImage, thresholds: dict[str, float], model: str, slices: str) -> dict:
     try:
         return get_inference_client().detect(
             image.data,
@@ -130,6 +152,7 @@ def _infer(image: CheckedImage, thresholds: dict[str, float], model: str) -> dic
             "+".join(thresholds),
             min(thresholds.values()),
             model=model,
+            slices=slices,
         )
     except InferenceError as exc:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
