@@ -9,6 +9,11 @@ What a camera user sees is the answer at one threshold, so it also reports preci
 (IoU >= 0.5) at min_confidence 0.3 and 0.5. Throughput: the bare model, one single-threaded
 session per core, measured in the same run.
 
+--slices compares sliced inference (gpu_worker/slicing.py: the whole frame plus overlapping
+slices, in one batch) with the whole frame alone, in one run, on the val2017 images as they are
+and 3x upscaled: mAP, small- and large-object AP, precision / recall at 0.5 per service, and
+the CPU time per image.
+
 Then a regression check on all 447 images (train2017 included, fine for comparing two decoders):
 the served decoding (DCT-domain downscaling of large JPEGs) against a plain full decode, on the
 images as they are and upscaled 3x (1920x1440, like camera frames), where downscaling engages.
@@ -35,6 +40,7 @@ sys.path.insert(0, str(REPO))
 from bench.worker_bench import bare_model_rps  # noqa: E402
 from gpu_worker.config import WorkerSettings, available_cpus  # noqa: E402
 from gpu_worker.detector import Detector  # noqa: E402
+from gpu_worker.slicing import AUTO, OFF  # noqa: E402
 from harness.coco_eval import (  # noqa: E402
     EVAL,
     SERVICES,
@@ -42,6 +48,7 @@ from harness.coco_eval import (  # noqa: E402
     detections,
     load_eval_set,
     service_map,
+    service_stats,
 )
 from harness.processes import shared_dir  # noqa: E402
 
@@ -87,12 +94,49 @@ def precision_recall(data: EvalSet, results: list[dict], cats: list[int], thresh
     return tp / max(1, len(kept)), tp / max(1, total)
 
 
+def compare_slicing(coco_gt, val: EvalSet, served: WorkerSettings, models: list[str]) -> None:
+    """Whole frame against whole frame + slices: same model, same run, both image sizes."""
+    print(
+        "\nSliced inference against the whole frame alone (val2017): mAP50:95 (small / large "
+        "AP), precision / recall at IoU 0.5 and min_confidence 0.5, CPU seconds per image:\n"
+    )
+    header = " | ".join(f"{s.split('-')[0]} mAP (S / L)" for s in SERVICES)
+    pr_header = " | ".join(f"{s.split('-')[0]} P / R" for s in SERVICES)
+    print(f"| model | images | inference | {header} | {pr_header} | CPU s / image |")
+    print("|---" * (4 + 2 * len(SERVICES)) + "|")
+    big = {image_id: upscaled(data) for image_id, data in val.blobs.items()}
+    for model in models:
+        detector = Detector.load(dataclasses.replace(served, model=model))
+        for label, blobs, scale in (("as they are", val.blobs, 1.0), ("3x upscaled", big, 3.0)):
+            for name, request in (("whole frame", OFF), ("sliced (auto)", AUTO)):
+                started = time.process_time()
+                found = detections(detector, val, blobs, scale, request)
+                cpu_s = (time.process_time() - started) / len(val.images)
+                cells, rates = [], []
+                for s in SERVICES:
+                    stats = service_stats(coco_gt, found[s], val.image_ids, val.cat_ids[s])
+                    small = f"{stats[3]:.3f}" if stats[3] >= 0 else "-"
+                    cells.append(f"{stats[0]:.3f} ({small} / {stats[5]:.3f})")
+                    precision, recall = precision_recall(val, found[s], val.cat_ids[s], 0.5)
+                    rates.append(f"{precision:.2f} / {recall:.2f}")
+                print(
+                    f"| {model} | {label} | {name} | "
+                    + " | ".join([*cells, *rates])
+                    + f" | {cpu_s:.3f} |",
+                    flush=True,
+                )
+        detector.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default="yolox_nano,picodet_s_416,deimv2_femto")
     parser.add_argument("--bare-seconds", type=float, default=10.0)
     parser.add_argument("--skip-decode-check", action="store_true")
     parser.add_argument("--skip-models", action="store_true", help="only the decoding check")
+    parser.add_argument(
+        "--slices", action="store_true", help="only sliced against whole-frame inference"
+    )
     args = parser.parse_args()
     from pycocotools.coco import COCO
 
@@ -118,6 +162,9 @@ def main() -> int:
         f"{len(val.images)} val2017 images; instances: "
         + ", ".join(f"{s} {instances(val, s)}" for s in SERVICES)
     )
+    if args.slices:
+        compare_slicing(coco_gt, val, served, models)
+        return 0
     print("\nmAP50:95 per service (COCOeval), and precision / recall at IoU 0.5:\n")
     header = " | ".join(f"{s.split('-')[0]} mAP" for s in SERVICES)
     pr_header = " | ".join(f"{s.split('-')[0]} P/R @{t}" for t in THRESHOLDS for s in SERVICES)

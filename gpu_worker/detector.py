@@ -215,10 +215,14 @@ class Detector:
 
     def run_batch(self, lane: Backend, items: list[PreparedImage]) -> list[dict[str, np.ndarray]]:
         """Stack the items' inputs (whole frames and slices), run them in as few calls as the
-        model's batch dimension allows (one for DEIMv2; one per input for static-batch models),
-        and split the outputs per item: one row per input, the whole frame first."""
+        batch size allows, and split the outputs per item: one row per input, the whole frame
+        first. The batch size is the served one (max_batch) within what the model takes: on a
+        GPU a request's slices run as one batch with its whole frame (DEIMv2's batch dimension
+        is dynamic; static-batch models take one input per call); on a CPU, where batching
+        does not pay, one call each (a sliced 1080p frame cost 10% more CPU as one batch of 5:
+        docs/BENCHMARKS.md, "Sliced inference")."""
         tiles = [tile for item in items for tile in item.tiles]
-        per_call = lane.max_batch_size
+        per_call = max(1, min(lane.max_batch_size, self.max_batch))
         parts = []
         for start in range(0, len(tiles), per_call):
             chunk = tiles[start : start + per_call]

@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 from gpu_worker.app_types import APPLICATION_CLASSES
-from gpu_worker.detector import Detector
+from gpu_worker.detector import Detector, SliceJob
+from gpu_worker.slicing import OFF, SliceRequest
 from harness.processes import shared_dir
 
 EVAL = shared_dir() / "eval" / "coco_subset"
@@ -42,12 +43,18 @@ def load_eval_set(val_only: bool) -> EvalSet:
 
 
 def detections(
-    detector: Detector, data: EvalSet, blobs: dict[int, bytes], scale: float
+    detector: Detector,
+    data: EvalSet,
+    blobs: dict[int, bytes],
+    scale: float,
+    slices: SliceRequest = OFF,
 ) -> dict[str, list[dict]]:
-    """COCO-format results per service, running each image through the model once."""
+    """COCO-format results per service, running each image through the model once (with its
+    slices, when asked: gpu_worker/slicing.py)."""
     results: dict[str, list[dict]] = {service: [] for service in SERVICES}
     for image in data.images:
-        item = detector.prepare(blobs[image["id"]])
+        blob = blobs[image["id"]]
+        item = detector.prepare(SliceJob(blob, slices) if slices.wanted else blob)
         outputs = detector.run_batch(detector.lanes[0], [item])[0]
         for service in SERVICES:
             found = detector.finish(item, outputs, service, 0.01)
@@ -68,10 +75,18 @@ def service_map(
     coco_gt: Any, results: list[dict], image_ids: list[int], cat_ids: list[int]
 ) -> float:
     """mAP50:95 (COCOeval, bbox) over the service's classes; 0 when nothing was found."""
+    return service_stats(coco_gt, results, image_ids, cat_ids)[0]
+
+
+def service_stats(
+    coco_gt: Any, results: list[dict], image_ids: list[int], cat_ids: list[int]
+) -> list[float]:
+    """COCOeval's twelve numbers over the service's classes: [0] mAP50:95, [1] mAP50,
+    [3] / [4] / [5] small / medium / large AP (-1 where the set has none of that size)."""
     from pycocotools.cocoeval import COCOeval
 
     if not results:
-        return 0.0
+        return [0.0] * 12
     with contextlib.redirect_stdout(io.StringIO()):
         evaluator = COCOeval(coco_gt, coco_gt.loadRes(results), "bbox")
         evaluator.params.imgIds = image_ids
@@ -79,4 +94,4 @@ def service_map(
         evaluator.evaluate()
         evaluator.accumulate()
         evaluator.summarize()
-    return float(evaluator.stats[0])
+    return [float(v) for v in evaluator.stats]

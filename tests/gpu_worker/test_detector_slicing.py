@@ -48,6 +48,7 @@ def detector(request) -> Iterator[Detector]:
             "IPCAI_MODEL": request.param,
             "IPCAI_LANES": "1",
             "IPCAI_IDLE_THREADS": "1",
+            "IPCAI_MAX_BATCH": "8",  # a GPU's default: on a CPU, slices run one call each
         }
     )
     loaded = Detector.load(settings)
@@ -91,6 +92,18 @@ def test_slicing_finds_distant_people_the_whole_frame_misses(detector):
     assert len(sliced.labels) > len(whole.labels)
     assert set(sliced.labels) == {"person"}
     assert ((sliced.boxes[:, 0] >= 1290) & (sliced.boxes[:, 1] >= 590)).all()
+
+
+def test_on_a_cpu_by_default_slices_run_one_call_each():
+    settings = WorkerSettings.from_env(
+        {"IPCAI_MODEL_DIR": str(shared_dir() / "models"), "IPCAI_LANES": "1"}
+    )
+    detector = Detector.load(settings)
+    try:
+        calls, result = run(detector, SliceJob(distant_persons_frame(), AUTO))
+    finally:
+        detector.close()
+    assert calls == [1] * (1 + result.slices["count"])
 
 
 def test_a_small_frame_asked_to_slice_runs_whole_and_says_so(detector):
