@@ -8,7 +8,7 @@ authentication backends, so this ground floor imports nothing of the project.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 
 from django.conf import settings
@@ -18,6 +18,7 @@ from django.utils.module_loading import import_string
 from drf_spectacular.drainage import set_override
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -112,7 +113,8 @@ class ApiKeyOrFormFieldAuthentication(ApiKeyAuthentication):
     def _form_key(request: Request) -> str | None:
         content_type = request.content_type or ""
         if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-            value = request.data.get(API_KEY_FORM_FIELD)
+            data = request.data  # a QueryDict for a form
+            value = data.get(API_KEY_FORM_FIELD) if isinstance(data, Mapping) else None
             return value if isinstance(value, str) else None
         return None
 
@@ -143,6 +145,14 @@ def ask_the_operator() -> str:
     operator, not a tenant owner, so a camera's user is not sent to a page they cannot change."""
     email = settings.IPCAI_SUPPORT_EMAIL
     return f"write to the operator at {email}" if email else "ask the operator of this service"
+
+
+def key_grant(request: Request) -> KeyGrant:
+    """The request's key grant, for a view whose permissions required one (401 otherwise)."""
+    grant = request.auth
+    if not isinstance(grant, KeyGrant):
+        raise NotAuthenticated()
+    return grant
 
 
 def require_active_grant(request: Request) -> KeyGrant | None:

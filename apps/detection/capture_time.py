@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from rest_framework.request import Request
 
 from apps.core.errors import ApiError
+from apps.detection.payloads import form_field
 
 HEADER = "HTTP_X_CAPTURE_TIME"
 FIELD = "timestamp"
@@ -59,7 +60,7 @@ def explicit_time(request: Request) -> float | None:
     not a time)."""
     value = request.META.get(HEADER) or request.query_params.get(FIELD)
     if value is None and (request.content_type or "").startswith("multipart/form-data"):
-        value = request.data.get(FIELD)
+        value = form_field(request, FIELD)
     if value in (None, ""):
         return None
     when = parse(value)

@@ -17,6 +17,7 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.detection.payloads import form_field
 from apps.detection.services import DetectionCall
 from apps.tenants.application_types import APPLICATION_LABELS, ApplicationType
 
@@ -136,7 +137,7 @@ def as_deepstack_error(response: Response, request: Request, *, custom: bool) ->
     if isinstance(error, dict):
         code = str(error.get("code", ""))
         # Only raised once the form is parsed, so reading it again cannot fail.
-        sent = request.data.get("min_confidence") if code == "invalid_min_confidence" else None
+        sent = form_field(request, "min_confidence") if code == "invalid_min_confidence" else None
         message = deepstack_message(
             response.status_code,
             code,

@@ -6,6 +6,8 @@ round trip); multipart goes through Django's bounded parser.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 from django.conf import settings
@@ -60,6 +62,12 @@ def json_object(request: Request) -> dict:
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
     return data
+
+
+def form_field(request: Request, name: str) -> Any:
+    """A field of a parsed form body; None when it is absent or the body is not a form."""
+    data = request.data
+    return data.get(name) if isinstance(data, Mapping) else None
 
 
 def uploaded_file(request: Request, field: str = "image") -> bytes:

@@ -15,10 +15,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.auth import ActiveTenantKey
+from apps.core.auth import ActiveTenantKey, key_grant
 from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant
-from apps.detection.api.detect import DeepStackDetectionView, error_responses
+from apps.detection.api.detect import (
+    DeepStackDetectionView,
+    DetectionRequest,
+    attach_call,
+    error_responses,
+)
 from apps.detection.codeproject import (
     CUSTOM_MODELS,
     MODULE_ID,
@@ -36,7 +41,6 @@ from apps.detection.serializers import (
     DeepStackErrorSerializer,
     DeepStackResponseSerializer,
 )
-from apps.detection.services import DetectionCall
 
 
 @extend_schema_view(
@@ -60,7 +64,7 @@ class CustomModelView(DeepStackDetectionView):
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         if not is_custom_model(kwargs["model"]):
-            request.detection = DetectionCall(endpoint=self.endpoint)
+            attach_call(request, self.endpoint)
             raise ApiError(
                 404,
                 "unknown_model",
@@ -68,7 +72,7 @@ class CustomModelView(DeepStackDetectionView):
             )
         super().initial(request, *args, **kwargs)
 
-    def application_types_of(self, request: Request, grant: KeyGrant) -> list[str]:
+    def application_types_of(self, request: DetectionRequest, grant: KeyGrant) -> list[str]:
         enabled = super().application_types_of(request, grant)  # 403 when none is
         services = model_services(self.kwargs["model"], enabled)
         if not services:
@@ -106,7 +110,7 @@ class CustomModelListView(CodeProjectView):
     )
     def post(self, request: Request, **path_key: str) -> Response:
         started = time.perf_counter()
-        grant: KeyGrant = request.auth
+        grant = key_grant(request)
         return Response(
             {
                 "success": True,

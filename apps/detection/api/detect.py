@@ -6,6 +6,8 @@ access.py; the post-response side effects run in services.finish_request for eve
 
 from __future__ import annotations
 
+from typing import cast
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -25,6 +27,7 @@ from apps.core.auth import (
     RequireScope,
     ServiceEnabled,
     ask_the_operator,
+    key_grant,
 )
 from apps.core.errors import ApiError
 from apps.core.grants import SCOPE_DETECT, KeyGrant
@@ -74,6 +77,20 @@ def error_responses(serializer) -> dict[int, OpenApiResponse]:
     }
 
 
+class DetectionRequest(Request):
+    """A detection view's request, for annotations: DetectionView.initial attaches the call's
+    bookkeeping as `detection` first thing."""
+
+    detection: DetectionCall
+
+
+def attach_call(request: Request, endpoint: str) -> DetectionCall:
+    """A fresh DetectionCall on the request: what every later step (and the metering after
+    the response, errors included) reads."""
+    call = cast(DetectionRequest, request).detection = DetectionCall(endpoint=endpoint)
+    return call
+
+
 class DetectionView(APIView):
     """Shared plumbing: per-request bookkeeping, body-size check, side effects on every exit."""
 
@@ -86,42 +103,45 @@ class DetectionView(APIView):
     content_negotiation_class = AlwaysJson
 
     def initial(self, request: Request, *args, **kwargs) -> None:
-        request.detection = DetectionCall(endpoint=self.endpoint)
+        attach_call(request, self.endpoint)
         payloads.check_content_length(request)
         super().initial(request, *args, **kwargs)
 
-    def requested_application_types(self, request: Request, grant: KeyGrant) -> list[str]:
+    def requested_application_types(self, request: DetectionRequest, grant: KeyGrant) -> list[str]:
         """The services this request needs enabled (read by the ServiceEnabled permission),
         remembered so even a failed request is metered against its service."""
         types = self.application_types_of(request, grant)
         request.detection.application_types = list(types)
         return types
 
-    def application_types_of(self, request: Request, grant: KeyGrant) -> list[str]:
+    def application_types_of(self, request: DetectionRequest, grant: KeyGrant) -> list[str]:
         raise NotImplementedError
 
     def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
         error = response.data.get("error") if isinstance(response.data, dict) else None
         if isinstance(error, dict):
-            self.request.detection.error_code = str(error.get("code", ""))
+            cast(DetectionRequest, self.request).detection.error_code = str(error.get("code", ""))
         return response
 
     def perform_authentication(self, request: Request) -> None:
         # Kept before the check: if Redis fails it, the 503 is still metered to the key's
         # tenant (verified at drain time, apps/usage/metering.py key_claim).
         # (Try it's session authentication presents no key.)
-        presented = getattr(request.authenticators[0], "presented_key", None)
-        request.detection.presented_key = (presented(request) if presented else None) or ""
+        detection_request = cast(DetectionRequest, request)  # initial attached the call
+        call = detection_request.detection
+        authenticator = request.authenticators[0] if request.authenticators else None
+        presented = getattr(authenticator, "presented_key", None)
+        call.presented_key = (presented(request) if presented else None) or ""
         super().perform_authentication(request)
         if isinstance(request.auth, KeyGrant):  # attribute even 4xx answers to the tenant
-            request.detection.grant = request.auth
+            call.grant = request.auth
             # Before the permissions: a camera narrows the services a request may run.
-            request.detection.camera = camera_for_request(request.auth, self.camera_named(request))
-            if request.detection.camera is not None:  # camera events run on capture time
-                request.detection.captured_at = explicit_time(request)
+            call.camera = camera_for_request(request.auth, self.camera_named(detection_request))
+            if call.camera is not None:  # camera events run on capture time
+                call.captured_at = explicit_time(request)
 
-    def camera_named(self, request: Request) -> object:
+    def camera_named(self, request: DetectionRequest) -> object:
         """The camera id the request names: `X-Camera-Id`, `?camera=`, else its body's field."""
         return (
             request.META.get(CAMERA_HEADER)
@@ -129,7 +149,7 @@ class DetectionView(APIView):
             or self.body_camera(request)
         )
 
-    def body_camera(self, request: Request) -> object:
+    def body_camera(self, request: DetectionRequest) -> object:
         return None
 
     def finalize_response(self, request: Request, response: Response, *args, **kwargs) -> Response:
@@ -162,23 +182,24 @@ class DetectionView(APIView):
 class SeedInferenceView(DetectionView):
     endpoint = "seed"
 
-    def application_types_of(self, request: Request, grant: KeyGrant) -> list[str]:
+    def application_types_of(self, request: DetectionRequest, grant: KeyGrant) -> list[str]:
         body = self._body(request)
         requested = body.get("application_type")
         return [
             payloads.application_type(requested) if requested else grant.default_application_type
         ]
 
-    def body_camera(self, request: Request) -> object:
+    def body_camera(self, request: DetectionRequest) -> object:
         return self._body(request).get(CAMERA_FIELD)
 
-    def post(self, request: Request) -> Response:
+    def post(self, request: DetectionRequest) -> Response:
         body = self._body(request)
         image = check_image(decode_base64_image(body.get("image_base64_enc"), "image_base64_enc"))
-        (application_type,) = self.application_types_of(request, request.auth)
+        grant = key_grant(request)
+        (application_type,) = self.application_types_of(request, grant)
         result = detect(
             request.detection,
-            request.auth,
+            grant,
             image,
             application_type,
             payloads.min_confidence(body.get("min_confidence")),
@@ -186,7 +207,7 @@ class SeedInferenceView(DetectionView):
         return Response(seed_response(request.detection, result))
 
     @staticmethod
-    def _body(request: Request) -> dict:
+    def _body(request: DetectionRequest) -> dict:
         call = request.detection
         if call.parsed_body is None:
             call.parsed_body = payloads.json_object(request)
@@ -247,7 +268,7 @@ class NativeDetectView(DetectionView):
     def initial(self, request: Request, *args, **kwargs) -> None:
         application_type = kwargs["application_type"]
         if application_type not in ApplicationType.values:
-            request.detection = DetectionCall(endpoint=self.endpoint)
+            attach_call(request, self.endpoint)
             raise ApiError(
                 404,
                 "unknown_application_type",
@@ -255,24 +276,24 @@ class NativeDetectView(DetectionView):
             )
         super().initial(request, *args, **kwargs)
 
-    def application_types_of(self, request: Request, grant: KeyGrant) -> list[str]:
+    def application_types_of(self, request: DetectionRequest, grant: KeyGrant) -> list[str]:
         return [self.kwargs["application_type"]]
 
-    def body_camera(self, request: Request) -> object:
+    def body_camera(self, request: DetectionRequest) -> object:
         content_type = payloads.media_type(request)
         if content_type in payloads.MULTIPART_TYPES:
-            return request.data.get(CAMERA_FIELD)
+            return payloads.form_field(request, CAMERA_FIELD)
         if content_type == "application/json":
             request.detection.parsed_body = payloads.json_object(request)
             return request.detection.parsed_body.get(CAMERA_FIELD)
         return None
 
-    def post(self, request: Request, application_type: str) -> Response:
+    def post(self, request: DetectionRequest, application_type: str) -> Response:
         image_bytes, body_threshold = self._image_and_threshold(request)
         threshold = payloads.min_confidence(request.query_params.get("min_confidence"))
         result = detect(
             request.detection,
-            request.auth,
+            key_grant(request),
             check_image(image_bytes),
             application_type,
             body_threshold if threshold is None else threshold,
@@ -280,12 +301,12 @@ class NativeDetectView(DetectionView):
         return Response(native_response(request.detection, result))
 
     @staticmethod
-    def _image_and_threshold(request: Request) -> tuple[bytes, float | None]:
+    def _image_and_threshold(request: DetectionRequest) -> tuple[bytes, float | None]:
         content_type = payloads.media_type(request)
         if content_type in payloads.RAW_IMAGE_TYPES:
             return payloads.read_body(request), None
         if content_type in payloads.MULTIPART_TYPES:
-            threshold = payloads.min_confidence(request.data.get("min_confidence"))
+            threshold = payloads.min_confidence(payloads.form_field(request, "min_confidence"))
             return payloads.uploaded_file(request), threshold
         if content_type == "application/json":
             body = request.detection.parsed_body or payloads.json_object(request)
@@ -321,7 +342,7 @@ class DeepStackDetectionView(DetectionView):
     authentication_classes = [ApiKeyOrFormFieldAuthentication]
     command = "detect"  # CodeProject.AI's name for this call
 
-    def application_types_of(self, request: Request, grant: KeyGrant) -> list[str]:
+    def application_types_of(self, request: DetectionRequest, grant: KeyGrant) -> list[str]:
         enabled = grant.enabled_services()
         camera = request.detection.camera
         if camera is not None:
@@ -341,12 +362,12 @@ class DeepStackDetectionView(DetectionView):
             )
         return enabled
 
-    def body_camera(self, request: Request) -> object:
+    def body_camera(self, request: DetectionRequest) -> object:
         if payloads.media_type(request) in payloads.MULTIPART_TYPES:
-            return request.data.get(CAMERA_FIELD)
+            return payloads.form_field(request, CAMERA_FIELD)
         return None
 
-    def post(self, request: Request, **path_key: str) -> Response:
+    def post(self, request: DetectionRequest, **path_key: str) -> Response:
         if payloads.media_type(request) not in payloads.MULTIPART_TYPES:
             raise ApiError(
                 415,
@@ -354,8 +375,8 @@ class DeepStackDetectionView(DetectionView):
                 "Send the image as the multipart/form-data file field 'image'.",
             )
         image = check_image(payloads.uploaded_file(request))
-        threshold = payloads.min_confidence(request.data.get("min_confidence"))
-        grant = request.auth
+        threshold = payloads.min_confidence(payloads.form_field(request, "min_confidence"))
+        grant = key_grant(request)
         application_types = self.application_types_of(request, grant)
         results = detect_services(request.detection, grant, image, application_types, threshold)
         predictions = deepstack_predictions(results, allowed_labels(application_types))
