@@ -11,11 +11,15 @@ Counters live in Redis (apps/core/failure_limits.py), shared by every portal pro
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.http import HttpRequest
 
 from apps.core.client_ip import client_ip
 from apps.core.failure_limits import FailureLimit, wait_text
@@ -49,43 +53,47 @@ def _locked(seconds: int) -> forms.ValidationError:
     )
 
 
-class ThrottledSignInMixin:
-    """For AuthenticationForm subclasses (they carry `self.request`)."""
-
-    def clean(self):
-        by_user, by_ip = signin_limits()
-        username = _normalised(self.data.get("username"))
-        ip = client_ip(self.request.META)
-        wait = by_user.blocked_for(username) or by_ip.blocked_for(ip)
-        if wait:
-            raise _locked(wait)
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError as exc:
-            if getattr(exc, "code", None) == "invalid_login":
-                waits = [by_user.record_failure(username), by_ip.record_failure(ip)]
-                if any(waits):
-                    raise _locked(max(w for w in waits if w)) from None
-            raise
-        by_user.clear(username)
-        return cleaned
-
-
-class SignInForm(ThrottledSignInMixin, AuthenticationForm):
-    pass
+def throttled_sign_in(
+    form: AuthenticationForm, clean: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """`clean` (the form's own check of the password) behind the per-user and per-IP locks."""
+    by_user, by_ip = signin_limits()
+    username = _normalised(form.data.get("username"))
+    assert form.request is not None, "the login views hand the form its request"
+    ip = client_ip(form.request.META)
+    wait = by_user.blocked_for(username) or by_ip.blocked_for(ip)
+    if wait:
+        raise _locked(wait)
+    try:
+        cleaned = clean()
+    except forms.ValidationError as exc:
+        if getattr(exc, "code", None) == "invalid_login":
+            waits = [by_user.record_failure(username), by_ip.record_failure(ip)]
+            if any(waits):
+                raise _locked(max(w for w in waits if w)) from None
+        raise
+    by_user.clear(username)
+    return cleaned
 
 
-class AdminSignInForm(ThrottledSignInMixin, AdminAuthenticationForm):
-    pass
+class SignInForm(AuthenticationForm):
+    def clean(self) -> dict[str, Any]:
+        return throttled_sign_in(self, super().clean)
+
+
+class AdminSignInForm(AdminAuthenticationForm):
+    def clean(self) -> dict[str, Any]:
+        return throttled_sign_in(self, super().clean)
 
 
 class ThrottledPasswordResetForm(PasswordResetForm):
-    def __init__(self, *args, request=None, **kwargs) -> None:
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.request = request
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         address = _normalised(cleaned.get("email"))
         by_address, by_ip = reset_limits()
         ip = client_ip(self.request.META)

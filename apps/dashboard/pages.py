@@ -3,14 +3,14 @@ and downloads with their file name."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
-from apps.dashboard.access import can_manage
+from apps.dashboard.access import TenantRequest, can_manage
 from apps.tenants.models import Membership
 
 
-def page(request: HttpRequest, template: str, context: dict | None = None, status: int = 200):
+def page(request: TenantRequest, template: str, context: dict | None = None, status: int = 200):
     """Render a tenant page with what the layout needs: the tenant, the role, the switcher."""
     membership: Membership = request.membership
     return render(

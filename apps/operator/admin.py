@@ -9,9 +9,11 @@ through apps/tenants/services.py so the admin hashes and revokes exactly like th
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -56,7 +58,8 @@ class TenantServiceForm(forms.ModelForm):
             )
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         application_type = data.get("application_type")
         if data.get("enabled") and application_type:
             try:
@@ -91,8 +94,14 @@ class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     extra = 0
     can_delete = False
-    fields = ["prefix", "name", "created_at", "expires_at", "revoked_at", "last_used_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "prefix",
+        "name",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    )
 
     def has_add_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
         return False  # keys are issued with the "Issue a new API key" action (shown once)
@@ -105,8 +114,14 @@ class CameraInline(admin.TabularInline):
     model = Camera
     extra = 0
     can_delete = False
-    fields = ["public_id", "name", "services", "zone_count", "bound_keys", "updated_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "public_id",
+        "name",
+        "services",
+        "zone_count",
+        "bound_keys",
+        "updated_at",
+    )
 
     def has_add_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
         return False
@@ -187,7 +202,7 @@ class TenantAdmin(admin.ModelAdmin):
 
     @admin.display(description="Requests this month", ordering="month_requests")
     def requests_this_month(self, tenant: Tenant) -> int:
-        return tenant.month_requests or 0
+        return getattr(tenant, "month_requests", None) or 0  # annotated by get_queryset
 
     @admin.display(description=f"Usage by month (last {USAGE_SUMMARY_MONTHS})")
     def usage_by_month(self, tenant: Tenant) -> SafeString:
@@ -204,7 +219,10 @@ class TenantAdmin(admin.ModelAdmin):
         for tenant in queryset:
             try:
                 issued.append(
-                    (tenant, issue_api_key(tenant, name="admin", created_by=request.user)[1])
+                    (
+                        tenant,
+                        issue_api_key(tenant, name="admin", created_by=cast(User, request.user))[1],
+                    )
                 )
             except TooManyKeys as exc:
                 refused.append(f"{tenant.slug}: {exc}")

@@ -34,7 +34,8 @@ class DetectionModelForm(forms.ModelForm):
 
     def clean(self) -> dict:
         """Checksum from the file in the model store, or the given one checked against it."""
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors or not data.get("file"):
             return data
         candidate = DetectionModel(file=data["file"], sha256=data.get("sha256") or "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from apps.alerts.models import MAX_CONFIRM_WINDOW
@@ -16,7 +18,7 @@ class AlertFilterForm(forms.Form):
 
     def __init__(self, *args, cameras: list[Camera], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["camera"].choices = [("", "All cameras")] + [
+        cast(forms.ChoiceField, self.fields["camera"]).choices = [("", "All cameras")] + [
             (c.public_id, c.name) for c in cameras
         ]
 

@@ -26,7 +26,8 @@ class DateRangeForm(forms.Form):
         return cls(data)
 
     def clean(self) -> dict:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end:
             if end < start:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from apps.alerts.models import EVENT_TYPES
@@ -29,4 +31,6 @@ class EndpointForm(forms.Form):
 
     def __init__(self, *args, cameras: list[Camera], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["cameras"].choices = [(c.public_id, c.name) for c in cameras]
+        cast(forms.ChoiceField, self.fields["cameras"]).choices = [
+            (c.public_id, c.name) for c in cameras
+        ]

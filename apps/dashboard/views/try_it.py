@@ -11,8 +11,10 @@ quota counts as for any request; the rate limit applies per user.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.auth.models import AbstractBaseUser
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
@@ -21,9 +23,9 @@ from rest_framework.throttling import BaseThrottle
 
 from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant, ServiceGrant
-from apps.dashboard.access import can_manage, membership_of, tenant_page
+from apps.dashboard.access import TenantRequest, can_manage, membership_of, tenant_page
 from apps.dashboard.pages import page
-from apps.detection.api.detect import NativeDetectView
+from apps.detection.api.detect import DetectionRequest, NativeDetectView
 from apps.tenants.limits import count_request
 from apps.tenants.models import Tenant
 
@@ -73,7 +75,7 @@ class TenantSessionAuthentication(SessionAuthentication):
     def enforce_csrf(self, request: Request) -> None:
         # Check the Django request: Django's CSRF check reads request.POST, which on DRF's
         # request would run the endpoint's parsers and refuse a raw image body (415) first.
-        super().enforce_csrf(request._request)
+        super().enforce_csrf(request._request)  # type: ignore[arg-type]  # see above
 
     def authenticate_header(self, request: Request) -> str:
         return "Session"  # makes DRF answer 401, not 403, when not signed in
@@ -83,7 +85,7 @@ class UserRateAndQuota(BaseThrottle):
     """The tenant's monthly quota, and the per-key rate limit applied to the user instead."""
 
     def allow_request(self, request: Request, view) -> bool:
-        count_request(request.auth, rate_subject=f"user-{request.user.pk}")
+        count_request(cast(KeyGrant, request.auth), rate_subject=f"user-{request.user.pk}")
         return True
 
 
@@ -91,12 +93,12 @@ class SessionDetectView(NativeDetectView):
     authentication_classes = [TenantSessionAuthentication]
     throttle_classes = [UserRateAndQuota]
 
-    def post(self, request: Request, slug: str, application_type: str) -> Response:
-        return super().post(request, application_type)
+    def post(self, request: DetectionRequest, application_type: str, **url: str) -> Response:
+        return super().post(request, application_type)  # url: the tenant's slug, checked above
 
 
 @tenant_page()
-def try_it(request: HttpRequest) -> HttpResponse:
+def try_it(request: TenantRequest) -> HttpResponse:
     enabled = [
         (s.application_type, s.get_application_type_display())
         for s in request.tenant.services.filter(enabled=True)
