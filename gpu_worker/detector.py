@@ -23,6 +23,7 @@ from gpu_worker.config import WorkerSettings, available_cpus
 from gpu_worker.families import Detections, Family, Prepared, create_family
 from gpu_worker.images import DecodedImage, decode_image, read_header
 from gpu_worker.manifest import ModelSpec, get_spec, verified_model_path
+from gpu_worker.metrics import CpuTotal
 from gpu_worker.slicing import OFF, SliceRequest, Window, merge, plan_slices
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ class Detector:
         wanted = settings.max_batch or (1 if self.device == "cpu" else GPU_MAX_BATCH)
         self.max_batch = min(wanted, self.lanes[0].max_batch_size)
         self.report = LoadReport(0.0, 0.0, 0)
+        self.inference_cpu = CpuTotal()  # the calling threads' CPU in lane.infer (/metrics)
 
     @classmethod
     def load(cls, settings: WorkerSettings, name: str | None = None) -> Detector:
@@ -186,7 +188,12 @@ class Detector:
 
     def prepare(self, data: bytes | SliceJob) -> PreparedImage:
         """Decode (DCT-scaled for large JPEGs) and build the model input: CPU work, kept off
-        the event loop (on a lane inline, else on the decode pool)."""
+        the event loop (on a lane inline, else on the decode pool).
+
+        Seam (issue 28): this is the fast path, decoding only as many pixels as the model
+        input needs, so `decoded.pixels` may be smaller than the image. Whatever needs every
+        pixel (slices, plate crops) decodes in full with `decode_image(data, header)`, as
+        prepare_sliced does."""
         if isinstance(data, SliceJob):
             return self.prepare_sliced(data.data, data.request)
         header = read_header(data, self.settings.max_pixels)
@@ -231,7 +238,9 @@ class Detector:
             else:
                 names = chunk[0].inputs.keys()
                 batch = {n: np.concatenate([t.inputs[n] for t in chunk]) for n in names}
+            began = time.thread_time()
             parts.append(lane.infer(batch))
+            self.inference_cpu.add(time.thread_time() - began)
         outputs = (
             parts[0]
             if len(parts) == 1

@@ -110,7 +110,8 @@ def create_app(settings: WorkerSettings) -> Starlette:
 
     async def invocations(request: Request) -> Response:
         started = time.perf_counter()
-        fields: dict[str, Any] = {"method": request.method, "path": request.url.path}
+        # scope's path, not request.url: that builds a URL object per request for one field.
+        fields: dict[str, Any] = {"method": request.method, "path": request.scope["path"]}
         application_type = "unknown"
         model_name = "unknown"
         try:
@@ -143,6 +144,7 @@ def create_app(settings: WorkerSettings) -> Starlette:
                 WorkerError(500, "internal_error", "inference failed; see the worker's log")
             )
         elapsed = time.perf_counter() - started
+        state.answered += 1
         status = str(response.status_code)
         state.metrics.requests.labels(model_name, application_type, status).inc()
         state.metrics.request_seconds.labels(model_name).observe(elapsed)

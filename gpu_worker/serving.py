@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -45,6 +47,11 @@ class WorkerState:
         self.share: DeviceShare | None = None
         self.plates: PlateStage | None = None
         self.loaded = False
+        self.answered = 0  # /invocations answered, any status (the server counts them)
+        # Process CPU, the models' inference CPU and `answered` when the models were ready:
+        # the baseline of the outside-inference gauge, which loading and warm-up would skew.
+        self._at_ready = (0.0, 0.0, 0)
+        self._inference_reported: dict[str, float] = {}
 
     @property
     def ready(self) -> bool:
@@ -79,7 +86,22 @@ class WorkerState:
                 self.share = DeviceShare(available_cpus() if cpu else None)
             self.models[name] = self._serve(detector)
         self.metrics.ready.set(1)
+        self._at_ready = (time.process_time(), self._inference_cpu(), self.answered)
+        self.metrics.compute_outside_inference(self.cpu_per_request_outside_inference)
         self.loaded = True
+
+    def _inference_cpu(self) -> float:
+        return sum(served.detector.inference_cpu.seconds for served in self.models.values())
+
+    def cpu_per_request_outside_inference(self) -> float:
+        """Process CPU seconds per answered request since ready, less the models' own
+        inference CPU (NaN until a request has been answered)."""
+        cpu, inference, answered = self._at_ready
+        requests = self.answered - answered
+        if requests <= 0:
+            return math.nan
+        outside = (time.process_time() - cpu) - (self._inference_cpu() - inference)
+        return outside / requests
 
     def _serve(self, detector: Detector) -> ServedModel:
         name = detector.spec.name
@@ -130,6 +152,12 @@ class WorkerState:
         for served in self.models.values():
             self.metrics.queue_depth.labels(served.name).set(served.batcher.queue_depth)
             self.metrics.busy_lanes.labels(served.name).set(served.batcher.busy_lanes)
+            # The lanes add to a plain total (no lock per metric on the hot path); the
+            # counter catches up here, at scrape time.
+            total = served.detector.inference_cpu.seconds
+            reported = self._inference_reported.get(served.name, 0.0)
+            self.metrics.inference_cpu_seconds.labels(served.name).inc(total - reported)
+            self._inference_reported[served.name] = total
 
     async def close(self) -> None:
         timeout = self.settings.graceful_timeout_s

@@ -60,6 +60,23 @@ def test_metrics_count_requests_by_type_and_status_and_split_latency(worker):
     assert metric(after, "ipcai_worker_ready") == 1
 
 
+def test_metrics_give_cpu_per_request_outside_inference(worker):
+    """Process CPU, the model's inference CPU and requests answered are exposed, and the
+    derived figure is what is left per request: more than nothing, less than the whole."""
+    for _ in range(5):
+        assert worker.invoke_raw(seed_image("persons")).status_code == 200
+    text = worker.get("/metrics").text
+    process_cpu = metric(text, "process_cpu_seconds_total")
+    inference_cpu = metric(text, "ipcai_worker_inference_cpu_seconds_total", model="yolox_nano")
+    requests_answered = metric(text, "ipcai_worker_requests_total")
+    outside = metric(text, "ipcai_worker_cpu_seconds_per_request_outside_inference")
+    assert requests_answered >= 5
+    assert 0 < inference_cpu < process_cpu
+    # Decoding and preprocessing a 819x546 JPEG alone takes well over 0.1 ms; a request's
+    # whole CPU (inference included) is far below the process's total since it started.
+    assert 0.0001 < outside < process_cpu / requests_answered
+
+
 def test_each_request_writes_one_json_log_line(worker):
     worker.invoke_raw(seed_image("pets"), attributes="application_type=pets-detection")
     lines = [json.loads(line) for line in worker.log_path.read_text().splitlines() if line]
