@@ -11,7 +11,7 @@ import logging
 from prometheus_client.core import CounterMetricFamily
 from redis.exceptions import RedisError
 
-from apps.core.redis import get_redis, redis_key
+from apps.core.redis import get_redis, redis_key, reply_text
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def count(name: str, amount: int = 1) -> None:
 
 def counters() -> dict[str, int]:
     raw = get_redis().hgetall(_key())
-    return {k.decode(): int(v) for k, v in raw.items()}
+    return {reply_text(k): int(v) for k, v in raw.items()}
 
 
 class CameraEventsCollector:

@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from apps.alerts.models import CameraEvent
 from apps.archive import layout
-from apps.core.redis import get_redis, redis_key
+from apps.core.redis import get_redis, redis_key, reply_bytes
 from apps.core.storage import ArchiveStorage, ObjectNotFound, get_storage
 
 STASH_TTL_S = 24 * 3600
@@ -36,7 +36,7 @@ def stash(event_id: str, image: bytes) -> None:
 
 
 def stashed(event_id: str) -> bytes | None:
-    return get_redis().get(_stash_key(event_id))
+    return reply_bytes(get_redis().get(_stash_key(event_id)))
 
 
 def drop_stash(event_id: str) -> None:

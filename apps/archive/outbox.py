@@ -28,8 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import ResponseError
+from redis.typing import EncodableT, FieldT
 
-from apps.core.redis import get_redis, redis_key
+from apps.core.redis import get_redis, redis_key, reply_text
 
 GROUP = "archivers"
 MESSAGE_FIELD = b"m"
@@ -80,10 +81,10 @@ class Entry:
 
 def add(message: dict[str, Any], image: bytes | None) -> str:
     """Make the event durable (one round trip); returns the entry id. Raises RedisError."""
-    fields: dict[bytes, bytes | str] = {MESSAGE_FIELD: json.dumps(message, separators=(",", ":"))}
+    fields: dict[FieldT, EncodableT] = {MESSAGE_FIELD: json.dumps(message, separators=(",", ":"))}
     if image:
         fields[IMAGE_FIELD] = image
-    return get_redis().xadd(stream_key(), fields).decode()
+    return reply_text(get_redis().xadd(stream_key(), fields))
 
 
 def ensure_group() -> None:
@@ -154,7 +155,8 @@ def oldest_undelivered_age_s() -> float | None:
     last = group["last-delivered-id"] if group else b"0-0"
     last = last.decode() if isinstance(last, bytes) else last
     after = r.xrange(stream_key(), min=f"({last}", count=1)
-    return Entry.parse(after[0][0], None).age_s if after else None
+    entry_id = after[0][0] if after else None
+    return Entry.parse(entry_id, None).age_s if entry_id is not None else None
 
 
 def done(entry_id: str, outcome: str) -> None:

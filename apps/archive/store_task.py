@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from apps.archive import outbox
 from apps.archive.consume import handle
 from apps.archive.outbox import Entry
-from apps.core.redis import get_redis
+from apps.core.redis import get_redis, reply_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +46,16 @@ def wake_up() -> None:
     trouble; the caller decides what that means."""
     # retry=False: Celery's default publish retries would hold the request for seconds when
     # the broker is down. argsrepr: no repr building for the logs on the request thread.
-    archive_next.apply_async(retry=False, argsrepr="()", kwargsrepr="{}")
+    archive_next.apply_async(  # type: ignore[call-arg]  # celery-types lacks the repr options
+        retry=False, argsrepr="()", kwargsrepr="{}"
+    )
 
 
 def hand_on(entry_id: str, attempt: int = 1, reconciled: bool = True, countdown: int = 0) -> None:
     archive_entry.apply_async(
-        args=[entry_id, attempt, reconciled], countdown=countdown or None, retry=False
+        args=(entry_id, attempt, reconciled),
+        countdown=countdown or None,  # type: ignore[arg-type]  # None sets no ETA; 0 would
+        retry=False,
     )
 
 
@@ -104,7 +108,7 @@ def archive_event(message: dict) -> None:
     the event and its staged image into the outbox, then drop the staged copy."""
     image = None
     if message.get("image_ref"):
-        image = get_redis().get(message["image_ref"])
+        image = reply_bytes(get_redis().get(message["image_ref"]))
     outbox.add({k: v for k, v in message.items() if k != "image_ref"}, image)
     if message.get("image_ref"):
         get_redis().delete(message["image_ref"])

@@ -17,7 +17,7 @@ import orjson
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from apps.core.redis import get_redis, redis_key
+from apps.core.redis import get_redis, redis_key, reply_bytes
 
 logger = logging.getLogger(__name__)
 FRAME_TTL_S = 30 * 86400  # a camera silent for a month shows no stale picture
@@ -79,7 +79,7 @@ def latest_frame(camera_id: str) -> Frame | None:
     image, meta = get_redis().hmget(frame_key(camera_id), ["image", "meta"])
     if image is None or meta is None:
         return None
-    return Frame(image=image, **orjson.loads(meta))
+    return Frame(image=reply_bytes(image), **orjson.loads(meta))
 
 
 def last_seen(camera_ids: list[str]) -> dict[str, float]:

@@ -16,7 +16,7 @@ import time
 
 from redis.exceptions import RedisError
 
-from apps.core.redis import get_redis, redis_key
+from apps.core.redis import get_redis, redis_key, reply_text
 
 logger = logging.getLogger(__name__)
 
@@ -45,5 +45,5 @@ def ages() -> dict[str, float | None]:
     """Seconds since each heartbeat (None: never written). Raises RedisError."""
     stored = get_redis().hgetall(heartbeat_key())
     now = time.time()
-    values = {k.decode(): float(v) for k, v in stored.items()}
+    values = {reply_text(k): float(v) for k, v in stored.items()}
     return {name: (max(0.0, now - values[name]) if name in values else None) for name in HEARTBEATS}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from functools import cache
+from typing import overload
 from urllib.parse import urlsplit
 
 import redis
@@ -165,6 +166,22 @@ def fallback_totals() -> dict[str, int]:
     for part, count in redis_breaker().fallbacks().items():
         totals[part] = totals.get(part, 0) + count
     return totals
+
+
+# redis-py types each reply `bytes | str`, as it cannot tell decode_responses from the client's
+# type; the portal's clients leave it off and get bytes. These read a reply as what it is.
+
+
+def reply_text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+@overload
+def reply_bytes(value: bytes | str) -> bytes: ...
+@overload
+def reply_bytes(value: bytes | str | None) -> bytes | None: ...
+def reply_bytes(value: bytes | str | None) -> bytes | None:
+    return value.encode() if isinstance(value, str) else value
 
 
 def _reset(setting: str, **_: object) -> None:

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 
 from redis.exceptions import RedisError
 
-from apps.core.redis import get_redis, redis_key
+from apps.core.redis import get_redis, redis_key, reply_text
 
 logger = logging.getLogger(__name__)
 
@@ -40,4 +40,4 @@ def count_anonymous(endpoint: str, status_code: int, error_code: str, timestamp:
 def anonymous_failures(day: date | None = None) -> dict[str, int]:
     """`{"endpoint:status:error_code": count}` of one UTC day (default today)."""
     raw = get_redis().hgetall(anonymous_key(day or datetime.now(UTC).date()))
-    return {field.decode(): int(count) for field, count in raw.items()}
+    return {reply_text(field): int(count) for field, count in raw.items()}
