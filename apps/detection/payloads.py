@@ -95,6 +95,15 @@ def application_type(value: object) -> str:
     return value  # type: ignore[return-value]
 
 
+def slices(value: object) -> bool | None:
+    """The native API's `slices` option: auto (True), off (False), None when absent."""
+    if value is None or value == "":
+        return None
+    if value in ("auto", "off"):
+        return value == "auto"
+    raise ApiError(400, "invalid_slices", f"slices must be auto or off, got {value!r}.")
+
+
 def min_confidence(value: object) -> float | None:
     """A threshold in [0, 1] from JSON, a form or the query string; None when absent."""
     if value is None or value == "":

@@ -44,6 +44,7 @@ from apps.detection.responses import (
     seed_response,
 )
 from apps.detection.serializers import (
+    SLICES_HELP,
     DeepStackDetectionSerializer,
     DeepStackErrorSerializer,
     DeepStackResponseSerializer,
@@ -237,6 +238,14 @@ class SeedInferenceView(DetectionView):
                 "service's configured threshold.",
             ),
             OpenApiParameter(
+                "slices",
+                str,
+                OpenApiParameter.QUERY,
+                required=False,
+                enum=["auto", "off"],
+                description=SLICES_HELP,
+            ),
+            OpenApiParameter(
                 "timestamp",
                 str,
                 OpenApiParameter.QUERY,
@@ -297,8 +306,21 @@ class NativeDetectView(DetectionView):
             check_image(image_bytes),
             application_type,
             body_threshold if threshold is None else threshold,
+            self._slices(request),
         )
         return Response(native_response(request.detection, result))
+
+    @staticmethod
+    def _slices(request: DetectionRequest) -> bool | None:
+        """`slices` (auto | off) from the query string, else the form or JSON body."""
+        value = request.query_params.get("slices")
+        content_type = payloads.media_type(request)
+        if value is None and content_type in payloads.MULTIPART_TYPES:
+            value = payloads.form_field(request, "slices")
+        elif value is None and content_type == "application/json":
+            body = request.detection.parsed_body or payloads.json_object(request)
+            value = body.get("slices")
+        return payloads.slices(value)
 
     @staticmethod
     def _image_and_threshold(request: DetectionRequest) -> tuple[bytes, float | None]:
