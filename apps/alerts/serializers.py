@@ -9,7 +9,9 @@ from apps.alerts.models import EVENT_TYPES, MAX_CONFIRM_WINDOW
 
 class CameraEventQuerySerializer(serializers.Serializer):
     camera = serializers.CharField(required=False, help_text="Only this camera's events (id).")
-    label = serializers.CharField(required=False, help_text="Only this class, e.g. `person`.")
+    label = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.label
+        required=False, help_text="Only this class, e.g. `person`."
+    )
     zone = serializers.CharField(required=False, help_text="Only events that entered this zone.")
     since = serializers.DateTimeField(
         required=False, help_text="Only events started at or after this time (ISO 8601)."
@@ -20,7 +22,7 @@ class CameraEventSerializer(serializers.Serializer):
     id = serializers.CharField()
     camera = serializers.CharField(help_text="The camera's id (`cam_...`).")
     camera_name = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
     zones = serializers.ListField(child=serializers.CharField())
     started_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(allow_null=True, help_text="null while it is open.")
@@ -141,7 +143,7 @@ class FrameEventSerializer(serializers.Serializer):
 
     id = serializers.CharField(help_text="The camera event's id (/api/v1/camera-events/{id}).")
     type = serializers.ChoiceField(choices=["opened", "updated", "closed"])
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
     score = serializers.FloatField(help_text="The object's score in this frame.")
     box = serializers.ListField(child=serializers.FloatField())
     ended_at = serializers.DateTimeField(required=False, help_text="For `closed`.")

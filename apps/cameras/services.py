@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -110,7 +110,7 @@ def unbind_key(api_key: ApiKey) -> None:
 
 @transaction.atomic
 def issue_camera_key(
-    camera: Camera, *, name: str = "", created_by: AbstractBaseUser | None = None
+    camera: Camera, *, name: str = "", created_by: User | None = None
 ) -> tuple[ApiKey, str]:
     """A new key bound to the camera, and its secret (shown once): the connect-a-camera flow."""
     # A camera's credential sends frames and nothing else (the cameras API refuses it too).

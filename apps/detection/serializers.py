@@ -98,7 +98,9 @@ class SlicesSerializer(serializers.Serializer):
 
 
 class DetectionSerializer(serializers.Serializer):
-    label = serializers.CharField(help_text="COCO class name, e.g. `person`, `dog`, `car`.")
+    label = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.label
+        help_text="COCO class name, e.g. `person`, `dog`, `car`."
+    )
     score = serializers.FloatField(help_text="Confidence from 0 to 1.")
     box = serializers.ListField(
         child=serializers.FloatField(),
@@ -138,7 +140,7 @@ class DeepStackDetectionSerializer(serializers.Serializer):
 
 
 class DeepStackPredictionSerializer(serializers.Serializer):
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
     confidence = serializers.FloatField()
     x_min = serializers.IntegerField()
     y_min = serializers.IntegerField()

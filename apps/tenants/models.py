@@ -263,21 +263,22 @@ class TenantService(models.Model):
     def clean(self) -> None:
         if self.tier and self.tier not in tier_names():
             raise ValidationError({"tier": f"Unknown tier; this deployment has {tier_names()}."})
-        if self.model_id is None:
+        model = self.model
+        if model is None:
             return
-        if self.model.tenant_id not in (None, self.tenant_id):
-            raise ValidationError({"model": f"{self.model.name} is another tenant's model."})
-        missing = self.model.missing_classes(self.application_type)
+        if model.tenant_id not in (None, self.tenant_id):
+            raise ValidationError({"model": f"{model.name} is another tenant's model."})
+        missing = model.missing_classes(self.application_type)
         if missing:
             raise ValidationError(
                 {
-                    "model": f"{self.model.name} cannot serve {self.application_type}: it has "
+                    "model": f"{model.name} cannot serve {self.application_type}: it has "
                     f"no class {', '.join(missing)} (its classes: "
-                    f"{', '.join(self.model.class_names)})."
+                    f"{', '.join(model.class_names)})."
                 }
             )
 
     @property
     def model_name(self) -> str:
         """The worker model that answers this service ("" = the worker's default)."""
-        return model_for(self.tier, self.model.name if self.model_id else "")
+        return model_for(self.tier, self.model.name if self.model is not None else "")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.crypto import get_random_string
 
@@ -32,7 +32,7 @@ def generate_password() -> str:
 
 def create_user_with_password(
     username: str, *, email: str = "", staff: bool = False
-) -> tuple[AbstractBaseUser, str]:
+) -> tuple[User, str]:
     """A new user and their generated password: show it once, only its hash is stored.
     `staff` makes an operator (admin site, every tenant), as createsuperuser would."""
     password = generate_password()

@@ -77,7 +77,7 @@ class UsageDaySerializer(serializers.Serializer):
         help_text="Requests that ran this service; a DeepStack call runs every enabled service."
     )
     successes = serializers.IntegerField()
-    errors = serializers.IntegerField()
+    errors = serializers.IntegerField()  # type: ignore[assignment]  # a field (DRF pops it)
     objects = serializers.IntegerField(help_text="Objects detected.")
     mean_latency_ms = serializers.FloatField()
 
@@ -86,7 +86,7 @@ class UsageTotalsSerializer(serializers.Serializer):
     requests = serializers.IntegerField(
         help_text="API calls, each once (as the quota counts them), unless one service is asked."
     )
-    errors = serializers.IntegerField()
+    errors = serializers.IntegerField()  # type: ignore[assignment]  # a field (DRF pops it)
     objects = serializers.IntegerField()
 
 

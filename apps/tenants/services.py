@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -55,7 +55,7 @@ def create_tenant(
     services: Iterable[str] = (ApplicationType.PERSONS,),
     default_application_type: str | None = None,
     monthly_request_quota: int | None = None,
-    owner: AbstractBaseUser | None = None,
+    owner: User | None = None,
 ) -> Tenant:
     """A new active tenant with the given services enabled (the first is the default). Without
     a quota it gets the deployment's IPCAI_DEFAULT_MONTHLY_QUOTA (none: unlimited)."""
@@ -80,7 +80,7 @@ def create_tenant(
     return tenant
 
 
-def add_member(tenant: Tenant, user: AbstractBaseUser, role: str) -> Membership:
+def add_member(tenant: Tenant, user: User, role: str) -> Membership:
     membership, _ = Membership.objects.update_or_create(
         tenant=tenant, user=user, defaults={"role": role}
     )
@@ -91,7 +91,7 @@ def issue_api_key(
     tenant: Tenant,
     *,
     name: str = "",
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     expires_at: datetime | None = None,
     scopes: Iterable[str] | None = None,
 ) -> tuple[ApiKey, str]:
