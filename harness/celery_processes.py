@@ -24,6 +24,7 @@ class CeleryProcesses:
     log_dir: Path
     concurrency: int = 2
     worker: subprocess.Popen | None = None
+    webhook_worker: subprocess.Popen | None = None
     beat: subprocess.Popen | None = None
     _starts: int = field(default=0)
     _worker_start: int = field(default=0)
@@ -47,17 +48,27 @@ class CeleryProcesses:
     def start_worker(self, timeout: float = 60) -> None:
         self.worker = self._spawn(
             "worker",
-            ["worker", "--pool", "prefork", "--concurrency", str(self.concurrency),
+            ["worker", "-Q", default_queue(self.env), "--pool", "prefork",
+             "--concurrency", str(self.concurrency),
              "--loglevel", "INFO", "--hostname", f"faults-{self._starts + 1}@%h",
              "--without-gossip", "--without-mingle"],
             new_session=True,
         )  # fmt: skip
         self._worker_start = self._starts
-        deadline = time.monotonic() + timeout
-        while " ready." not in self.worker_log.read_text(errors="replace"):
-            if self.worker.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Celery worker did not start:\n{self.worker_log.read_text()}")
-            time.sleep(0.1)
+        _wait_ready(self.worker, self.worker_log, timeout)
+
+    def start_webhook_worker(self, concurrency: int = 2, timeout: float = 60) -> None:
+        """The webhook queue's own worker, as in production: a slow receiver holds it alone.
+        Prefork, so the delivery task's time limit is enforced."""
+        self.webhook_worker = self._spawn(
+            "webhooks",
+            ["worker", "-Q", webhook_queue(self.env), "--pool", "prefork",
+             "--concurrency", str(concurrency), "--loglevel", "INFO",
+             "--hostname", f"webhooks-{self._starts + 1}@%h",
+             "--without-gossip", "--without-mingle"],
+            new_session=True,
+        )  # fmt: skip
+        _wait_ready(self.webhook_worker, self.log_dir / f"webhooks-{self._starts}.log", timeout)
 
     def kill_worker_group(self) -> None:
         """SIGKILL the worker's whole process group (parent and pool children) and reap it."""
@@ -80,7 +91,7 @@ class CeleryProcesses:
         self.beat = None
 
     def stop(self) -> None:
-        for process in (self.beat, self.worker):
+        for process in (self.beat, self.worker, self.webhook_worker):
             if process is None or process.poll() is not None:
                 continue
             process.send_signal(signal.SIGTERM)
@@ -89,4 +100,22 @@ class CeleryProcesses:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        self.beat = self.worker = None
+        self.beat = self.worker = self.webhook_worker = None
+
+
+def default_queue(env: dict[str, str]) -> str:
+    """The stack's Celery queue (portal/settings.py: IPCAI_CELERY_QUEUE, else "celery")."""
+    return env.get("IPCAI_CELERY_QUEUE", "celery")
+
+
+def webhook_queue(env: dict[str, str]) -> str:
+    """Its webhook queue, named as portal/settings.py names it."""
+    return env.get("IPCAI_WEBHOOK_QUEUE", f"{default_queue(env)}-webhooks")
+
+
+def _wait_ready(process: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while " ready." not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"Celery worker did not start:\n{log.read_text()}")
+        time.sleep(0.1)

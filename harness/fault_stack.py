@@ -59,6 +59,7 @@ def running_fault_stack(
         ):
             celery = CeleryProcesses(portal.env, directory)
             celery.start_worker()
+            celery.start_webhook_worker()
             celery.start_beat()
             try:
                 yield FaultStack(portal, redis_server, celery, worker, archive_dir, spool_dir)

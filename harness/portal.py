@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from harness.celery_processes import default_queue, webhook_queue
 from harness.processes import REPO_ROOT, ServerProcess, free_port, http_ok
 
 KEY_PATTERN = re.compile(r"^(ipcai_[0-9a-f]{12}_\S+)$", re.MULTILINE)
@@ -116,9 +117,9 @@ def running_portal(
 ) -> Iterator[Portal]:
     """Yield a Portal once its /healthz answers: migrated database, gunicorn on a free port,
     inference sent to `worker_url`; with `celery=True` also a Celery worker + beat (usage
-    drain, archiving). `tree` is the checkout it runs from (benchmarks compare an earlier
-    commit's `git worktree` side by side). Extra keyword arguments become environment
-    variables (settings)."""
+    drain, archiving) and the webhook queue's own worker. `tree` is the checkout it runs
+    from (benchmarks compare an earlier commit's `git worktree` side by side). Extra keyword
+    arguments become environment variables (settings)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     database_url, postgres_db = fresh_database_url(log_dir)
@@ -163,6 +164,8 @@ def running_portal(
                         "-A",
                         "portal",
                         "worker",
+                        "-Q",
+                        default_queue(portal_env),
                         "--beat",
                         "--pool",
                         "solo",
@@ -177,6 +180,17 @@ def running_portal(
                     log_path=log_dir / f"celery-{port}.log",
                 ).start()
             )
+            # Webhook attempts on their own queue and worker, as in production.
+            portal.extra.append(
+                ServerProcess(
+                    argv=[sys.executable, "-m", "celery", "-A", "portal", "worker",
+                          "-Q", webhook_queue(portal_env), "--pool", "solo",
+                          "--hostname", f"webhooks-{port}@%h",
+                          "--without-gossip", "--without-mingle", "--loglevel", "INFO"],
+                    env=portal_env,
+                    log_path=log_dir / f"webhooks-{port}.log",
+                ).start()
+            )  # fmt: skip
         portal.server.wait_until(lambda: http_ok(f"{portal.base_url}/healthz"), timeout=60)
         yield portal
     finally:

@@ -6,6 +6,8 @@ import uuid
 # portal.settings refuses the built-in placeholder secret with DEBUG off; the tests (and the
 # portals, Celery workers and commands they start, which inherit the environment) use their own.
 os.environ.setdefault("DJANGO_SECRET_KEY", f"test-only-{uuid.uuid4().hex}")
+# The tests' webhook receivers listen on whatever port is free.
+os.environ.setdefault("IPCAI_WEBHOOK_PORTS", "*")
 
 from portal.settings import *  # noqa: F403
 from portal.settings import env

@@ -87,7 +87,15 @@ pids+=($!)
 # pub/sub channel once Redis is gone made the worker exit on a Redis restart (kombu#582); a
 # lone worker pool needs neither (docs/ARCHIVING.md).
 # nice 19: archiving and usage draining yield the CPU to requests (archive bench: -30% -> -10%).
-supervise celery var/log/celery.log nice -n 19 "$PY" -m celery -A portal worker \
+queue="${IPCAI_CELERY_QUEUE:-celery}"
+supervise celery var/log/celery.log nice -n 19 "$PY" -m celery -A portal worker -Q "$queue" \
+    --loglevel INFO --concurrency 2 --without-gossip --without-mingle &
+pids+=($!)
+# Webhook attempts on their own queue and worker (portal/settings.py IPCAI_WEBHOOK_QUEUE): a
+# tenant's slow receiver holds these two processes (each attempt at most
+# IPCAI_WEBHOOK_DEADLINE_S), never the archive, the usage drain or exports.
+supervise webhooks var/log/webhooks.log nice -n 19 "$PY" -m celery -A portal worker \
+    -Q "${IPCAI_WEBHOOK_QUEUE:-$queue-webhooks}" --hostname "webhooks@%h" \
     --loglevel INFO --concurrency 2 --without-gossip --without-mingle &
 pids+=($!)
 supervise beat var/log/beat.log "$PY" -m celery -A portal beat --loglevel INFO \

@@ -27,12 +27,22 @@ logger = logging.getLogger(__name__)
 MAX_COUNTDOWN_S = 60.0
 
 
-@shared_task(name="events.deliver_webhook", ignore_result=True, acks_late=True)
+@shared_task(
+    name="events.deliver_webhook",
+    ignore_result=True,
+    acks_late=True,
+    # A second fence behind the attempt's own deadline (webhooks/outbound.py): the pool
+    # interrupts (soft) then kills (hard) an attempt stuck past it. The attempt is on record
+    # before it is sent, so a killed one still counts and is retried on the schedule.
+    soft_time_limit=delivery.soft_time_limit_s(),
+    time_limit=delivery.time_limit_s(),
+)
 def deliver_webhook(delivery_id: str) -> str:
     """One attempt. A failed one due again soon is queued with that countdown; later ones are
     left to the sweep, which finds due rows every IPCAI_CAMERA_SWEEP_S: a Redis broker hands a
     countdown longer than its visibility timeout to a second worker (harmless, the row is
-    claimed, but wasteful), and hours-long countdowns would pile up in the workers."""
+    claimed, but wasteful), and hours-long countdowns would pile up in the workers. Routed to
+    the webhook queue (CELERY_TASK_ROUTES) and its own worker."""
     outcome = delivery.attempt(delivery_id)
     if outcome == "retry":
         wait = delivery.seconds_until_due(delivery_id)

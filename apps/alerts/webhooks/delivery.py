@@ -8,6 +8,14 @@ schedule (IPCAI_WEBHOOK_RETRY_BASE_S x 3^n, capped at IPCAI_WEBHOOK_RETRY_MAX_S,
 jitter, IPCAI_WEBHOOK_MAX_ATTEMPTS attempts) spans about a day with the defaults
 (5 s, 15 s, 45 s, ... then every 3 h); when a delivery exhausts it the endpoint is disabled with
 a note, as Stripe and Svix do, so a dead URL stops costing every event.
+
+An attempt is on record before its request goes out (counted, logged as started, due again on
+the schedule), and the answer then completes that record: a worker killed mid-attempt (the
+task's time limit, an OOM kill) has still used an attempt, so a receiver that holds every
+request is retried on the schedule and disabled in the end, never retried at once forever.
+What is stored from an answer has its NUL bytes removed (PostgreSQL refuses them in text).
+The tasks run on their own Celery queue (IPCAI_WEBHOOK_QUEUE) so they never delay the archive,
+the usage drain or exports.
 """
 
 from __future__ import annotations
@@ -35,8 +43,20 @@ from apps.alerts.webhooks.signing import signed_headers
 
 logger = logging.getLogger(__name__)
 
-# How long a sending worker holds a delivery: longer than one attempt can take.
-LOCK_S = 60
+
+def soft_time_limit_s() -> float:
+    """The delivery task's soft time limit: the deadline plus the database work around it."""
+    return settings.IPCAI_WEBHOOK_DEADLINE_S + 10
+
+
+def time_limit_s() -> float:
+    """The hard one: the pool kills the child (the attempt is already on record)."""
+    return settings.IPCAI_WEBHOOK_DEADLINE_S + 20
+
+
+def lock_s() -> float:
+    """How long a sending worker holds a delivery: longer than the task may run at all."""
+    return time_limit_s() + 30
 
 
 def retry_delay_s(attempts: int) -> float:
@@ -86,7 +106,7 @@ def _claim(delivery_id: str, now: datetime) -> WebhookDelivery | None:
         next_attempt_at__lte=now,
         locked_until__lte=now,
         endpoint__enabled=True,
-    ).update(locked_until=now + timedelta(seconds=LOCK_S))
+    ).update(locked_until=now + timedelta(seconds=lock_s()))
     if not claimed:
         return None
     return WebhookDelivery.objects.select_related("endpoint").get(id=delivery_id)
@@ -99,14 +119,48 @@ def attempt(delivery_id: str) -> str:
     if delivery is None:
         return "skipped"
     endpoint = delivery.endpoint
+    if delivery.attempts >= settings.IPCAI_WEBHOOK_MAX_ATTEMPTS:
+        # Its last attempt was cut off before it could say how it ended.
+        outcome = give_up(delivery, "the last attempt did not finish")
+        camera_counters.count(f"deliveries_{outcome}")
+        return outcome
+    started = record_start(delivery)
     body = orjson.dumps(delivery.payload)
     headers = signed_headers(endpoint.secret, delivery.id, int(now.timestamp()), body)
     answer = outbound.post(
-        endpoint.url, body, headers, allow_private=settings.IPCAI_WEBHOOK_ALLOW_PRIVATE
+        endpoint.url,
+        body,
+        headers,
+        allow_private=settings.IPCAI_WEBHOOK_ALLOW_PRIVATE,
+        deadline_s=settings.IPCAI_WEBHOOK_DEADLINE_S,
+        ports=settings.IPCAI_WEBHOOK_PORTS,
     )
-    outcome = record_attempt(delivery, answer)
+    outcome = record_attempt(delivery, answer, started)
     camera_counters.count(f"deliveries_{outcome}")
     return outcome
+
+
+STARTED_NOTE = "started: no answer recorded (the attempt was cut off)"
+
+
+def storable(text: str, limit: int) -> str:
+    """Text as a column can hold it: no NUL bytes (PostgreSQL refuses them), within length."""
+    return text.replace("\x00", "")[:limit]
+
+
+@transaction.atomic
+def record_start(delivery: WebhookDelivery) -> DeliveryAttempt:
+    """Count the attempt and log it as started before anything is sent, due again on the
+    schedule as if it takes the whole deadline; record_attempt completes both."""
+    now = timezone.now()
+    delivery.attempts += 1
+    delivery.next_attempt_at = now + timedelta(
+        seconds=settings.IPCAI_WEBHOOK_DEADLINE_S + retry_delay_s(delivery.attempts)
+    )
+    delivery.save(update_fields=["attempts", "next_attempt_at"])
+    return DeliveryAttempt.objects.create(
+        delivery=delivery, number=delivery.attempts, at=now, ok=False, error=STARTED_NOTE
+    )
 
 
 def seconds_until_due(delivery_id: str) -> float | None:
@@ -120,30 +174,23 @@ def seconds_until_due(delivery_id: str) -> float | None:
 
 
 @transaction.atomic
-def record_attempt(delivery: WebhookDelivery, answer: outbound.Answer) -> str:
+def record_attempt(
+    delivery: WebhookDelivery, answer: outbound.Answer, started: DeliveryAttempt
+) -> str:
+    """Complete the started attempt with its answer, and the delivery with the outcome."""
     now = timezone.now()
-    delivery.attempts += 1
-    DeliveryAttempt.objects.create(
-        delivery=delivery,
-        number=delivery.attempts,
-        status_code=answer.status,
-        ok=answer.ok,
-        latency_ms=answer.latency_ms,
-        error=answer.error,
-        response_excerpt=answer.excerpt,
-    )
+    started.status_code = answer.status
+    started.ok = answer.ok
+    started.latency_ms = answer.latency_ms
+    started.error = storable(answer.error, 300)
+    started.response_excerpt = storable(answer.excerpt, 500)
+    started.save(update_fields=["status_code", "ok", "latency_ms", "error", "response_excerpt"])
     if answer.ok:
         delivery.status = WebhookDelivery.Status.SUCCEEDED
         delivery.delivered_at = now
         outcome = "succeeded"
     elif delivery.attempts >= settings.IPCAI_WEBHOOK_MAX_ATTEMPTS:
-        delivery.status = WebhookDelivery.Status.FAILED
-        outcome = "failed"
-        disable_endpoint(
-            delivery.endpoint,
-            f"Disabled after {delivery.attempts} failed attempts to deliver {delivery.id} "
-            f"(last: {answer.error or f'HTTP {answer.status}'}).",
-        )
+        return give_up(delivery, storable(answer.error, 200) or f"HTTP {answer.status}")
     else:
         delivery.next_attempt_at = now + timedelta(seconds=retry_delay_s(delivery.attempts))
         outcome = "retry"
@@ -152,6 +199,20 @@ def record_attempt(delivery: WebhookDelivery, answer: outbound.Answer) -> str:
         update_fields=["attempts", "status", "delivered_at", "next_attempt_at", "locked_until"]
     )
     return outcome
+
+
+@transaction.atomic
+def give_up(delivery: WebhookDelivery, last: str) -> str:
+    """The schedule is spent: the delivery failed, and its endpoint is turned off."""
+    delivery.status = WebhookDelivery.Status.FAILED
+    delivery.locked_until = timezone.now()
+    delivery.save(update_fields=["status", "locked_until"])
+    disable_endpoint(
+        delivery.endpoint,
+        f"Disabled after {delivery.attempts} failed attempts to deliver {delivery.id} "
+        f"(last: {last}).",
+    )
+    return "failed"
 
 
 def disable_endpoint(endpoint: WebhookEndpoint, reason: str) -> None:

@@ -40,7 +40,9 @@ def check_url(url: str) -> str:
     if len(url) > 2000:
         raise EndpointError("url", "The URL is longer than 2000 characters.")
     try:
-        outbound.validate_destination(url, settings.IPCAI_WEBHOOK_ALLOW_PRIVATE)
+        outbound.validate_destination(
+            url, settings.IPCAI_WEBHOOK_ALLOW_PRIVATE, settings.IPCAI_WEBHOOK_PORTS
+        )
     except outbound.UnsafeUrl as exc:
         raise EndpointError("url", f"This URL cannot receive webhooks: {exc}.") from None
     return url

@@ -216,3 +216,27 @@ def test_outputs_give_api_url_bucket_and_endpoint(template: dict):
     _condition, with_host, without_host = outputs["ApiUrl"]["Value"]["Fn::If"]
     assert text_of(with_host) == "https://${PortalHostname}"
     assert text_of(without_host) == "https://${LoadBalancer.DNSName}"
+
+
+def _queues(container: dict) -> list[str]:
+    words = _command(container).split()
+    return words[words.index("-Q") + 1].split(",") if "-Q" in words else []
+
+
+def test_webhook_deliveries_run_on_their_own_queue_and_worker(template: dict):
+    """Security review (issue 31, High): a tenant's slow receiver must never hold the worker
+    that archives requests, drains usage and builds exports."""
+    containers = _containers(template)
+    # The names portal/settings.py derives when IPCAI_CELERY_QUEUE is not set (the stack's case).
+    assert _queues(containers["celery-worker"]) == ["celery"]
+    assert _queues(containers["celery-webhooks"]) == ["celery-webhooks"]
+    hooks = containers["celery-webhooks"]
+    assert {"--without-gossip", "--without-mingle"} <= set(_command(hooks).split())
+    assert _environment(hooks) == _environment(containers["celery-worker"])
+    assert _secrets(hooks) == _secrets(containers["celery-worker"])
+
+
+def test_payload_links_point_at_the_public_address(template: dict):
+    for name in ("web", "celery-worker", "celery-webhooks"):
+        url = _environment(_containers(template)[name])["IPCAI_PUBLIC_URL"]
+        assert "127.0.0.1" not in text_of(url) and "https://" in text_of(url)
