@@ -38,6 +38,7 @@ from apps.cameras.services import (
     update_camera,
 )
 from apps.cameras.validation import CameraInvalid
+from apps.core.auth import key_grant
 from apps.core.errors import ApiError
 from apps.core.grants import SCOPE_MANAGE
 from apps.core.serializers import ErrorSerializer
@@ -52,7 +53,7 @@ class NotCameraKey(BasePermission):
     """Keys bound to a camera only send frames (403 for everything on this API)."""
 
     def has_permission(self, request: Request, view) -> bool:
-        bound, _ = lookup(request.auth.public_id, None)
+        bound, _ = lookup(key_grant(request).public_id, None)
         if bound is not None:
             raise ApiError(
                 403,
@@ -142,7 +143,7 @@ class CameraListView(TenantKeyView):
             raise ApiError(
                 403, "too_many_cameras", f"A tenant may have at most {MAX_CAMERAS_PER_TENANT}."
             )
-        tenant = Tenant.objects.get(pk=request.auth.tenant_id)
+        tenant = Tenant.objects.get(pk=self.tenant_id)
         try:
             camera = create_camera(tenant, body_object(request))
         except CameraInvalid as exc:
@@ -221,15 +222,18 @@ class CameraKeysView(TenantKeyView):
                 "secret": secret,
             }
             return Response(answer, status=201)
-        key = ApiKey.objects.filter(tenant_id=camera.tenant_id, public_id=key_id).first()
-        if key is None:
+        existing = ApiKey.objects.filter(tenant_id=camera.tenant_id, public_id=key_id).first()
+        if existing is None:
             raise ApiError(404, "key_not_found", f"No API key {key_id!r} in this tenant.")
         try:
-            bind_key(camera, key)
+            bind_key(camera, existing)
         except CameraInvalid as exc:
             raise invalid(exc) from None
         return Response(
-            {"camera": camera_json(tenant_camera(self.tenant_id, camera_id)), "key": key.public_id}
+            {
+                "camera": camera_json(tenant_camera(self.tenant_id, camera_id)),
+                "key": existing.public_id,
+            }
         )
 
 

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.errors import ApiError
-from apps.core.grants import SCOPE_EVENTS_READ, SCOPE_MANAGE, KeyGrant
+from apps.core.grants import SCOPE_EVENTS_READ, SCOPE_MANAGE
 from apps.core.serializers import ErrorSerializer
 from apps.core.views import TenantKeyView
 from apps.reports.datasets.downloads import export_stream
@@ -52,7 +52,7 @@ class UsageView(TenantKeyView):
                 "unknown_application_type",
                 f"No service {application_type!r}; valid: {', '.join(ApplicationType.values)}.",
             )
-        grant: KeyGrant = request.auth
+        grant = self.grant
         today = datetime.now(UTC).date()
         first = today - timedelta(days=days - 1)
         rows = DailyUsage.objects.filter(tenant_id=grant.tenant_id, day__gte=first)

@@ -33,7 +33,7 @@ from apps.tenants.services import (
 )
 
 
-def key_json(key: ApiKey, current_key_id: int) -> dict:
+def key_json(key: ApiKey, current_key_id: int | None) -> dict:
     """What a tenant may know about a key: never the secret or its hash."""
     return {
         "id": key.public_id,
@@ -69,7 +69,7 @@ class KeyListView(TenantKeyView):
     )
     def get(self, request: Request) -> Response:
         keys = ApiKey.objects.filter(tenant_id=self.tenant_id).order_by("-created_at")
-        return Response({"keys": [key_json(k, request.auth.key_id) for k in keys]})
+        return Response({"keys": [key_json(k, self.grant.key_id) for k in keys]})
 
     @extend_schema(
         summary="Issue a new API key (its secret is in this answer only)",
@@ -83,7 +83,7 @@ class KeyListView(TenantKeyView):
             field, problems = next(iter(data.errors.items()))
             raise ApiError(400, "invalid_body", f"{field}: {problems[0]}")
         days = data.validated_data["expires_in_days"]
-        grant = request.auth
+        grant = self.grant
         try:
             key, secret = issue_api_key_for_key(
                 Tenant.objects.get(pk=grant.tenant_id),
@@ -99,7 +99,7 @@ class KeyListView(TenantKeyView):
             raise ApiError(403, exc.code, str(exc)) from None
         except TooManyKeys as exc:
             raise ApiError(403, "too_many_keys", str(exc)) from None
-        return Response({"key": key_json(key, request.auth.key_id), "secret": secret}, status=201)
+        return Response({"key": key_json(key, self.grant.key_id), "secret": secret}, status=201)
 
 
 @extend_schema(tags=["account"])
@@ -114,4 +114,4 @@ class KeyRevokeView(TenantKeyView):
         key = ApiKey.objects.filter(tenant_id=self.tenant_id).filter(public_id=public_id).first()
         if key is None:
             raise ApiError(404, "key_not_found", f"No API key {public_id!r} in this tenant.")
-        return Response({"key": key_json(revoke_api_key(key), request.auth.key_id)})
+        return Response({"key": key_json(revoke_api_key(key), self.grant.key_id)})

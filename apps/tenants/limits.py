@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from apps.core.auth import key_grant
 from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant
 from apps.core.local_counters import WindowCounters
@@ -217,5 +218,5 @@ class KeyRateAndQuota(BaseThrottle):
     """Per-key rate limit and per-tenant monthly quota (429 + Retry-After), counted in Redis."""
 
     def allow_request(self, request: Request, view) -> bool:
-        count_request(request.auth)
+        count_request(key_grant(request))  # throttles run after the permissions
         return True
