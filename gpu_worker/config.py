@@ -68,6 +68,9 @@ class WorkerSettings:
     # libjpeg-turbo's fast IDCT/upsampling: ~0.1 ms per frame here, not worth the measurable
     # accuracy change it made on the eval set (docs/BENCHMARKS.md), so off by default.
     jpeg_fast: bool = False
+    # auto: JPEGs decoded on the GPU (nvJPEG via nvImageCodec, the gpu extra) when the model
+    # runs on one and the package imports, else on the CPU; cpu: never; nvjpeg: required.
+    jpeg_decoder: str = "auto"
     # The plate reader (gpu_worker/stages/plates.py) loads when its weights are installed;
     # off saves its memory and load time on workers that never serve license-plates.
     plates: bool = True
@@ -106,12 +109,18 @@ class WorkerSettings:
         pipeline = env.get("IPCAI_PIPELINE", d.pipeline).strip().lower()
         if pipeline not in {"auto", "inline", "pipelined"}:
             raise SettingsError(f"IPCAI_PIPELINE={pipeline!r}: expected auto, inline or pipelined")
+        jpeg_decoder = env.get("IPCAI_JPEG_DECODER", d.jpeg_decoder).strip().lower()
+        if jpeg_decoder not in {"auto", "cpu", "nvjpeg"}:
+            raise SettingsError(
+                f"IPCAI_JPEG_DECODER={jpeg_decoder!r}: expected auto, cpu or nvjpeg"
+            )
         precision = env.get("IPCAI_TRT_PRECISION", d.trt_precision).strip().lower()
         if precision not in {"fp16", "fp32"}:
             raise SettingsError(f"IPCAI_TRT_PRECISION={precision!r}: expected fp16 or fp32")
         models = _names(env, "IPCAI_MODELS")
         return cls(
             pipeline=pipeline,
+            jpeg_decoder=jpeg_decoder,
             model_dir=Path(env.get("IPCAI_MODEL_DIR", str(d.model_dir))),
             model=models[0] if models else env.get("IPCAI_MODEL", d.model),
             models=models,

@@ -21,6 +21,7 @@ from gpu_worker.app_types import class_ids_for
 from gpu_worker.backends import Backend, BackendOptions, candidate_backends, load_first_backend
 from gpu_worker.config import WorkerSettings, available_cpus
 from gpu_worker.families import Detections, Family, Prepared, create_family
+from gpu_worker.gpu_decode import jpeg_decoder_for
 from gpu_worker.images import DecodedImage, decode_image, read_header
 from gpu_worker.manifest import ModelSpec, get_spec, verified_model_path
 from gpu_worker.metrics import CpuTotal
@@ -122,6 +123,8 @@ class Detector:
         self.max_batch = min(wanted, self.lanes[0].max_batch_size)
         self.report = LoadReport(0.0, 0.0, 0)
         self.inference_cpu = CpuTotal()  # the calling threads' CPU in lane.infer (/metrics)
+        # nvJPEG on a GPU device where IPCAI_JPEG_DECODER allows (gpu_decode.py), else None.
+        self.gpu_decoder = jpeg_decoder_for(settings.jpeg_decoder, self.device)
 
     @classmethod
     def load(cls, settings: WorkerSettings, name: str | None = None) -> Detector:
@@ -200,7 +203,9 @@ class Detector:
         min_size = None
         if self.settings.jpeg_dct_scaling:
             min_size = self.family.min_decode_size(header.width, header.height)
-        decoded = decode_image(data, header, min_size=min_size, fast=self.settings.jpeg_fast)
+        decoded = decode_image(
+            data, header, min_size, fast=self.settings.jpeg_fast, gpu=self.gpu_decoder
+        )
         return PreparedImage(decoded, self.family.preprocess(decoded.pixels))
 
     def prepare_sliced(self, data: bytes, request: SliceRequest) -> PreparedImage:

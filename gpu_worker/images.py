@@ -20,6 +20,7 @@ import simplejpeg
 from PIL import Image, UnidentifiedImageError
 
 from gpu_worker.errors import bad_request, too_large
+from gpu_worker.gpu_decode import GpuJpegDecoder
 
 # We check pixel counts ourselves, against our own setting, before decoding.
 Image.MAX_IMAGE_PIXELS = None
@@ -108,20 +109,32 @@ def decode_image(
     header: ImageHeader,
     min_size: tuple[int, int] | None = None,
     fast: bool = False,
+    gpu: GpuJpegDecoder | None = None,
 ) -> DecodedImage:
     """Decode to BGR pixels once read_header has accepted the data. min_size (w, h) is the
     smallest size the model still benefits from: JPEGs at least twice as large are decoded at
-    a reduced scale (None decodes at full size)."""
+    a reduced scale (None decodes at full size). With `gpu`, a JPEG that the CPU could not
+    reduce by more than half is decoded on the GPU (gpu_decode.py); larger frames keep the
+    CPU's 1/4 and 1/8 DCT scaling rather than copy every pixel back from the device."""
     try:
-        if header.format == "jpeg":
+        pixels = None
+        if gpu is not None and header.format == "jpeg" and _gpu_worth_it(header, min_size):
+            pixels = gpu.decode_bgr(data)
+        if pixels is None and header.format == "jpeg":
             pixels = _decode_jpeg(data, header, min_size, fast)
-        else:
+        elif pixels is None:
             pixels = _decode_other(data)
     except (cv2.error, ValueError, OSError, SyntaxError):
         pixels = None  # a malformed image is the client's problem (400), never a 500
     if pixels is None or pixels.size == 0:
         raise bad_request("corrupt_image", f"the {header.format.upper()} data cannot be decoded")
     return DecodedImage(np.ascontiguousarray(pixels), header)
+
+
+def _gpu_worth_it(header: ImageHeader, min_size: tuple[int, int] | None) -> bool:
+    if min_size is None:
+        return True
+    return jpeg_scale_divisor(header.width, header.height, *min_size) <= 2
 
 
 def _decode_jpeg(
