@@ -54,7 +54,7 @@ class CameraAlerting(models.Model):
         return f"alerting of camera {self.camera_id}"
 
     class Meta:
-        db_table = "events_cameraalerting"  # kept from apps/events: no table renamed
+        db_table = "events_cameraalerting"  # the table it had before the move: none renamed
 
 
 class CameraEvent(models.Model):
@@ -90,7 +90,7 @@ class CameraEvent(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        db_table = "events_cameraevent"  # kept from apps/events: no table renamed
+        db_table = "events_cameraevent"  # the table it had before the move: none renamed
         ordering = ["-started_at", "-id"]
         indexes = [
             models.Index(fields=["tenant", "-started_at"], name="camevent_tenant_time"),
@@ -136,7 +136,7 @@ class WebhookEndpoint(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        db_table = "events_webhookendpoint"  # kept from apps/events: no table renamed
+        db_table = "events_webhookendpoint"  # the table it had before the move: none renamed
         ordering = ["tenant", "created_at"]
 
     def __str__(self) -> str:
@@ -169,7 +169,7 @@ class WebhookDelivery(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        db_table = "events_webhookdelivery"  # kept from apps/events: no table renamed
+        db_table = "events_webhookdelivery"  # the table it had before the move: none renamed
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
@@ -195,7 +195,7 @@ class DeliveryAttempt(models.Model):
     response_excerpt = models.CharField(max_length=500, blank=True)
 
     class Meta:
-        db_table = "events_deliveryattempt"  # kept from apps/events: no table renamed
+        db_table = "events_deliveryattempt"  # the table it had before the move: none renamed
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:

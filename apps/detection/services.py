@@ -122,7 +122,7 @@ def detect_services(
         results = [
             filter_result(camera, r, t) for r, t in zip(results, thresholds.values(), strict=True)
         ]
-        call.events = track_frame(  # camera events (apps/events), on the frame's capture time
+        call.events = track_frame(  # camera events (apps/alerts), on the frame's capture time
             camera, results, image.data, call.captured_at, call.parsed_body, call.timestamp
         )
     call.results.extend(results)
@@ -187,7 +187,7 @@ def finish_request(call: DetectionCall, status_code: int, error_code: str = "") 
     """Post-response side effects of every detection request, success or failure.
 
     This is the one place they happen: the usage event always; request-event archiving when
-    the tenant's service saves request events (apps/events: publish or spool, never blocking).
+    the tenant's service saves request events (apps/archive: publish or spool, never blocking).
     """
     grant = call.grant
     record_usage(

@@ -1,4 +1,4 @@
-"""Camera events and webhooks, moved here from apps/events: state only, the tables keep their
+"""Camera events and webhooks, moved here from the events app: state only, the tables keep their
 names (events_*), so no row is copied."""
 
 import uuid
