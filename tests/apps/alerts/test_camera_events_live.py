@@ -233,3 +233,19 @@ def test_a_receiver_down_for_a_while_still_gets_everything(portal, tmp_path: Pat
         }
     finally:
         again.server.stop()
+
+
+def test_the_clip_at_5_fps_with_slicing_on_is_still_six_events(portal):
+    """Sliced inference (the camera's `slicing` on) finds each person in several slices and
+    the whole frame: merged, they are one box each, so no visit is doubled or split."""
+    tenant = Tenant(portal, "sliced")
+    path = tenant.url(f"/api/v1/cameras/{tenant.camera}")
+    changed = tenant.session.patch(path, json={"slicing": "on"}, timeout=30)
+    assert changed.status_code == 200 and changed.json()["slicing"] == "on", changed.text
+    frames = sampled(5)
+    t0 = time.time() - 200
+    _, first = frames[0]  # the scene is empty for its first 8 s
+    probe = post_frame(tenant.session, portal.base_url, tenant.key, tenant.camera, first, t0 - 1)
+    assert probe.json()["slices"]["count"] >= 2, probe.text
+    answers = tenant.send(frames, t0)
+    assert_one_event_per_visit(tenant, answers, t0)
