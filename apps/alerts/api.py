@@ -7,6 +7,7 @@ snapshot route also answers a signed URL without a key: that is how webhook rece
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
@@ -36,9 +37,17 @@ from apps.alerts.serializers import (
 )
 from apps.alerts.webhooks import endpoints
 from apps.archive.api import NewestFirstPagination
-from apps.core.auth import ActiveTenantKey, ApiKeyAuthentication, RequireScope, key_grant
+from apps.core.auth import (
+    ActiveTenantKey,
+    ApiKeyAuthentication,
+    RequireScope,
+    api_key_failures,
+    key_grant,
+    too_many_failures,
+)
+from apps.core.client_ip import client_ip
 from apps.core.errors import ApiError
-from apps.core.grants import SCOPE_EVENTS_READ
+from apps.core.grants import SCOPE_EVENTS_READ, KeyGrant
 from apps.core.serializers import ErrorSerializer
 from apps.core.storage import StorageError
 from apps.core.views import TenantKeyView
@@ -101,11 +110,33 @@ class CameraEventDetailView(TenantKeyView):
         return Response(event_item(event))
 
 
+class KeyOrSignedLinkAuthentication(ApiKeyAuthentication):
+    """A signed link (a `token` and no key) is its own permission, checked by the view: it
+    is not a key-less request, so it counts no failed sign-in against the address (a
+    receiver opening its links, or cameras behind the same NAT, would get 429). A forged or
+    expired token counts as a failure there."""
+
+    def authenticate(self, request: Request) -> tuple[AnonymousUser, KeyGrant] | None:
+        if request.query_params.get("token") and not self.presented_key(request):
+            return None
+        return super().authenticate(request)
+
+
+def _refuse_link(request: Request) -> ApiError:
+    """A token that does not open this event: a failure of the address, as a bad key is."""
+    limit, ip = api_key_failures(), client_ip(request.META)
+    blocked_for = limit.blocked_for(ip)
+    if blocked_for:
+        return too_many_failures(blocked_for)
+    limit.record_failure(ip)
+    return ApiError(404, "event_not_found", "No snapshot for this link (expired?).")
+
+
 class CameraEventSnapshotView(APIView):
     """The best frame of an event: with a signed `token` (no key), or with a key of the
     event's tenant that has `events:read`."""
 
-    authentication_classes = [ApiKeyAuthentication]
+    authentication_classes = [KeyOrSignedLinkAuthentication]
     permission_classes = []
 
     @extend_schema(
@@ -117,7 +148,7 @@ class CameraEventSnapshotView(APIView):
         token = request.query_params.get("token", "")
         if token:
             if not snapshots.token_allows(event_id, token):
-                raise ApiError(404, "event_not_found", "No snapshot for this link (expired?).")
+                raise _refuse_link(request)
             event = camera_event_by_id(event_id)
         else:
             if request.auth is None:

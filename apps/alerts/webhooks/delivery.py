@@ -21,6 +21,7 @@ the usage drain or exports.
 from __future__ import annotations
 
 import logging
+import math
 import random
 from datetime import datetime, timedelta
 
@@ -44,17 +45,17 @@ from apps.alerts.webhooks.signing import signed_headers
 logger = logging.getLogger(__name__)
 
 
-def soft_time_limit_s() -> float:
+def soft_time_limit_s() -> int:
     """The delivery task's soft time limit: the deadline plus the database work around it."""
-    return settings.IPCAI_WEBHOOK_DEADLINE_S + 10
+    return math.ceil(settings.IPCAI_WEBHOOK_DEADLINE_S) + 10
 
 
-def time_limit_s() -> float:
+def time_limit_s() -> int:
     """The hard one: the pool kills the child (the attempt is already on record)."""
-    return settings.IPCAI_WEBHOOK_DEADLINE_S + 20
+    return math.ceil(settings.IPCAI_WEBHOOK_DEADLINE_S) + 20
 
 
-def lock_s() -> float:
+def lock_s() -> int:
     """How long a sending worker holds a delivery: longer than the task may run at all."""
     return time_limit_s() + 30
 

@@ -134,7 +134,7 @@ def resolve_safe(host: str, port: int, allow_private: bool) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise UnsafeUrl(f"the host {host!r} does not resolve") from exc
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     for address in addresses:
         reason = address_refusal(address, allow_private)
         if reason:
@@ -160,13 +160,14 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._tls_context = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls_context)
         self._address = address
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
         self.sock = sock  # within reach of the deadline from here on
-        tls = self._context.wrap_socket(
+        tls = self._tls_context.wrap_socket(
             sock, server_hostname=self.host, do_handshake_on_connect=False
         )
         self.sock = tls
@@ -176,7 +177,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 class _Deadline:
     """Shuts the connection's socket down when the deadline passes, from a timer thread: the
     reading call (connect, send, status line, headers or body) then returns or raises at once,
-    whatever per-read timeout it has. `fired` tells the caller why it ended."""
+    whatever per-read timeout it has. `passed()` tells the caller why it ended."""
 
     def __init__(self, connection: http.client.HTTPConnection, seconds: float) -> None:
         self.connection, self.fired, self._done = connection, False, False
@@ -196,6 +197,9 @@ class _Deadline:
                 # under the reading thread): the peer's bytes stop, reads end.
                 with contextlib.suppress(OSError):
                     socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def passed(self) -> bool:
+        return self.fired
 
     def end(self) -> None:
         with self._lock:
@@ -245,20 +249,20 @@ def post(
             },
         )
         response = connection.getresponse()
-        if deadline.fired:  # the headers ended because the socket was shut: no answer
+        if deadline.passed():  # the headers ended because the socket was shut: no answer
             return Answer(None, elapsed(), error=timed_out)
         status = response.status
         data = b""
-        while len(data) < MAX_READ_BYTES and not deadline.fired:
+        while len(data) < MAX_READ_BYTES and not deadline.passed():
             chunk = response.read1(min(8192, MAX_READ_BYTES - len(data)))
             if not chunk:
                 break
             data += chunk
         excerpt = data.decode("utf-8", "replace")[:EXCERPT_CHARS]
         # The status came in time: the receiver answered; only the excerpt may be cut short.
-        return Answer(status, elapsed(), excerpt, error=timed_out if deadline.fired else "")
+        return Answer(status, elapsed(), excerpt, error=timed_out if deadline.passed() else "")
     except (OSError, ValueError, http.client.HTTPException) as exc:
-        if deadline.fired:
+        if deadline.passed():
             return Answer(status, elapsed(), error=timed_out)
         return Answer(None, elapsed(), error=f"{type(exc).__name__}: {exc}"[:300])
     finally:
