@@ -22,8 +22,10 @@ from apps.tenants.models import DetectionModel
 
 def tier_choices() -> list[tuple[str, str]]:
     default = settings.IPCAI_MODEL_TIERS.get(settings.IPCAI_DEFAULT_TIER, "") or "worker default"
+    sliced = set(settings.IPCAI_SLICED_TIERS)  # sliced inference: ~5x the inference cost
     return [("", f"default ({default})")] + [
-        (tier, f"{tier} ({model})") for tier, model in settings.IPCAI_MODEL_TIERS.items()
+        (tier, f"{tier} ({model}{', sliced' if tier in sliced else ''})")
+        for tier, model in settings.IPCAI_MODEL_TIERS.items()
     ]
 
 
