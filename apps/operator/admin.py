@@ -151,7 +151,9 @@ def _enable_service_action(application_type: str, label: str) -> Callable:
         )
 
     enable.__name__ = f"enable_{application_type.replace('-', '_')}"
-    return admin.action(description=f"Enable {label.lower()} for selected tenants")(enable)
+    return admin.action(
+        description=f"Enable {label.lower()} for selected tenants", permissions=["change"]
+    )(enable)
 
 
 def _month_start_subquery() -> Subquery:
@@ -213,7 +215,9 @@ class TenantAdmin(admin.ModelAdmin):
             {"rows": monthly_totals([tenant.pk], _summary_since())},
         )
 
-    @admin.action(description="Issue a new API key (shown once)")
+    # Actions that change something need change permission: without `permissions=` Django
+    # offers them to view-only staff too.
+    @admin.action(description="Issue a new API key (shown once)", permissions=["change"])
     def issue_key(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> TemplateResponse:
         issued, refused = [], []
         for tenant in queryset:
@@ -235,13 +239,15 @@ class TenantAdmin(admin.ModelAdmin):
             {**self.admin_site.each_context(request), "issued": issued, "title": "New API keys"},
         )
 
-    @admin.action(description="Suspend selected tenants (the API refuses them)")
+    @admin.action(
+        description="Suspend selected tenants (the API refuses them)", permissions=["change"]
+    )
     def suspend(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         for tenant in queryset:
             set_tenant_active(tenant, False)
         self.message_user(request, f"Suspended {queryset.count()} tenant(s).", messages.SUCCESS)
 
-    @admin.action(description="Reactivate selected tenants")
+    @admin.action(description="Reactivate selected tenants", permissions=["change"])
     def reactivate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         for tenant in queryset:
             set_tenant_active(tenant, True)
@@ -288,7 +294,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # issue keys from the tenant list so the key is shown once
 
-    @admin.action(description="Revoke selected API keys")
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for key in queryset:
             revoke_api_key(key)
