@@ -111,7 +111,7 @@ def service_totals(
         rows = rows.filter(tenant_id__in=list(tenant_ids))
     grouped = (
         rows.values("tenant_id", "tenant__slug", "application_type")
-        .annotate(requests=Sum("requests"), errors=Sum("errors"), objects=Sum("objects_found"))
+        .annotate(requests=Sum("requests"), errors=Sum("errors"), found=Sum("objects_found"))
         .order_by("tenant__slug", "application_type")
     )
     totals = []
@@ -128,7 +128,7 @@ def service_totals(
                 application_type=group["application_type"],
                 requests=group["requests"] or 0,
                 errors=group["errors"] or 0,
-                objects=group["objects"] or 0,
+                objects=group["found"] or 0,
                 p50_latency_ms=p50,
                 p95_latency_ms=p95,
             )
@@ -146,7 +146,7 @@ def request_totals(
         rows = rows.filter(tenant_id__in=list(tenant_ids))
     grouped = (
         rows.values("tenant_id", "tenant__slug")
-        .annotate(requests=Sum("calls"), errors=Sum("failed_calls"), objects=Sum("objects_found"))
+        .annotate(requests=Sum("calls"), errors=Sum("failed_calls"), found=Sum("objects_found"))
         .order_by("tenant__slug")
     )
     return {
@@ -156,7 +156,7 @@ def request_totals(
             application_type=ALL_SERVICES,
             requests=group["requests"] or 0,
             errors=group["errors"] or 0,
-            objects=group["objects"] or 0,
+            objects=group["found"] or 0,
             p50_latency_ms=None,
             p95_latency_ms=None,
         )
@@ -218,7 +218,7 @@ def monthly_totals(tenant_ids: Iterable[int], since: date) -> list[dict]:
         DailyUsage.objects.filter(tenant_id__in=list(tenant_ids), day__gte=since)
         .annotate(month=TruncMonth("day"))
         .values("tenant__slug", "month", "application_type")
-        .annotate(requests=Sum("requests"), errors=Sum("errors"), objects=Sum("objects_found"))
+        .annotate(requests=Sum("requests"), errors=Sum("errors"), found=Sum("objects_found"))
         .order_by("tenant__slug", "-month", "application_type")
     )
     return [
@@ -229,7 +229,7 @@ def monthly_totals(tenant_ids: Iterable[int], since: date) -> list[dict]:
             "requests": row["requests"],
             "successes": row["requests"] - row["errors"],
             "errors": row["errors"],
-            "objects": row["objects"],
+            "objects": row["found"],
         }
         for row in rows
     ]

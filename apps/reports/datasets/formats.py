@@ -15,7 +15,7 @@ index metadata (a few hundred bytes per image) is held until the end.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -197,7 +197,11 @@ def _xml(text: str) -> str:
 
 
 def dataset_format(name: str, classes: list[str]) -> DatasetFormat:
-    formats = {COCO: CocoFormat, YOLO: YoloFormat, LABEL_STUDIO: LabelStudioFormat}
+    formats: dict[str, Callable[[list[str]], DatasetFormat]] = {
+        COCO: CocoFormat,
+        YOLO: YoloFormat,
+        LABEL_STUDIO: LabelStudioFormat,
+    }
     if name not in formats:
         raise ValueError(f"unknown format {name!r}; use one of {', '.join(FORMATS)}")
     return formats[name](classes)

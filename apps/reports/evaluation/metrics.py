@@ -61,7 +61,7 @@ def normalised_ground_truth(document: dict) -> dict:
 
 def _coco(document: dict) -> COCO:
     coco = COCO()
-    coco.dataset = document
+    coco.dataset = document  # type: ignore[assignment]  # the stubs' TypedDict; same keys
     with contextlib.redirect_stdout(io.StringIO()):
         coco.createIndex()
     return coco

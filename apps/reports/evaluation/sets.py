@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from apps.archive.layout import sniff_image_type
+from apps.archive.layout import ImageType, sniff_image_type
 from apps.core.storage import ArchiveStorage
 from apps.reports.evaluation.metrics import normalised_ground_truth
 from apps.reports.models import EvaluationSet
@@ -101,14 +101,15 @@ def import_evaluation_set(
     if EvaluationSet.objects.filter(tenant=tenant, name=name).exists():
         raise InvalidEvaluationSet(f"tenant {tenant.slug} already has an evaluation set {name!r}")
     document = check_coco(annotations)
-    loaded: dict[str, bytes] = {}
+    loaded: dict[str, tuple[bytes, ImageType]] = {}
     missing = []
     for image in document["images"]:
         data = images(image["file_name"])
-        if data is None or sniff_image_type(data) is None:
+        kind = sniff_image_type(data) if data is not None else None
+        if data is None or kind is None:
             missing.append(image["file_name"])
         else:
-            loaded[image["file_name"]] = data
+            loaded[image["file_name"]] = (data, kind)
     if missing:
         raise InvalidEvaluationSet(
             f"{len(missing)} images not found or not images: {', '.join(missing[:5])}"
@@ -121,8 +122,7 @@ def import_evaluation_set(
         categories=sorted(c["name"] for c in document["categories"]),
     )
     prefix = evaluation_set.storage_prefix
-    for file_name, data in loaded.items():
-        kind = sniff_image_type(data)
+    for file_name, (data, kind) in loaded.items():
         storage.put_once(f"{prefix}/images/{file_name}", data, kind.content_type)
     storage.put_once(
         f"{prefix}/ground_truth.json", json.dumps(document).encode(), "application/json"

@@ -15,7 +15,7 @@ def _number(value: float | None) -> str:
 
 def result_rows(results: Sequence[ModelEvaluation]) -> list[tuple[str, ...]]:
     """One row per service and model, services grouped so models compare line by line."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     services = sorted({s["application_type"] for r in results for s in r.services})
     for service in services:
         for result in results:
