@@ -213,7 +213,17 @@ class CameraKeysView(TenantKeyView):
         key_id = body.get("key")
         if key_id is None:
             try:
-                key, secret = issue_camera_key(camera, name=str(body.get("name") or ""))
+                # A key minted by a key never outlives it (the keys API's rule).
+                grant = key_grant(request)
+                key, secret = issue_camera_key(
+                    camera,
+                    name=str(body.get("name") or ""),
+                    expires_at=(
+                        datetime.fromtimestamp(grant.expires_at, tz=UTC)
+                        if grant.expires_at
+                        else None
+                    ),
+                )
             except TooManyKeys as exc:
                 raise ApiError(403, "too_many_keys", str(exc)) from None
             answer = {

@@ -7,6 +7,7 @@ The API, the dashboard and the tests call these; each validates with apps/camera
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -110,12 +111,21 @@ def unbind_key(api_key: ApiKey) -> None:
 
 @transaction.atomic
 def issue_camera_key(
-    camera: Camera, *, name: str = "", created_by: User | None = None
+    camera: Camera,
+    *,
+    name: str = "",
+    created_by: User | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key bound to the camera, and its secret (shown once): the connect-a-camera flow."""
+    """A new key bound to the camera, and its secret (shown once): the connect-a-camera flow.
+    Minted by a key (the cameras API), it expires no later than that key (`expires_at`)."""
     # A camera's credential sends frames and nothing else (the cameras API refuses it too).
     key, raw = issue_api_key(
-        camera.tenant, name=name or camera.name, created_by=created_by, scopes=[SCOPE_DETECT]
+        camera.tenant,
+        name=name or camera.name,
+        created_by=created_by,
+        scopes=[SCOPE_DETECT],
+        expires_at=expires_at,
     )
     bind_key(camera, key)
     return key, raw
