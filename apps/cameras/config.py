@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from apps.cameras.geometry import Polygon
 from apps.cameras.models import Camera, CameraKey
 from apps.core.forgetting import forget
-from apps.core.redis import get_redis, redis_breaker, redis_key
+from apps.core.redis import get_redis, redis_breaker, redis_key, reply_bytes
 from apps.tenants.application_types import APPLICATION_LABELS
 
 # Unknown camera ids are remembered briefly, so a flood of made-up ids never reaches the
@@ -164,7 +164,16 @@ def lookup(
 ) -> tuple[CameraConfig | None, CameraConfig | None]:
     """(the camera the key is bound to, the camera named `camera_id`), either None when there
     is none. One Redis round trip on a hit; the caller checks tenants and binding rules."""
-    wanted = []  # (cache key, database loader, its argument, TTL rule, parse)
+    # (cache key, database loader, its argument, TTL rule, parse)
+    wanted: list[
+        tuple[
+            str,
+            Callable[[str], dict],
+            str,
+            Callable[[bytes], int],
+            Callable[[bytes], CameraConfig | None],
+        ]
+    ] = []
     if key_public_id:
         wanted.append(
             (
@@ -190,7 +199,7 @@ def lookup(
             if raw is None:
                 raw = orjson.dumps(load(arg))
                 r.set(key, raw, ex=ttl(raw))
-            found.append(parse(raw))
+            found.append(parse(reply_bytes(raw)))
     except RedisError:
         found = [
             parse(_snapshot_without_redis(key, load, arg)) for key, load, arg, _, parse in wanted

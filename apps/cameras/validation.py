@@ -72,7 +72,7 @@ def label(value: object, field: str) -> str:
         raise CameraInvalid(
             field, f"unknown class {value!r}; valid: {', '.join(sorted(KNOWN_LABELS))}"
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
 def class_thresholds(value: object) -> dict[str, float]:
@@ -106,7 +106,7 @@ def anchor(value: object) -> str:
         return Anchor.BOTTOM_CENTER
     if value not in Anchor.values:
         raise CameraInvalid("anchor", f"one of {', '.join(Anchor.values)}, got {value!r}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def slicing(value: object) -> str:

@@ -50,11 +50,12 @@ def _as_api_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, exceptions.AuthenticationFailed):
         return ApiError(401, _code(exc, "invalid_api_key"), _message(exc))
     if isinstance(exc, exceptions.Throttled):
+        wait = exc.wait  # type: ignore[attr-defined]  # Throttled.__init__ sets it; stubs omit it
         return ApiError(
             429,
             _code(exc, "rate_limited"),
             _message(exc),
-            {"Retry-After": str(max(1, int(exc.wait or 1)))},
+            {"Retry-After": str(max(1, int(wait or 1)))},
         )
     if isinstance(exc, exceptions.PermissionDenied):
         return ApiError(403, _code(exc, "forbidden"), _message(exc))

@@ -60,14 +60,17 @@ class RequestBodyLimitMiddleware:
             # Django reads a body only as far as Content-Length says (none: nothing), so the
             # bounded body is handed on as an ordinary one.
             meta["CONTENT_LENGTH"] = str(len(body))
-            request._stream = LimitedStream(io.BytesIO(body), len(body))
+            request._stream = LimitedStream(  # type: ignore[assignment]  # as WSGIRequest does
+                io.BytesIO(body), len(body)
+            )
         return self.get_response(request)
 
     @staticmethod
     def _read_chunked(request: HttpRequest, limit: int) -> bytes | None:
         """The de-chunked body (the server decodes chunks), or None once it passes `limit`."""
-        stream = request.environ["wsgi.input"]
-        parts, size = [], 0
+        stream = request.META["wsgi.input"]  # META is the WSGI environ
+        parts: list[bytes] = []
+        size = 0
         while size <= limit:
             part = stream.read(min(CHUNK_BYTES, limit + 1 - size))
             if not part:

@@ -24,7 +24,7 @@ class TenantKeyView(APIView):
     # any key of the tenant read. `write_scopes`: the same for changes, None meaning `scopes`.
     # `extra_permissions` run after the tenant check and before the scope check.
 
-    authentication_classes: ClassVar[list] = [ApiKeyAuthentication]
+    authentication_classes = [ApiKeyAuthentication]
     scopes: ClassVar[tuple[str, ...]] = (SCOPE_MANAGE,)
     write_scopes: ClassVar[tuple[str, ...] | None] = None
     extra_permissions: ClassVar[tuple[type[BasePermission], ...]] = ()

@@ -164,7 +164,7 @@ class HttpInferenceClient:
                     body=image,
                     headers=headers,
                     retries=False,
-                    pool_timeout=self.pool_timeout,
+                    pool_timeout=self.pool_timeout,  # type: ignore[arg-type]  # float works
                 )
             except ReadTimeoutError:
                 raise InferenceError(

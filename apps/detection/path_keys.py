@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from apps.core.auth import ApiKeyAuthentication
 
@@ -25,7 +26,7 @@ class PathKeyMixin:
         return path_key or super().presented_key(request)  # type: ignore[misc]
 
 
-def path_key_variant(view_class: type) -> type:
+def path_key_variant(view_class: type[APIView]) -> type[APIView]:
     """`view_class` authenticating from the URL first, then where it always looked; left out
     of the OpenAPI schema, which documents each route once (the key in a URL is the
     integrations doc's business)."""
