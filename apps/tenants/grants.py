@@ -107,7 +107,9 @@ def _entry_without_redis(public_id: str, cached_only: bool) -> dict:
     if held is not None and now - held[1] < settings.IPCAI_KEY_FALLBACK_CACHE_S:
         redis_breaker().record_fallback("api_key")
         return held[0]
-    if cached_only:
+    if cached_only and held is None:
+        # A key this process has read before is read again even for a blocked IP, as a key
+        # cached in Redis would be: a valid camera behind a guesser's NAT is not locked out.
         raise KeyRejected(NOT_CACHED, "The API key was not checked.")
     redis_breaker().record_fallback("api_key")
     entry = _load_entry(public_id)

@@ -47,6 +47,9 @@ SETTINGS = {
     "IPCAI_EVENT_SPOOL_REPLAY_S": "0.5",
     "IPCAI_EVENT_BROKER_RETRY_S": "1",
     "IPCAI_BROKER_VISIBILITY_TIMEOUT_S": "5",
+    # The random and the revoked key must be seen 401 throughout, not the failed-key limiter's
+    # 429 for their address (the five valid keys share it; tests/apps/tenants covers the limiter).
+    "IPCAI_AUTH_FAILURE_LIMIT": "100000",
 }
 SETUP = """
 import json
@@ -73,12 +76,15 @@ METERED = (
 @dataclass
 class Answer:
     who: str  # "key0".."key4", "random", "doomed"
-    sent: float  # time.monotonic()
-    latency_s: float
+    sent: float  # time.monotonic() when it was due (the load's schedule)
+    latency_s: float  # from then to its answer
     status: int
     request_id: str
     events: list[dict]
     code: str = ""
+    # Time in the portal besides the inference worker's answer: what waiting for Redis adds to
+    # (the whole latency also holds queueing for a thread on a machine shared with others).
+    portal_only_s: float = 0.0
 
 
 @dataclass
@@ -91,19 +97,19 @@ class Load:
     answers: list[Answer] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
 
-    def detect(self, who: str, key: str) -> None:
-        sent = time.monotonic()
+    def detect(self, who: str, key: str, sent: float) -> None:
         try:
             response = requests.post(
                 f"{self.base_url}/api/v1/detect/persons-detection",
                 data=PERSONS_JPEG,
                 headers={"x-api-key": key, "Content-Type": "image/jpeg"},
-                timeout=60,
+                timeout=300,  # a busy shared machine queues: slow is not wrong here
             )
             body = response.json()
         except requests.RequestException as exc:
             self.answers.append(Answer(who, sent, time.monotonic() - sent, 0, "", [], repr(exc)))
             return
+        timings = body.get("timings_ms", {}) if response.ok else {}
         self.answers.append(
             Answer(
                 who,
@@ -113,6 +119,7 @@ class Load:
                 response.headers.get("X-Request-Id", ""),
                 body.get("events", []) if response.ok else [],
                 "" if response.ok else body["error"]["code"],
+                (timings.get("portal_total", 0.0) - timings.get("total", 0.0)) / 1000,
             )
         )
 
@@ -120,11 +127,11 @@ class Load:
         random_key = f"ipcai_{secrets.token_hex(6)}_{secrets.token_urlsafe(32)}"
         start, n = time.monotonic(), 0
         while not self._stop.is_set():
-            who = n % len(self.keys)
-            pool.submit(self.detect, f"key{who}", self.keys[who])
+            who, due = n % len(self.keys), start + n / RATE_PER_S
+            pool.submit(self.detect, f"key{who}", self.keys[who], due)
             if n % 10 == 0:  # beside the steady load, 2 a second each
-                pool.submit(self.detect, "random", random_key)
-                pool.submit(self.detect, "doomed", self.doomed)
+                pool.submit(self.detect, "random", random_key, due)
+                pool.submit(self.detect, "doomed", self.doomed, due)
             n += 1
             time.sleep(max(0.0, start + n / RATE_PER_S - time.monotonic()))
 
@@ -139,7 +146,7 @@ def stack(tmp_path_factory) -> Iterator[FaultStack]:
 
 
 def healthz(stack: FaultStack) -> requests.Response:
-    return requests.get(f"{stack.portal.base_url}/healthz", timeout=10)
+    return requests.get(f"{stack.portal.base_url}/healthz", timeout=60)
 
 
 def drained_after(stack: FaultStack, since: float) -> bool:
@@ -168,7 +175,7 @@ def run_outage(
 ) -> None:
     made = json.loads(stack.portal.manage("shell", "-c", SETUP.format(run=run)).splitlines()[-1])
     load = Load(stack.portal.base_url, made["keys"], made["doomed"])
-    pool = ThreadPoolExecutor(max_workers=64)
+    pool = ThreadPoolExecutor(max_workers=400)  # every request leaves on time
     runner = threading.Thread(target=load.run, args=(pool,), daemon=True)
     runner.start()
     try:
@@ -178,27 +185,28 @@ def run_outage(
             60,
             "camera events before the outage",
         )
-        warm_latency = max(a.latency_s for a in load.answers)
+        warm_portal_only = max(a.portal_only_s for a in load.answers)
 
         stop_redis()
         stopped = time.monotonic()
-        eventually(lambda: healthz(stack).json()["status"] == "degraded", 10, "degraded")
+        eventually(lambda: healthz(stack).json()["status"] == "degraded", 60, "degraded")
         assert healthz(stack).status_code == 200  # the load balancer keeps sending
+        revoking = time.monotonic()
         stack.portal.manage("shell", "-c", REVOKE.format(public_id=made["doomed_id"]))
         revoked = time.monotonic()
         time.sleep(max(0.0, stopped + OUTAGE_S - time.monotonic()))  # the outage's length
-        metrics = requests.get(f"{stack.portal.base_url}/metrics", timeout=10)
+        metrics = requests.get(f"{stack.portal.base_url}/metrics", timeout=60)
         assert metrics.status_code == 200
         assert "ipcai_redis_available 0.0" in metrics.text
 
         start_redis()
         returned = time.monotonic()
-        eventually(lambda: healthz(stack).json()["status"] == "ok", 10, "Redis in use again")
-        eventually(
-            lambda: all(opened_events(load.answers, f"key{i}", returned) for i in range(3)),
-            30,
-            "camera events after the outage",
-        )
+        eventually(lambda: healthz(stack).json()["status"] == "ok", 60, "Redis in use again")
+        deadline = returned + 3 * EVENTS_BACK_WITHIN_S  # asserted below, with the answers
+        while time.monotonic() < deadline and not all(
+            opened_events(load.answers, f"key{i}", stopped) for i in range(3)
+        ):
+            time.sleep(0.2)
         time.sleep(2)  # a little steady load with Redis back
     finally:
         load.stop()
@@ -215,17 +223,29 @@ def run_outage(
     ][:10]
     assert {(a.status, a.code) for a in answers if a.who == "random"} == {(401, "invalid_api_key")}
     doomed = [a for a in answers if a.who == "doomed"]
-    assert all(a.status == 200 for a in doomed if a.sent < stopped)
+    assert all(a.status == 200 for a in doomed if a.sent + a.latency_s < revoking)
     refused_from = revoked + FALLBACK_CACHE_S + 1.0  # the bound, plus a request in flight
     late = [a for a in doomed if a.sent >= refused_from]
     assert late and {(a.status, a.code) for a in late} == {(401, "revoked_api_key")}
     # Camera events opened again soon after Redis returned (the tracker paused, nothing more).
+    # Tracking paused: frames answered without events, and opened again by themselves soon
+    # after Redis returned (by answers done after its return: a frame sent just before it may
+    # be the one that opens them).
+    assert not any(a.events for a in steady if stopped + 2 <= a.sent + a.latency_s <= returned - 1)
     for i in range(3):
-        first = min(a.sent for a in opened_events(answers, f"key{i}", returned))
-        assert first - returned <= EVENTS_BACK_WITHIN_S
-    # No request waited for the down Redis longer than the breaker's bound (one timeout).
-    slowest = max(a.latency_s for a in during)
-    assert slowest <= warm_latency + REDIS_TIMEOUT_S + 1.0, (slowest, warm_latency)
+        opened = opened_events(answers, f"key{i}", stopped)
+        assert opened, [(round(a.sent - returned, 2), a.events) for a in steady[-20:]]
+        first_done = min(a.sent + a.latency_s for a in opened)
+        timeline = sorted(
+            (round(a.sent + a.latency_s - returned, 2), round(a.sent - returned, 2), a.events)
+            for a in steady
+            if a.who == f"key{i}" and -1 <= a.sent + a.latency_s - returned <= 8
+        )
+        assert first_done - returned <= EVENTS_BACK_WITHIN_S, timeline
+    # No request waited for the down Redis longer than the breaker's bound: one timeout (the
+    # requests in flight when it stopped answering), plus the portal's own work on a busy box.
+    slowest = max(a.portal_only_s for a in during)
+    assert slowest <= REDIS_TIMEOUT_S + 1.0, (slowest, warm_portal_only)
 
     # Metered exactly once: every answered request of the two tenants, and nothing else.
     eventually(lambda: drained_after(stack, answered_at), 120, "every answer drained")
