@@ -231,6 +231,7 @@ CELERY_BEAT_SCHEDULE = {
     # Camera events: close events of silent cameras, re-send due webhooks, store snapshots.
     "camera-events-sweep": {"task": "events.camera_sweep", "schedule": IPCAI_CAMERA_SWEEP_S},
     "purge-camera-events": {"task": "events.purge_camera_events", "schedule": 3600.0},
+    "purge-expired-exports": {"task": "reports.purge_expired_exports", "schedule": 3600.0},
     # Every tenant's usage report of the month that just ended (apps/reports/tasks.py).
     "monthly-usage-reports": {
         "task": "reports.build_monthly_usage_reports",
@@ -332,6 +333,10 @@ IPCAI_SAGEMAKER_VARIANTS = env.dict("IPCAI_SAGEMAKER_VARIANTS", default={})
 IPCAI_EXPORT_MAX_BYTES = env.int("IPCAI_EXPORT_MAX_BYTES", default=2 * 1024**3)
 # Archived events one export may scan (the newest ones of the filter's range).
 IPCAI_EXPORT_MAX_CANDIDATES = env.int("IPCAI_EXPORT_MAX_CANDIDATES", default=100_000)
+# Per tenant: one export queued or running at a time, at most this many started an hour, and
+# each zip deleted this many days after it finished (the API's expires_at, the dashboard).
+IPCAI_EXPORTS_PER_HOUR = env.int("IPCAI_EXPORTS_PER_HOUR", default=10)
+IPCAI_EXPORT_RETENTION_DAYS = env.int("IPCAI_EXPORT_RETENTION_DAYS", default=7)
 
 # --- Uploads: bounded before anything is decoded --------------------------------------------
 IPCAI_MAX_IMAGE_BYTES = env.int("IPCAI_MAX_IMAGE_BYTES", default=10 * 1024 * 1024)

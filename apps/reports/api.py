@@ -16,7 +16,7 @@ from apps.core.grants import SCOPE_EVENTS_READ, SCOPE_MANAGE
 from apps.core.serializers import ErrorSerializer
 from apps.core.views import TenantKeyView
 from apps.reports.datasets.downloads import export_stream
-from apps.reports.datasets.jobs import start_export, tenant_export
+from apps.reports.datasets.jobs import ExportRefused, start_export, tenant_export
 from apps.reports.datasets.selection import InvalidExport
 from apps.reports.models import DatasetExport
 from apps.reports.serializers import DatasetExportSerializer, ExportRequestSerializer
@@ -133,6 +133,9 @@ class ExportListView(TenantKeyView):
             raise ApiError(400, "invalid_export", f"{field}: {' '.join(map(str, problems))}")
         try:
             export = start_export(Tenant.objects.get(pk=self.tenant_id), query.to_spec())
+        except ExportRefused as exc:
+            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+            raise ApiError(exc.status, exc.code, str(exc), headers) from None
         except InvalidExport as exc:
             raise ApiError(400, "invalid_export", str(exc)) from None
         data = DatasetExportSerializer(export, context={"request": request}).data

@@ -7,6 +7,7 @@ same numbers every time, even after usage events age out or a late drain adds a 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -93,6 +94,13 @@ class DatasetExport(models.Model):
     @property
     def format_label(self) -> str:
         return FORMAT_LABELS.get(self.format, self.format)
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the finished export (its zip and this row) is deleted; None while it runs."""
+        if self.finished_at is None:
+            return None
+        return self.finished_at + timedelta(days=settings.IPCAI_EXPORT_RETENTION_DAYS)
 
     @property
     def progress(self) -> float:

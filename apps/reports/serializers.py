@@ -47,6 +47,11 @@ class DatasetExportSerializer(serializers.ModelSerializer):
     error = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
+    expires_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the finished export is deleted (IPCAI_EXPORT_RETENTION_DAYS after).",
+    )
 
     class Meta:
         model = DatasetExport
@@ -63,6 +68,7 @@ class DatasetExportSerializer(serializers.ModelSerializer):
             "filters",
             "created_at",
             "finished_at",
+            "expires_at",
             "error",
             "url",
             "download_url",

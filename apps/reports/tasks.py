@@ -6,11 +6,18 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from apps.reports.datasets import retention
 from apps.reports.datasets.export_task import build_dataset_export
 from apps.reports.monthly import build_monthly_reports
 from apps.reports.usage import parse_month, previous_month, utc_today
 
-__all__ = ["build_dataset_export", "build_monthly_usage_reports"]
+__all__ = ["build_dataset_export", "build_monthly_usage_reports", "purge_expired_exports"]
+
+
+@shared_task(name="reports.purge_expired_exports", ignore_result=True, acks_late=True)
+def purge_expired_exports() -> int:
+    """Exports past their retention: zip and row deleted (beat, hourly)."""
+    return retention.purge_expired_exports()
 
 
 @shared_task(name="reports.build_monthly_usage_reports", ignore_result=True)

@@ -6,6 +6,7 @@ ones the API makes (apps/reports/datasets); these views only parse the form and 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
@@ -41,7 +42,13 @@ def exports(request: TenantRequest) -> HttpResponse:
     return page(
         request,
         "dashboard/exports.html",
-        {"form": form, "jobs": jobs, "refresh": busy},
+        {
+            "form": form,
+            "jobs": jobs,
+            "refresh": busy,
+            "exports_per_hour": settings.IPCAI_EXPORTS_PER_HOUR,
+            "retention_days": settings.IPCAI_EXPORT_RETENTION_DAYS,
+        },
         status=400 if form.errors else 200,
     )
 
