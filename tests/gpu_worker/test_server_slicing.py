@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+from harness.prometheus import metric
+from harness.worker import running_worker
+from tests.gpu_worker.conftest import WorkerClient
 from tests.gpu_worker.test_detector_slicing import distant_persons_frame
 
 
@@ -45,3 +50,35 @@ def test_a_bad_slices_option_is_a_400_in_json(worker):
     response = worker.invoke_raw(distant_persons_frame(), attributes="slices=everywhere")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_slices"
+
+
+def test_a_batching_worker_runs_sliced_and_plain_requests_together(tmp_path):
+    """The GPU-style pipeline (a decode pool, batches of up to 8 inputs) with concurrent
+    requests of different slice counts: each gets its own boxes back, and the same answer as
+    when it ran alone."""
+    frame = distant_persons_frame()
+    shapes = [("slices=auto", frame), ("", frame), ("slices=0.6:0.5:1:1", frame)] * 3
+    with running_worker(
+        tmp_path, model="deimv2_femto", IPCAI_PIPELINE="pipelined", IPCAI_MAX_BATCH="8"
+    ) as (_, url):
+        client = WorkerClient(url, tmp_path / "unused.log")
+
+        def ask(shape):
+            attributes, image = shape
+            response = client.invoke_raw(image, attributes=f"min_confidence=0.5,{attributes}")
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        alone = [ask(shape) for shape in shapes[:3]]
+        with ThreadPoolExecutor(len(shapes)) as pool:
+            together = list(pool.map(ask, shapes))
+        text = client.get("/metrics").text
+    # Some batch carried two requests or more (9 at once on 2 lanes), each with its slices.
+    requests = metric(text, "ipcai_worker_batch_size_sum", model="deimv2_femto")
+    assert requests > metric(text, "ipcai_worker_batch_size_count", model="deimv2_femto")
+    for index, body in enumerate(together):
+        expected = alone[index % 3]
+        assert body.get("slices") == expected.get("slices")
+        assert body["class_names"] == expected["class_names"]
+        for box, other in zip(body["bbox_coords"], expected["bbox_coords"], strict=True):
+            assert max(abs(a - b) for a, b in zip(box, other, strict=True)) <= 2
