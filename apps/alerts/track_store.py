@@ -103,7 +103,7 @@ def _release_orphaned_locks() -> None:
     while _orphaned_locks:
         lock, token = _orphaned_locks.pop()
         with contextlib.suppress(LockError):
-            lock.do_release(token)
+            lock.do_release(token.decode())  # the same bytes on the wire
 
 
 redis_breaker().on_close(_release_orphaned_locks)
@@ -126,13 +126,15 @@ def save(camera_pk: int, stored: StoredState, settings: TrackerSettings) -> None
     if deadline is None or stored.state.last_t is None:
         pipe.zrem(active_key(), camera_pk)
     else:
-        pipe.zadd(active_key(), {camera_pk: stored.arrival + (deadline - stored.state.last_t)})
+        due = stored.arrival + (deadline - stored.state.last_t)
+        pipe.zadd(active_key(), {str(camera_pk): due})  # the member Redis stores for an int
     pipe.execute()
 
 
 def due_cameras(now: float, limit: int = 500) -> list[int]:
     """Cameras whose next track expiry (wall clock) has passed."""
-    return [int(pk) for pk in get_redis().zrangebyscore(active_key(), "-inf", now, 0, limit)]
+    due = get_redis().zrangebyscore(active_key(), "-inf", now, 0, limit)
+    return [int(pk) for pk in due]  # type: ignore[arg-type]  # members only (no scores): bytes
 
 
 def camera_clock(stored: StoredState, now: float) -> float:

@@ -65,7 +65,7 @@ class RequestEvent:
     def to_message(self, inline_image: bool = True) -> dict[str, Any]:
         """The JSON-safe message; the image inline (base64, the spool's form) unless it travels
         beside the message (`inline_image=False`, the outbox's form)."""
-        inline = self.image is not None and inline_image
+        inline = self.image if inline_image else None
         return {
             "v": MESSAGE_VERSION,
             "event_id": self.event_id,
@@ -79,7 +79,7 @@ class RequestEvent:
             "model": self.model,
             "timings": self.timings,
             "response": self.response,
-            "image_b64": base64.b64encode(self.image).decode("ascii") if inline else None,
+            "image_b64": base64.b64encode(inline).decode("ascii") if inline is not None else None,
             "image_extension": self.image_type.extension if self.image_type else None,
             "image_content_type": self.image_type.content_type if self.image_type else None,
             "image_size": self.image_size,

@@ -54,7 +54,7 @@ def store_event(
             event = replace(event, image_type=None, image_size=0)
             written += storage.put_once(event.record_key, event.record_bytes(), JSON)
     else:
-        if event.image is not None and event.image_type is not None:
+        if event.image is not None and event.image_type is not None and event.image_key:
             written += storage.put_once(event.image_key, event.image, event.image_type.content_type)
             # Here, once, so the events page never decodes a full image (thumbnails.py).
             written += store_thumbnail(storage, event.record_key, event.image, event.response)
