@@ -88,18 +88,20 @@ def _frame_boxes(frame: CameraFrame) -> list[dict]:
 
 
 def write_changes(changes: list[Change], frame: CameraFrame | None) -> None:
+    # The events of one frame share one stashed copy of it (snapshots.FrameStash).
+    shared = snapshots.FrameStash(frame.image, frame.width, frame.height) if frame else None
     for change in changes:
-        if change.kind == "opened" and frame is not None:
-            _open(change, frame)
-        elif change.kind == "updated" and change.best_improved and frame is not None:
-            _improve(change, frame)
+        if change.kind == "opened" and frame is not None and shared is not None:
+            _open(change, frame, shared)
+        elif change.kind == "updated" and change.best_improved and frame and shared:
+            _improve(change, frame, shared)
         elif change.kind == "closed":
             _close(change)
 
 
-def _open(change: Change, frame: CameraFrame) -> None:
+def _open(change: Change, frame: CameraFrame, shared: snapshots.FrameStash) -> None:
     track = change.track
-    snapshots.stash(change.event_id, frame.image)
+    shared.keep_for(change.event_id)
     with transaction.atomic():
         event = CameraEvent.objects.create(
             id=change.event_id,
@@ -120,9 +122,9 @@ def _open(change: Change, frame: CameraFrame) -> None:
     camera_counters.count("events_opened")
 
 
-def _improve(change: Change, frame: CameraFrame) -> None:
+def _improve(change: Change, frame: CameraFrame, shared: snapshots.FrameStash) -> None:
     track = change.track
-    snapshots.stash(change.event_id, frame.image)
+    shared.keep_for(change.event_id)
     CameraEvent.objects.filter(id=change.event_id).update(
         max_score=track.best_score,
         box=track.best_box,

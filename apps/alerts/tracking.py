@@ -53,6 +53,11 @@ class TrackerSettings:
     labels: frozenset[str] | None = None  # alerting classes; None: every class kept
     match_iou: float = 0.15
     match_distance: float = 0.6  # centre distance over the track box's diagonal
+    # Bounds per camera (each open event holds a snapshot in Redis; issue 31): a crowded
+    # frame opens at most this many events, the rest open as earlier ones close; detections
+    # beyond max_tracks new tracks (the lowest scores first) are not tracked.
+    max_open_events: int = 20
+    max_tracks: int = 200
 
 
 @dataclass(frozen=True)
@@ -269,6 +274,9 @@ def step(
             track.event_open = False
             changes.append(Change("closed", track.event_id, _copy(track), reason="stationary"))
 
+    room = max(0, settings.max_tracks - len(state.tracks))
+    if len(unmatched) > room:  # the strongest detections get the tracks left
+        unmatched = sorted(unmatched, key=lambda i: -wanted[i].score)[:room]
     for di in unmatched:
         det = wanted[di]
         track = Track(
@@ -287,6 +295,7 @@ def step(
         state.tracks.append(track)
         seen[track.id] = det
 
+    open_events = sum(1 for track in state.tracks if track.event_open)
     for track in state.tracks:
         if track.id not in seen or track.stationary:
             continue
@@ -295,6 +304,9 @@ def step(
         elif track.event_id is None and _confirmed(track, settings):
             if t < state.cooldown_until.get(track.label, -math.inf):
                 continue  # stays confirmed; opens once the cooldown ends, if still seen
+            if open_events >= settings.max_open_events:
+                continue  # stays confirmed; opens once another event of the camera closes
+            open_events += 1
             track.event_id = new_event_id()
             track.event_open = True
             track.event_started = t
