@@ -155,8 +155,9 @@ def plan_slices(
     if not request.wanted or max(shrink_x, shrink_y) < NO_SLICING_BELOW:
         return []
     limits = (_slice_shrink(shrink_x), _slice_shrink(shrink_y))
+    whole_frame = _grid(Window(0, 0, width, height), width, height, input_size, limits)
     if request.mode == "auto":
-        return _grid(Window(0, 0, width, height), width, height, input_size, limits)
+        return whole_frame
     windows: list[Window] = []
     for x1, y1, x2, y2 in request.regions:
         area = Window(
@@ -169,7 +170,8 @@ def plan_slices(
         for window in _grid(area, width, height, input_size, limits):
             if window not in windows:
                 windows.append(window)
-    return windows
+    # Regions never cost more than the whole frame's slices: many or large zones get those.
+    return windows if len(windows) < len(whole_frame) else whole_frame
 
 
 def _slice_shrink(frame_shrink: float) -> float:

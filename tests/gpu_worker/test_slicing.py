@@ -136,3 +136,9 @@ def test_merge_leaves_the_whole_frames_own_boxes_as_the_model_gave_them():
     whole = found((100, 100, 300, 400, 0.9, 0), (105, 102, 305, 404, 0.4, 0))
     merged = merge(whole, [], (1920, 1080))
     assert len(merged) == 2
+
+
+def test_regions_never_run_more_slices_than_the_whole_frame_would():
+    corners = "|".join(f"{x}:{y}:{x + 0.1}:{y + 0.1}" for x in (0, 0.45, 0.9) for y in (0, 0.9))
+    many = plan_slices(3840, 2160, INPUT, parse_slices(corners))
+    assert many == plan_slices(3840, 2160, INPUT, AUTO)
