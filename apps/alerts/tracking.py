@@ -31,6 +31,16 @@ ChangeKind = Literal["opened", "updated", "closed"]
 _MAX_PREDICT_S = 1.0
 # Weight of the newest motion in the smoothed velocity.
 _VELOCITY_ALPHA = 0.5
+# A track survives this many missed frames in a row whatever the timeout says: at 0.5 fps a
+# person behind a table for two frames is still the same visit (a 3 s timeout alone
+# would split it). The camera's frame interval is measured from its frames' capture times.
+_MISSES_TOLERATED = 2
+# Weight of the newest gap in the measured frame interval, and the interval's ceiling (a camera
+# that pauses for a minute must not keep its tracks for four minutes).
+_INTERVAL_ALPHA = 0.2
+_MAX_INTERVAL_S = 2.0
+# Capture times are decimal seconds: 16.1 - 13.1 is 3.0000000000000018, not 3.
+_EPSILON_S = 1e-6
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,7 @@ class CameraState:
     next_track: int = 1
     tracks: list[Track] = field(default_factory=list)
     cooldown_until: dict[str, float] = field(default_factory=dict)
+    interval: float = 0.0  # the camera's measured frame interval (s); 0 until two frames
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -108,13 +119,14 @@ class CameraState:
             next_track=data.get("next_track", 1),
             tracks=[Track(**t) for t in data.get("tracks", [])],
             cooldown_until=dict(data.get("cooldown_until", {})),
+            interval=float(data.get("interval", 0.0)),
         )
 
     def deadline(self, settings: TrackerSettings) -> float | None:
         """Capture time by which some track expires unless seen again; None: no tracks."""
         if not self.tracks:
             return None
-        return min(t.last_seen + _keep_for(t, settings) for t in self.tracks)
+        return min(t.last_seen + _keep_for(t, settings, self.interval) for t in self.tracks)
 
 
 @dataclass(frozen=True)
@@ -153,10 +165,13 @@ def _predicted(track: Track, t: float) -> list[float]:
     return [c + v * dt for c, v in zip(track.box, track.velocity, strict=True)]
 
 
-def _keep_for(track: Track, settings: TrackerSettings) -> float:
+def _keep_for(track: Track, settings: TrackerSettings, interval: float = 0.0) -> float:
+    """How long after its last sighting (capture time) a track is still re-associable: the
+    camera's timeout, at least _MISSES_TOLERATED missed frames at its frame rate."""
+    timeout = max(settings.timeout_s, (_MISSES_TOLERATED + 1) * min(interval, _MAX_INTERVAL_S))
     if track.stationary:
-        return max(settings.timeout_s, settings.stationary_forget_s)
-    return settings.timeout_s
+        return max(timeout, settings.stationary_forget_s)
+    return timeout
 
 
 def _copy(track: Track) -> Track:
@@ -169,7 +184,7 @@ def expire(state: CameraState, t: float, settings: TrackerSettings) -> list[Chan
     changes: list[Change] = []
     kept: list[Track] = []
     for track in state.tracks:
-        if t - track.last_seen > _keep_for(track, settings):
+        if t - track.last_seen > _keep_for(track, settings, state.interval) + _EPSILON_S:
             if track.event_open and track.event_id:
                 track.event_open = False
                 changes.append(Change("closed", track.event_id, _copy(track), reason="timeout"))
@@ -248,9 +263,17 @@ def step(
     new_event_id: Callable[[], str],
 ) -> list[Change] | None:
     """Apply one frame captured at `t`. Returns the event changes, or None when the frame is
-    older than the last one applied (a late or reordered frame updates nothing)."""
+    older than the last one applied (a late or reordered frame opens and closes nothing; it
+    only counts as a sighting for a track it is newer than, [] then)."""
     if state.last_t is not None and t < state.last_t:
-        return None
+        return _late_frame(state, list(detections), t, settings)
+    if state.last_t is not None and t > state.last_t:
+        gap = t - state.last_t
+        state.interval = (
+            gap
+            if state.interval <= 0
+            else _INTERVAL_ALPHA * gap + (1 - _INTERVAL_ALPHA) * state.interval
+        )
     state.last_t = t
     changes = expire(state, t, settings)
     wanted = [d for d in detections if settings.labels is None or d.label in settings.labels]
@@ -317,6 +340,24 @@ def step(
                 state.cooldown_until[track.label] = t + settings.cooldown_s
             changes.append(Change("opened", track.event_id, _copy(track), True))
     return changes
+
+
+def _late_frame(
+    state: CameraState, detections: list[Detection], t: float, settings: TrackerSettings
+) -> list[Change] | None:
+    """A frame that arrived after a newer one (several clients, a retry): a track it shows
+    later than the track's own last sighting is moved there (its timeout counts from then);
+    nothing opens or closes. Only tracks with an open event: a tentative track fed by late
+    frames would compete with the visit's own track. None when it changed nothing."""
+    wanted = [d for d in detections if settings.labels is None or d.label in settings.labels]
+    stale = [track for track in state.tracks if track.last_seen < t and track.event_open]
+    if not stale or not wanted:
+        return None
+    matched, _ = _associate(stale, wanted, t, settings)
+    for ti, di in matched.items():
+        track, det = stale[ti], wanted[di]
+        track.box, track.last_seen, track.score = list(det.box), t, det.score
+    return [] if matched else None
 
 
 def _confirmed(track: Track, settings: TrackerSettings) -> bool:
