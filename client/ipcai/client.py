@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import os
 import re
 import time
+import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -46,12 +49,33 @@ def resolve_api_key(api_key: str | None) -> str:
     return key.strip()
 
 
+class InsecureKeyWarning(UserWarning):
+    """The API key would travel unencrypted: plain http:// to a host that is not this one."""
+
+
 def resolve_base_url(base_url: str | None) -> str:
     """The URL given, else IPCAI_URL, else the local `make run` portal."""
     url = (base_url or os.environ.get(ENV_URL) or DEFAULT_URL).strip().rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise ConfigurationError(f"base URL must start with http:// or https://, got {url!r}")
+    warn_if_key_in_clear(url)
     return url
+
+
+def warn_if_key_in_clear(url: str) -> None:
+    """Warn (once per place) when the key would cross a network unencrypted."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "http" or host == "localhost" or host.endswith(".localhost"):
+        return
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    warnings.warn(
+        f"{url} is plain http: the API key is sent unencrypted to {host}; use https://",
+        InsecureKeyWarning,
+        stacklevel=4,
+    )
 
 
 def _check_service(service: str) -> str:

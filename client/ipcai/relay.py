@@ -115,7 +115,8 @@ def load_settings(
 
 
 def parse_listen(text: str) -> tuple[str, int]:
-    """`HOST:PORT` (or `:PORT`, or `PORT`) → (host, port)."""
+    """`HOST:PORT` (or `:PORT`, or `PORT`, both on 127.0.0.1) → (host, port). The relay
+    holds the API key and asks for none: it listens on the network only when told a host."""
     host, _, port = text.rpartition(":")
     try:
         number = int(port)
@@ -123,7 +124,7 @@ def parse_listen(text: str) -> tuple[str, int]:
         raise ConfigurationError(f"--listen takes HOST:PORT, got {text!r}") from None
     if not 0 < number < 65536:
         raise ConfigurationError(f"port out of range in --listen {text!r}")
-    return host.strip("[]") or "0.0.0.0", number
+    return host.strip("[]") or "127.0.0.1", number
 
 
 def deepstack_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
