@@ -7,7 +7,6 @@ from __future__ import annotations
 import warnings
 
 import pytest
-
 from ipcai.client import Client, InsecureKeyWarning
 from ipcai.relay import parse_listen
 
