@@ -135,11 +135,15 @@ def set_still(camera: Camera, data: bytes) -> CameraStill:
     """Store an uploaded picture as the zone editor's background, as a JPEG at most
     STILL_MAX_SIDE pixels on its longer side."""
     try:
-        with Image.open(io.BytesIO(data)) as opened:
+        # JPEG or PNG only (not every format Pillow can parse); a decompression bomb is a
+        # refusal like any picture with too many pixels.
+        with Image.open(io.BytesIO(data), formats=["JPEG", "PNG"]) as opened:
             if opened.width * opened.height > STILL_MAX_PIXELS:
                 raise CameraInvalid("image", "the picture has too many pixels")
             opened.draft("RGB", (STILL_MAX_SIDE, STILL_MAX_SIDE))  # JPEG: decode at 1/2..1/8
             picture = ImageOps.exif_transpose(opened).convert("RGB")
+    except Image.DecompressionBombError:
+        raise CameraInvalid("image", "the picture has too many pixels") from None
     except (UnidentifiedImageError, OSError):
         raise CameraInvalid("image", "not a JPEG or PNG picture") from None
     picture.thumbnail((STILL_MAX_SIDE, STILL_MAX_SIDE))
