@@ -197,6 +197,8 @@ CELERY_TASK_DEFAULT_QUEUE = env("IPCAI_CELERY_QUEUE", default="celery")
 IPCAI_USAGE_DRAIN_INTERVAL_S = env.float("IPCAI_USAGE_DRAIN_INTERVAL_S", default=10.0)
 # How often the camera-events sweep closes events of silent cameras and re-sends due webhooks.
 IPCAI_CAMERA_SWEEP_S = env.float("IPCAI_CAMERA_SWEEP_S", default=5.0)
+# How often the video-jobs sweep hands on chunks of dead workers (apps/alerts/video_jobs).
+IPCAI_VIDEO_SWEEP_S = env.float("IPCAI_VIDEO_SWEEP_S", default=15.0)
 # Archive outbox (apps/archive/outbox.py): the sweep hands on entries pending or undelivered
 # longer than the claim bound (consumer killed, wake-up call lost). The bound must exceed one
 # storing attempt plus the longest retry backoff, or live retries get handed on twice.
@@ -232,6 +234,8 @@ CELERY_BEAT_SCHEDULE = {
     "camera-events-sweep": {"task": "events.camera_sweep", "schedule": IPCAI_CAMERA_SWEEP_S},
     "purge-camera-events": {"task": "events.purge_camera_events", "schedule": 3600.0},
     "purge-expired-exports": {"task": "reports.purge_expired_exports", "schedule": 3600.0},
+    # Video jobs: hand on chunks of dead workers, finish and purge jobs (apps/alerts/video_jobs).
+    "video-jobs-sweep": {"task": "video.sweep", "schedule": IPCAI_VIDEO_SWEEP_S},
     # Every tenant's usage report of the month that just ended (apps/reports/tasks.py).
     "monthly-usage-reports": {
         "task": "reports.build_monthly_usage_reports",
@@ -348,6 +352,30 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = IPCAI_MAX_IMAGE_BYTES
 # Every route, before parsing (apps/core/middleware.py): nothing the portal takes is larger.
 IPCAI_MAX_REQUEST_BODY_BYTES = env.int(
     "IPCAI_MAX_REQUEST_BODY_BYTES", default=DATA_UPLOAD_MAX_MEMORY_SIZE
+)
+
+# --- Stored-video jobs (apps/alerts/video_jobs) ---------------------------------------------
+# An upload is streamed to a temporary file and then to the archive storage, bounded by this
+# (413 on a larger Content-Length before a byte is read; the route takes no chunked bodies).
+IPCAI_VIDEO_MAX_UPLOAD_BYTES = env.int("IPCAI_VIDEO_MAX_UPLOAD_BYTES", default=2 * 1024**3)
+# Routes with a body bound of their own (path -> bytes), still checked by the middleware.
+IPCAI_LARGE_BODY_ROUTES = {"/api/v1/video-jobs": IPCAI_VIDEO_MAX_UPLOAD_BYTES}
+# Per-tenant defaults (a tenant's VideoLimits row overrides them).
+IPCAI_VIDEO_MAX_CONCURRENT_JOBS = env.int("IPCAI_VIDEO_MAX_CONCURRENT_JOBS", default=2)
+IPCAI_VIDEO_MAX_DURATION_S = env.float("IPCAI_VIDEO_MAX_DURATION_S", default=4 * 3600.0)
+IPCAI_VIDEO_MONTHLY_SECONDS = env.float("IPCAI_VIDEO_MONTHLY_SECONDS", default=0.0)  # 0: none
+# Media seconds per chunk task: a killed worker loses at most this much work.
+IPCAI_VIDEO_CHUNK_S = env.float("IPCAI_VIDEO_CHUNK_S", default=60.0)
+IPCAI_VIDEO_BATCH_FRAMES = env.int("IPCAI_VIDEO_BATCH_FRAMES", default=8)
+# A worker holds its chunk this long, renewed after every batch; the sweep hands on one
+# whose hold expired (its worker died).
+IPCAI_VIDEO_CHUNK_LEASE_S = env.float("IPCAI_VIDEO_CHUNK_LEASE_S", default=120.0)
+IPCAI_VIDEO_PURGE = env.bool("IPCAI_VIDEO_PURGE", default=True)
+# Each Celery host's local copy of the clips it works on (deleted when a job ends).
+IPCAI_VIDEO_WORK_DIR = env.path("IPCAI_VIDEO_WORK_DIR", default=VAR_DIR / "video-jobs")
+# The frames-to-worker function (apps/detection: a higher floor than apps/alerts).
+IPCAI_VIDEO_INFERENCE = env(
+    "IPCAI_VIDEO_INFERENCE", default="apps.detection.video_frames.detect_video_frames"
 )
 
 # --- Deployment defaults for tenants (the AWS sample's stack parameters) -------------------

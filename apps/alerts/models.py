@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 WEBHOOK_ID_PREFIX = "whk_"
-EVENT_TYPES = ("event.started", "event.ended")
+EVENT_TYPES = ("event.started", "event.ended", "video_job.completed", "video_job.failed")
 
 
 def new_endpoint_id() -> str:
@@ -200,3 +200,13 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.delivery_id}: {self.status_code or self.error}"
+
+
+# Video jobs keep their models in their package (apps/alerts/video_jobs/models.py); importing
+# them here registers them with this app.
+from apps.alerts.video_jobs.models import (  # noqa: E402,F401
+    VideoJob,
+    VideoJobChunk,
+    VideoJobEvent,
+    VideoLimits,
+)

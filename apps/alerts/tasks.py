@@ -19,6 +19,7 @@ from apps.alerts.models import CameraEvent
 from apps.alerts.retention import purge_expired_camera_events
 from apps.alerts.snapshots import store_event_snapshot
 from apps.alerts.sweeps import close_idle_cameras, close_orphaned_events
+from apps.alerts.video_jobs import tasks as video_tasks  # noqa: F401  (registers video.*)
 from apps.alerts.webhooks import delivery
 from apps.core.storage import StorageError
 

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from apps.alerts import api as camera_api
+from apps.alerts.video_jobs.urls import urlpatterns as video_job_urls
 
 app_name = "alerts"
 
@@ -37,4 +38,5 @@ urlpatterns = [
         camera_api.WebhookDeliveriesView.as_view(),
         name="webhook-deliveries",
     ),
+    *video_job_urls,
 ]

@@ -41,7 +41,10 @@ class RequestBodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = settings.IPCAI_MAX_REQUEST_BODY_BYTES
+        # A route with its own bound (a video upload) reads its body as a stream and takes no
+        # chunked body, so it is never buffered here.
+        own_limit = settings.IPCAI_LARGE_BODY_ROUTES.get(request.path_info)
+        limit = own_limit or settings.IPCAI_MAX_REQUEST_BODY_BYTES
         meta = request.META
         if meta.get("CONTENT_LENGTH"):
             try:
@@ -53,7 +56,7 @@ class RequestBodyLimitMiddleware:
                 )
             if length > limit:
                 return _too_large(limit, length)
-        elif "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
+        elif own_limit is None and "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower():
             body = self._read_chunked(request, limit)
             if body is None:
                 return _too_large(limit)

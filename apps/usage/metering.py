@@ -16,7 +16,7 @@ import hmac
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import orjson
 from django.conf import settings
@@ -32,7 +32,7 @@ from apps.tenants.keys import hash_key, public_id_of
 from apps.tenants.models import ApiKey, Tenant
 from apps.tenants.services import record_keys_last_used
 from apps.usage.anonymous import count_anonymous
-from apps.usage.models import DailyUsage, UsageEvent
+from apps.usage.models import DailyUsage, DailyVideoUsage, UsageEvent
 
 logger = logging.getLogger(__name__)
 
@@ -289,3 +289,26 @@ def calls_this_month(tenant_id: int, month_start: datetime) -> int:
         calls=Sum("calls")
     )["calls"]
     return int(total or 0)
+
+
+def record_video_seconds(
+    tenant_id: int, application_type: str, video_seconds: float, frames: int, day: date
+) -> None:
+    """Book one finished video job's media seconds, once, under its first service (the way a
+    several-service call counts once in `calls`), so the month's sum is the media analysed."""
+    row, _ = DailyVideoUsage.objects.get_or_create(
+        tenant_id=tenant_id, application_type=application_type, day=day
+    )
+    DailyVideoUsage.objects.filter(pk=row.pk).update(
+        jobs=F("jobs") + 1,
+        video_seconds=F("video_seconds") + video_seconds,
+        frames=F("frames") + frames,
+    )
+
+
+def video_seconds_this_month(tenant_id: int, month_start: date) -> float:
+    """Video seconds booked since `month_start`: what the monthly video quota counts."""
+    total = DailyVideoUsage.objects.filter(tenant_id=tenant_id, day__gte=month_start).aggregate(
+        total=Sum("video_seconds")
+    )["total"]
+    return float(total or 0.0)

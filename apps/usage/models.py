@@ -88,3 +88,28 @@ class DailyUsage(models.Model):
     @property
     def mean_latency_ms(self) -> float:
         return self.latency_ms_total / self.requests if self.requests else 0.0
+
+
+class DailyVideoUsage(models.Model):
+    """Video seconds analysed by stored-video jobs, per tenant, service and UTC day: a unit of
+    its own beside requests (a two-hour clip is not one request), read by reports and the
+    tenant's monthly video quota. Written once per finished job, not per frame."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="daily_video_usage")
+    application_type = models.CharField(max_length=32, blank=True)
+    day = models.DateField()
+    jobs = models.PositiveIntegerField(default=0)
+    video_seconds = models.FloatField(default=0.0)
+    frames = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "tenant", "application_type"]
+        verbose_name_plural = "daily video usage"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "application_type", "day"], name="unique_daily_video_usage"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} {self.application_type} {self.day}: {self.video_seconds:.0f} s"

@@ -145,6 +145,8 @@ def test_every_moved_row_survives_the_move_forward_and_back(at_the_latest_state_
     # The tables kept their names: no table was renamed or copied.
     tables = set(connection.introspection.table_names())
     assert {"events_cameraevent", "events_archivedevent", "detection_usageevent"} <= tables
-    assert not any(t.startswith(("alerts_", "usage_")) for t in tables)
+    # (Models added since, such as the video jobs, have tables of their new app's name.)
+    moved = {f"{app}_{name.lower()}" for name in MOVED for app in ("alerts", "usage")}
+    assert not tables & moved
 
     assert _rows(_migrate(before), after=False) == rows

@@ -1,0 +1,200 @@
+"""The video-jobs API in-process (Celery eager) with the real worker and model: the shared clip
+gives one person event per visit, chunks cut through visits; bad clips fail with a reason and
+leave nothing stored; another tenant's key sees nothing."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from apps.alerts.models import CameraEvent
+from apps.alerts.video_jobs.models import VideoJob
+from apps.usage.models import DailyVideoUsage
+from harness.camera_clip import CLIP, VISITS
+
+# The clip's README: visits at roughly these seconds, read every 5 s (5 s of slack).
+README_VISITS = [(8, 18), (24, 42), (54, 67), (74, 88), (94, 118), (124, 138)]
+SLACK_S = 5.0
+
+
+def files_in(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+@pytest.fixture
+def video_settings(settings, archive, tmp_path):
+    settings.IPCAI_VIDEO_WORK_DIR = tmp_path / "work"
+    settings.IPCAI_VIDEO_CHUNK_S = 20.0  # visits cross chunk boundaries
+    return settings
+
+
+def submit(client, key, data: bytes, name: str = "clip.mp4", captured=None, **options):
+    with captured(execute=True):
+        return client.post(
+            "/api/v1/video-jobs",
+            {"file": SimpleUploadedFile(name, data), **options},
+            **key.headers,
+        )
+
+
+@pytest.mark.django_db
+def test_shared_clip_gives_one_person_event_per_visit_across_chunk_boundaries(
+    client, key_a, key_b, inference, video_settings, archive, django_capture_on_commit_callbacks
+):
+    response = submit(
+        client, key_a, CLIP.read_bytes(), captured=django_capture_on_commit_callbacks, fps="2"
+    )
+    assert response.status_code == 202, response.content
+    job_id = response.json()["id"]
+
+    job = client.get(f"/api/v1/video-jobs/{job_id}", **key_a.headers).json()
+    assert job["status"] == "succeeded", job
+    assert job["progress"]["percent"] == 100.0
+    assert job["progress"]["media_seconds_done"] == pytest.approx(139.4, abs=0.5)
+    assert VideoJob.objects.get(pk=job_id).chunks_total == 7
+    events = job["events"]
+    assert len(events) == VISITS, [(e["start_s"], e["end_s"]) for e in events]
+    for event, (start, end) in zip(events, README_VISITS, strict=True):
+        assert event["label"] == "person"
+        assert event["start_s"] <= end + SLACK_S and event["end_s"] >= start - SLACK_S
+        assert event["max_score"] >= 0.5
+    # Visits 2 and 5 cross the 40 s and 100 s chunk boundaries and still come out whole.
+    assert any(e["start_s"] < 40 < e["end_s"] for e in events)
+
+    snapshot = client.get(events[0]["snapshot_url"], **key_a.headers)
+    assert snapshot.status_code == 200 and snapshot["Content-Type"] == "image/jpeg"
+    assert snapshot.content[:2] == b"\xff\xd8"
+
+    frames = client.get(
+        f"/api/v1/video-jobs/{job_id}",
+        {"frames": "true", "frames_offset": 20, "frames_limit": 10},
+        **key_a.headers,
+    ).json()["frames"]
+    assert frames["count"] == 279 and len(frames["results"]) == 10
+    assert frames["results"][0]["t"] == 10.0 and frames["next_offset"] == 30
+
+    # Never mixed with live camera events; metered in video seconds.
+    assert CameraEvent.objects.count() == 0
+    usage = DailyVideoUsage.objects.get(tenant=key_a.key.tenant)
+    assert usage.video_seconds == pytest.approx(139.4, abs=0.5) and usage.jobs == 1
+
+    # Another tenant: 404 on every route, nothing in its list.
+    for path in (
+        f"/api/v1/video-jobs/{job_id}",
+        events[0]["snapshot_url"],
+    ):
+        assert client.get(path, **key_b.headers).status_code == 404
+    assert client.delete(f"/api/v1/video-jobs/{job_id}", **key_b.headers).status_code == 404
+    assert client.get("/api/v1/video-jobs", **key_b.headers).json()["results"] == []
+    listed = client.get("/api/v1/video-jobs", {"status": "succeeded"}, **key_a.headers).json()
+    assert [j["id"] for j in listed["results"]] == [job_id]
+
+    # Cancel (delete) removes the stored clip and snapshots.
+    assert files_in(archive.root)
+    gone = client.delete(f"/api/v1/video-jobs/{job_id}", **key_a.headers)
+    assert gone.status_code == 200
+    assert files_in(archive.root) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"this is not a video at all\n" * 100, "not_a_video"),
+        (CLIP.read_bytes()[:4000], "not_a_video"),  # cut before the first frame's data
+    ],
+)
+def test_a_file_that_is_no_usable_video_fails_with_a_reason_and_nothing_stays_stored(
+    client, key_a, video_settings, archive, django_capture_on_commit_callbacks, data, code
+):
+    response = submit(client, key_a, data, captured=django_capture_on_commit_callbacks)
+    assert response.status_code == 202, response.content
+    job = client.get(f"/api/v1/video-jobs/{response.json()['id']}", **key_a.headers).json()
+    assert job["status"] == "failed"
+    assert job["error"]["code"] in {code, "unsupported_codec", "empty_clip"}, job["error"]
+    assert job["error"]["message"]
+    assert files_in(archive.root) == []
+    assert files_in(Path(video_settings.IPCAI_VIDEO_WORK_DIR)) == []
+
+
+@pytest.mark.django_db
+def test_a_clip_past_the_duration_limit_fails_and_is_not_kept(
+    client, key_a, video_settings, archive, django_capture_on_commit_callbacks
+):
+    video_settings.IPCAI_VIDEO_MAX_DURATION_S = 60.0
+    response = submit(client, key_a, CLIP.read_bytes(), captured=django_capture_on_commit_callbacks)
+    job = client.get(f"/api/v1/video-jobs/{response.json()['id']}", **key_a.headers).json()
+    assert job["status"] == "failed" and job["error"]["code"] == "clip_too_long"
+    assert "60 s" in job["error"]["message"]
+    assert files_in(archive.root) == []
+
+
+@pytest.mark.django_db
+def test_an_empty_upload_is_refused(client, key_a, video_settings, archive):
+    response = client.post(
+        "/api/v1/video-jobs", {"file": SimpleUploadedFile("x.mp4", b"")}, **key_a.headers
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] in {"empty_clip", "invalid_request"}
+    assert files_in(archive.root) == []
+
+
+@pytest.mark.django_db
+def test_an_upload_over_the_bound_is_refused_413_before_it_is_stored(
+    client, key_a, video_settings, archive
+):
+    video_settings.IPCAI_LARGE_BODY_ROUTES = {"/api/v1/video-jobs": 100_000}
+    response = client.post(
+        "/api/v1/video-jobs",
+        {"file": SimpleUploadedFile("big.mp4", b"\0" * 300_000)},
+        **key_a.headers,
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert files_in(archive.root) == []
+    assert VideoJob.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_upload_handler_stops_a_body_past_its_own_bound(client, key_a, video_settings, archive):
+    video_settings.IPCAI_VIDEO_MAX_UPLOAD_BYTES = 100_000  # below what the middleware lets in
+    response = client.post(
+        "/api/v1/video-jobs",
+        {"file": SimpleUploadedFile("big.mp4", b"\0" * 3_000_000)},
+        **key_a.headers,
+    )
+    assert response.status_code == 413
+    assert "nothing was stored" in response.json()["error"]["message"]
+    assert files_in(archive.root) == []
+
+
+@pytest.mark.django_db
+def test_a_source_key_outside_the_tenants_upload_folder_is_refused(
+    client, key_a, key_b, video_settings, archive
+):
+    other = f"video-uploads/{key_b.key.tenant_id}/clip.mp4"
+    archive.put_once(other, b"x", "video/mp4")
+    for key in (other, "camera-events/1/x.jpg", "../etc/passwd"):
+        response = client.post(
+            "/api/v1/video-jobs",
+            {"source_key": key},
+            content_type="application/json",
+            **key_a.headers,
+        )
+        assert response.status_code == 400, response.content
+        assert response.json()["error"]["code"] == "invalid_key"
+
+
+@pytest.mark.django_db
+def test_unknown_ids_and_bad_options_answer_clear_errors(client, key_a, video_settings):
+    assert client.get("/api/v1/video-jobs/not-a-uuid", **key_a.headers).status_code == 404
+    response = client.post(
+        "/api/v1/video-jobs",
+        {"file": SimpleUploadedFile("a.mp4", b"x"), "fps": "0"},
+        **key_a.headers,
+    )
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_request"
+    io.BytesIO()
