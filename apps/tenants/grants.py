@@ -30,7 +30,7 @@ from redis.exceptions import RedisError
 
 from apps.core.forgetting import forget
 from apps.core.grants import ALL_SCOPES, NOT_CACHED, KeyGrant, KeyRejected, ServiceGrant
-from apps.core.redis import get_redis, redis_breaker, redis_key
+from apps.core.redis import get_redis, redis_breaker, redis_key, reply_text
 from apps.tenants.keys import key_matches, public_id_of
 from apps.tenants.models import ApiKey
 
@@ -85,7 +85,7 @@ def _entry_from_redis(public_id: str, cached_only: bool) -> dict:
         return orjson.loads(cached)
     if cached_only:
         raise KeyRejected(NOT_CACHED, "The API key was not checked.")
-    generation = (r.get(generation_key(public_id)) or b"0").decode()
+    generation = reply_text(r.get(generation_key(public_id)) or b"0")
     entry = _load_entry(public_id)
     _fill_script()(
         keys=[cache_key(public_id), generation_key(public_id)],
@@ -178,7 +178,7 @@ def _load_entry(public_id: str) -> dict:
                 "save_request_events": s.save_request_events,
                 "retention_days": s.retention_days,
                 "tier": s.tier,
-                "model": s.model.name if s.model_id else "",
+                "model": s.model.name if s.model is not None else "",
             }
             for s in tenant.services.select_related("model")
         ],
