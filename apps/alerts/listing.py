@@ -21,6 +21,9 @@ class CameraEventFilter:
     label: str | None = None
     zone: str | None = None
     since: datetime | None = None
+    # Recorded by the service at or after this time, whatever capture time it started at: a
+    # replayed recording's events started minutes "ago" but are new (`ipcai events --follow`).
+    created_since: datetime | None = None
     day: date | None = None  # UTC day the event started
 
 
@@ -36,6 +39,8 @@ def tenant_camera_events(
         events = events.filter(zone_index__contains=f",{filters.zone},")
     if filters.since:
         events = events.filter(started_at__gte=filters.since)
+    if filters.created_since:
+        events = events.filter(created_at__gte=filters.created_since)
     if filters.day:
         start = datetime.combine(filters.day, time.min, tzinfo=UTC)
         events = events.filter(started_at__gte=start, started_at__lt=start + timedelta(days=1))

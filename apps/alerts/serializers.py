@@ -16,6 +16,11 @@ class CameraEventQuerySerializer(serializers.Serializer):
     since = serializers.DateTimeField(
         required=False, help_text="Only events started at or after this time (ISO 8601)."
     )
+    created_since = serializers.DateTimeField(
+        required=False,
+        help_text="Only events the service recorded at or after this time (ISO 8601), whatever "
+        "capture time they started at: a replayed recording's events are new, not old.",
+    )
 
 
 class CameraEventSerializer(serializers.Serializer):

@@ -52,6 +52,10 @@ class DatasetExportSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="When the finished export is deleted (IPCAI_EXPORT_RETENTION_DAYS after).",
     )
+    archiving = serializers.SerializerMethodField(
+        help_text="The tenant's services that save requests now (an export holds only frames "
+        "the request archive kept; empty: archiving is off)."
+    )
 
     class Meta:
         model = DatasetExport
@@ -69,10 +73,15 @@ class DatasetExportSerializer(serializers.ModelSerializer):
             "created_at",
             "finished_at",
             "expires_at",
+            "archiving",
             "error",
             "url",
             "download_url",
         ]
+
+    def get_archiving(self, export: DatasetExport) -> list[str]:
+        services = export.tenant.services.filter(enabled=True, save_request_events=True)
+        return sorted(services.values_list("application_type", flat=True))
 
     def get_error(self, export: DatasetExport) -> dict | None:
         if not export.error_code:

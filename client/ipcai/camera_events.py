@@ -53,15 +53,20 @@ def list_events(
     label: str | None = None,
     zone: str | None = None,
     since: str | None = None,
+    created_since: str | None = None,
     limit: int = 50,
     pages: int = 1,
 ) -> list[CameraEvent]:
-    """Newest first; follows the cursor for up to `pages` pages."""
-    params = {
-        k: v
-        for k, v in {"camera": camera, "label": label, "zone": zone, "since": since}.items()
-        if v
+    """Newest first; follows the cursor for up to `pages` pages. `since`: started at or after
+    (capture time); `created_since`: recorded by the service at or after."""
+    wanted = {
+        "camera": camera,
+        "label": label,
+        "zone": zone,
+        "since": since,
+        "created_since": created_since,
     }
+    params = {k: v for k, v in wanted.items() if v}
     params["limit"] = str(limit)
     events: list[CameraEvent] = []
     url: str | None = EVENTS_PATH
@@ -82,7 +87,8 @@ def follow(
     on_change: Callable[[str, CameraEvent], None],
     stop: threading.Event,
     *,
-    since: str,
+    since: str | None = None,
+    created_since: str | None = None,
     interval_s: float = 2.0,
     camera: str | None = None,
     label: str | None = None,
@@ -90,14 +96,22 @@ def follow(
 ) -> None:
     """Call on_change("started" | "ended", event) for each change until `stop` is set.
 
-    Each poll asks for events started since the oldest event still open (or `since`), so an
-    open event stays in view until it ends."""
+    With `since` (capture time), each poll asks for events started since the oldest event
+    still open (or `since`), so an open event stays in view until it ends. With
+    `created_since` (the service's clock), the events recorded since then: a recording replayed
+    now has events that started minutes "ago" by its own clock, and they are listed too."""
     reported: dict[str, bool] = {}  # id -> ended reported
     open_since: dict[str, str] = {}
     while not stop.is_set():
-        window = min([since, *open_since.values()])
+        window = min([since, *open_since.values()]) if since is not None else None
         polled = list_events(
-            client, camera=camera, label=label, zone=zone, since=window, pages=MAX_PAGES
+            client,
+            camera=camera,
+            label=label,
+            zone=zone,
+            since=window,
+            created_since=created_since,
+            pages=MAX_PAGES,
         )
         for event in reversed(polled):
             if event.id not in reported:

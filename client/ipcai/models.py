@@ -35,19 +35,35 @@ class Box:
 
 @dataclass(frozen=True, slots=True)
 class Detection:
-    """One object found: its class label, confidence in [0, 1] and box."""
+    """One object found: its class label, confidence in [0, 1] and box; for a camera's frame,
+    the camera's zones the box is in (None when the answer had no `zones`, as without a
+    camera)."""
 
     label: str
     score: float
     box: Box
+    zones: tuple[str, ...] | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Detection:
         x1, y1, x2, y2 = (float(v) for v in data["box"])
-        return cls(label=str(data["label"]), score=float(data["score"]), box=Box(x1, y1, x2, y2))
+        zones = data.get("zones")
+        return cls(
+            label=str(data["label"]),
+            score=float(data["score"]),
+            box=Box(x1, y1, x2, y2),
+            zones=None if zones is None else tuple(str(z) for z in zones),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "score": self.score, "box": self.box.as_list()}
+        shape: dict[str, Any] = {
+            "label": self.label,
+            "score": self.score,
+            "box": self.box.as_list(),
+        }
+        if self.zones is not None:
+            shape["zones"] = list(self.zones)
+        return shape
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ipcai import replay_clock
 from ipcai.client import Client
-from ipcai.errors import APIError, AuthenticationError, NetworkError, PermissionDenied
+from ipcai.errors import APIError, NetworkError
 from ipcai.video import (
     Backoff,
     FileSource,
@@ -104,12 +105,16 @@ def _captured_at(frame: Frame, recorded_from: float | None) -> float:
     return recorded_from + frame.media_time
 
 
-def frame_record(source: str, frame: Frame, result: Any, latency: float) -> dict[str, Any]:
-    """One JSON line: where the frame came from, when, and what was found."""
+def frame_record(
+    source: str, frame: Frame, result: Any, latency: float, captured_at: float | None = None
+) -> dict[str, Any]:
+    """One JSON line: where the frame came from, when (the capture time sent with it, else
+    when it was read), and what was found."""
+    when = frame.captured_at if captured_at is None else captured_at
     record: dict[str, Any] = {
         "source": redact(source),
         "frame": frame.index,
-        "time": datetime.fromtimestamp(frame.captured_at, UTC).isoformat(timespec="milliseconds"),
+        "time": datetime.fromtimestamp(when, UTC).isoformat(timespec="milliseconds"),
     }
     if frame.media_time is not None:
         record["media_time"] = round(frame.media_time, 3)
@@ -127,8 +132,9 @@ def run_watch(
 ) -> WatchStats:
     """Watch `source` until it ends, `max_frames` were answered, or `stop` is set.
 
-    Raises AuthenticationError / PermissionDenied (retrying cannot fix a wrong key or a
-    service that is not enabled) and SourceError for a file that cannot be read.
+    Raises the first APIError that no retry can fix (`stops_the_watch`: a wrong or revoked
+    key, a service that is not enabled, a camera that does not exist) and SourceError for a
+    file that cannot be read.
     """
     stop = stop or threading.Event()
     stats = WatchStats()
@@ -138,6 +144,13 @@ def run_watch(
     finally:
         frames.close()  # stops a live source's reader thread and releases the capture
     return stats
+
+
+def stops_the_watch(exc: APIError) -> bool:
+    """True for an error no later frame can escape: 401 (key), 403 (tenant or service), 404
+    (camera or service unknown). A 400 / 413 / 415 belongs to one frame (skipped); 429 and 5xx
+    pass (retried)."""
+    return exc.status in (401, 403, 404)
 
 
 def _send_frames(
@@ -156,10 +169,24 @@ def _send_frames(
     backoff = Backoff(maximum=options.max_backoff)
     encode_params = [cv2.IMWRITE_JPEG_QUALITY, options.jpeg_quality]
     # A camera's events are timed by capture time. A recording carries its own clock, as if it
-    # had been recorded just before the watch started (so no capture time lies in the future,
-    # which the service would not believe): replayed faster than real time, a visit still ends
-    # after the camera's timeout of *recorded* seconds.
-    recorded_from = None if live else time.time() - _duration(cv2, source)
+    # had been recorded just before the watch started, after this machine's last replay to the
+    # camera (replay_clock.py): replayed faster than real time, a visit still ends after the
+    # camera's timeout of *recorded* seconds, and a second replay is not taken for late frames.
+    recorded_from = None
+    if not live:
+        duration = _duration(cv2, source)
+        if options.camera:
+            recorded_from = replay_clock.replay_start(options.camera, duration)
+            if recorded_from + duration > time.time():
+                logger.warning(
+                    "camera %s was sent frames captured up to %s; this replay's frames are "
+                    "stamped after them, and sent in real time until their capture time is "
+                    "reached",
+                    options.camera,
+                    datetime.fromtimestamp(recorded_from, UTC).isoformat(timespec="seconds"),
+                )
+        else:
+            recorded_from = time.time() - duration
     failing = False
     for frame in frames:
         stats.frames_read += 1
@@ -175,18 +202,23 @@ def _send_frames(
             continue
         while not stop.is_set():
             started = time.monotonic()
+            captured_at = _captured_at(frame, recorded_from) if options.camera else None
+            if captured_at is not None and not live:
+                replay_clock.wait_until_believed(captured_at, stop.wait)
+                if stop.is_set():
+                    break
             try:
                 result = client.detect(
                     jpeg.tobytes(),
                     options.service,
                     min_confidence=options.min_confidence,
                     camera=options.camera,
-                    captured_at=_captured_at(frame, recorded_from) if options.camera else None,
+                    captured_at=captured_at,
                 )
-            except (AuthenticationError, PermissionDenied):
-                raise
             except (NetworkError, APIError) as exc:
                 stats.failures += 1
+                if isinstance(exc, APIError) and stops_the_watch(exc):
+                    raise
                 if isinstance(exc, APIError) and not exc.retryable:
                     logger.warning("frame %d: %s; skipped", frame.index, exc)
                     break
@@ -204,8 +236,10 @@ def _send_frames(
                 logger.warning("frame %d: the service answers again", frame.index)
                 failing = False
             backoff.reset()
+            if captured_at is not None and options.camera and not live:
+                replay_clock.remember(options.camera, captured_at)
             stats.frames_sent += 1
-            emit(frame_record(source, frame, result, time.monotonic() - started))
+            emit(frame_record(source, frame, result, time.monotonic() - started, captured_at))
             break
         if options.max_frames is not None and stats.frames_sent >= options.max_frames:
             break

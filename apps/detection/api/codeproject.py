@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.auth import ActiveTenantKey, key_grant
+from apps.core.auth import ActiveTenantKey, require_active_grant
 from apps.core.errors import ApiError
 from apps.core.grants import KeyGrant
 from apps.detection.api.detect import (
@@ -97,24 +97,33 @@ class CodeProjectView(APIView):
 
 
 class CustomModelListView(CodeProjectView):
+    """Without a key, every model name (CodeProject.AI answers this keyless, and Blue Iris asks
+    it so; the names are the same for every tenant); with a key, the names its services run. A
+    key that is presented must be good (401), its tenant active (403)."""
+
+    permission_classes = [AllowAny]
+
     @extend_schema(
         operation_id="codeproject_custom_list",
-        summary="The model names this key can use (CodeProject.AI-compatible)",
+        summary="The model names (CodeProject.AI-compatible): all, or those a key can use",
         request=None,
         responses={
             200: CodeProjectModelListSerializer,
-            401: OpenApiResponse(DeepStackErrorSerializer, description="No or bad key."),
+            401: OpenApiResponse(DeepStackErrorSerializer, description="A bad key."),
             403: OpenApiResponse(DeepStackErrorSerializer, description="Tenant inactive."),
         },
         tags=["detection"],
     )
     def post(self, request: Request, **path_key: str) -> Response:
         started = time.perf_counter()
-        grant = key_grant(request)
+        grant = require_active_grant(request)
+        models = (
+            available_models(grant.enabled_services()) if grant is not None else list(CUSTOM_MODELS)
+        )
         return Response(
             {
                 "success": True,
-                "models": available_models(grant.enabled_services()),
+                "models": models,
                 "moduleId": MODULE_ID,
                 "moduleName": MODULE_NAME,
                 "command": "list-custom",

@@ -57,7 +57,9 @@ def run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
             return EXIT_OK
         stop = threading.Event()
         stop_on_signals(stop)
-        since = args.since or datetime.now(UTC).isoformat()
+        # Without --since: the events the service records from now on, whatever their capture
+        # time (a replayed recording's events started "ago" by the recording's own clock).
+        created_since = None if args.since else datetime.now(UTC).isoformat()
         print("following camera events (Ctrl-C stops)...", file=stderr)
 
         def changed(kind: str, event: CameraEvent) -> None:
@@ -67,7 +69,8 @@ def run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
             client,
             changed,
             stop,
-            since=since,
+            since=args.since,
+            created_since=created_since,
             interval_s=args.interval,
             camera=args.camera,
             label=args.label,

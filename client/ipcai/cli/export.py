@@ -10,9 +10,15 @@ from typing import IO, Any
 from tqdm import tqdm
 
 from ipcai.cli.arguments import confidence, positive_int
-from ipcai.cli.command import EXIT_OK, Commands, write_line
+from ipcai.cli.command import EXIT_FAILED, EXIT_OK, Commands, write_line
 from ipcai.cli.connection import client_from
 from ipcai.text import plural
+
+ARCHIVING_OFF = (
+    "ipcai: archiving is off: none of your services saves requests, so there are no frames to "
+    "export. Turn it on in the dashboard (Services: 'Save requests (image and response)'), "
+    "then send images; requests made before that are not kept."
+)
 
 
 def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
@@ -87,4 +93,7 @@ def run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
         file=stderr,
     )
     write_line(stdout, {"export": job["id"], "path": str(output), "images": job["images"]})
+    if job["images"] == 0 and not job.get("archiving", True):
+        print(ARCHIVING_OFF, file=stderr)
+        return EXIT_FAILED
     return EXIT_OK

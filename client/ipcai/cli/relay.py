@@ -15,6 +15,12 @@ from ipcai.client import ENV_API_KEY, ENV_URL
 from ipcai.errors import ConfigurationError
 
 logger = logging.getLogger("ipcai")
+# A call every key that may use the relay can make, without inference or metering.
+MODEL_LIST_PATH = "/v1/vision/custom/list"
+
+
+class KeyRefused(ConfigurationError):
+    """The service refuses the relay's key: exit 2, before listening."""
 
 
 def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
@@ -46,6 +52,28 @@ def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
     relay.set_defaults(handler=run)
 
 
+def check_key(base_url: str, api_key: str, stderr: IO[str]) -> None:
+    """Refuse to start with a key the service refuses (every call would fail with "Incorrect
+    api key"); start anyway, with a warning, when the service cannot be asked now."""
+    import httpx
+
+    try:
+        answer = httpx.post(
+            f"{base_url}{MODEL_LIST_PATH}", headers={"x-api-key": api_key}, timeout=10.0
+        )
+    except httpx.HTTPError as exc:
+        print(
+            f"ipcai: could not check the API key at {base_url} ({exc}); starting anyway",
+            file=stderr,
+        )
+        return
+    if answer.status_code in (401, 403):
+        raise KeyRefused(
+            f"the service at {base_url} refuses the relay's API key (HTTP {answer.status_code}): "
+            f"check ${ENV_API_KEY} or api_key in the config file; the relay did not start"
+        )
+
+
 def run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     try:
         from ipcai.relay import load_settings, parse_listen, run_relay
@@ -68,6 +96,7 @@ def run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
         concurrency=args.concurrency,
         max_waiting=max(0, args.max_waiting),
     )
+    check_key(settings.base_url, settings.api_key, stderr)
     logger.setLevel(logging.INFO)  # one line per call is the relay's whole output
     for handler in logger.handlers:  # a long-running service: each line needs its time
         handler.setFormatter(logging.Formatter("%(asctime)s ipcai relay: %(message)s"))

@@ -76,9 +76,18 @@ def test_the_model_list_is_the_tenants_own(client, key_a, key_b):
     assert alpha["command"] == "list-custom" and alpha["code"] == 200
     bravo = client.post("/v1/vision/custom/list", HTTP_X_API_KEY=key_b.raw).json()
     assert bravo["models"] == ["ipcam-general", "ipcam-combined", "ipcam-dark"]
-    refused = client.post("/v1/vision/custom/list")
+    refused = client.post("/v1/vision/custom/list", HTTP_X_API_KEY="ipcai_000000000000_nope")
     assert refused.status_code == 401
     assert refused.json() == {"success": False, "error": "Incorrect api key", "code": 401}
+
+
+def test_the_model_list_answers_without_a_key_as_codeproject_does(client):
+    """Blue Iris asks for the list without a key; the names hold no tenant data."""
+    response = client.post("/v1/vision/custom/list")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] is True and body["command"] == "list-custom"
+    assert body["models"] == ["ipcam-general", "ipcam-combined", "ipcam-animal", "ipcam-dark"]
 
 
 def test_the_update_probe_needs_no_key_and_never_offers_an_update(client):
