@@ -76,10 +76,22 @@ def camera_json(camera: Camera, seen: dict[str, float] | None = None) -> dict:
         "anchor": camera.anchor,
         "slicing": camera.slicing,
         "zones": camera.zones,
+        "offline_after_s": camera.offline_after_s,
+        "health": health_json(camera),
         "keys": [b.api_key.public_id for b in camera.key_bindings.all()],
         "last_seen_at": datetime.fromtimestamp(seen_at, UTC).isoformat() if seen_at else None,
         "created_at": camera.created_at.isoformat(),
         "updated_at": camera.updated_at.isoformat(),
+    }
+
+
+def health_json(camera: Camera) -> dict:
+    """The camera's health as apps/alerts/health.py last recorded it (state "" before its
+    first frame)."""
+    return {
+        "state": camera.health_state,
+        "reason": camera.health_reason,
+        "since": camera.health_since.isoformat() if camera.health_since else None,
     }
 
 

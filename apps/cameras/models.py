@@ -45,6 +45,19 @@ class Slicing(models.TextChoices):
     OFF = "off", "Off: the whole frame only"
 
 
+class Health(models.TextChoices):
+    """What the camera's frames say about the camera itself (apps/alerts/health.py decides;
+    kept here so the cameras API shows it without importing alerts)."""
+
+    UNKNOWN = "", "No frames yet"
+    ONLINE = "online", "Online"
+    OFFLINE = "offline", "Offline (no frames)"
+    TAMPERED = "tampered", "Tampered (covered, blurred or moved)"
+
+
+DEFAULT_OFFLINE_AFTER_S = 600  # 10 minutes without a frame
+
+
 class Camera(models.Model):
     """One camera of a tenant and its filter settings; see apps/cameras/filtering.py."""
 
@@ -65,6 +78,13 @@ class Camera(models.Model):
     slicing = models.CharField(max_length=8, choices=Slicing.choices, default=Slicing.TIER)
     # [{"name", "kind": "include"|"mask", "points": [[x, y], ...] in 0..1, "classes": [...]}]
     zones = models.JSONField(default=list, blank=True)
+    # Offline after this many seconds without a frame (only cameras seen in the last day).
+    offline_after_s = models.PositiveIntegerField(default=DEFAULT_OFFLINE_AFTER_S)
+    # Written only through services.set_health: state, its reason (tampered: covered, blurred,
+    # moved) and since when.
+    health_state = models.CharField(max_length=16, choices=Health.choices, blank=True)
+    health_reason = models.CharField(max_length=16, blank=True)
+    health_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

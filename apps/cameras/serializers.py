@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.cameras.models import Anchor, Slicing, ZoneKind
-from apps.cameras.validation import MAX_ZONE_POINTS, MAX_ZONES
+from apps.cameras.models import Anchor, Health, Slicing, ZoneKind
+from apps.cameras.validation import (
+    MAX_OFFLINE_AFTER_S,
+    MAX_ZONE_POINTS,
+    MAX_ZONES,
+    MIN_OFFLINE_AFTER_S,
+)
 from apps.tenants.application_types import ApplicationType
 
 
@@ -67,6 +72,24 @@ class CameraSettingsSerializer(serializers.Serializer):
         "the accurate tier slices), on, off. With include zones, only their area is sliced.",
     )
     zones = ZoneSerializer(many=True, required=False, help_text=f"At most {MAX_ZONES}.")
+    offline_after_s = serializers.IntegerField(
+        required=False,
+        min_value=MIN_OFFLINE_AFTER_S,
+        max_value=MAX_OFFLINE_AFTER_S,
+        help_text="Seconds without a frame after which the camera is offline (a camera.health "
+        "webhook); default 600. Only cameras that sent a frame in the last day go offline.",
+    )
+
+
+class CameraHealthSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=Health.choices, help_text="online, offline, tampered; empty before any frame."
+    )
+    reason = serializers.CharField(
+        help_text="Why it is tampered: covered (dark, no detail), blurred (far below its usual "
+        "sharpness), moved (the scene no longer matches its reference view); else empty."
+    )
+    since = serializers.DateTimeField(allow_null=True)
 
 
 class CameraUpdateSerializer(CameraSettingsSerializer):
@@ -81,6 +104,7 @@ class CameraSerializer(CameraSettingsSerializer):
     keys = serializers.ListField(
         child=serializers.CharField(), help_text="Public ids of the API keys bound to it."
     )
+    health = CameraHealthSerializer(help_text="Written by the health checks and the sweep.")
     last_seen_at = serializers.DateTimeField(
         allow_null=True, help_text="Its latest request (up to half a minute behind)."
     )

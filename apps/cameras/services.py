@@ -16,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from apps.cameras import validation
 from apps.cameras.frames import forget_frame
-from apps.cameras.models import Camera, CameraKey, CameraStill
+from apps.cameras.models import Camera, CameraKey, CameraStill, Health
 from apps.cameras.validation import CameraInvalid
 from apps.core.grants import SCOPE_DETECT
 from apps.tenants.models import ApiKey, Tenant
@@ -31,6 +31,7 @@ SETTINGS = {
     "anchor": validation.anchor,
     "slicing": validation.slicing,
     "zones": validation.zones,
+    "offline_after_s": validation.offline_after_s,
 }
 STILL_MAX_SIDE = 1280  # the editor draws at most ~1000 px wide; more is bytes for nothing
 STILL_MAX_PIXELS = 40_000_000
@@ -159,3 +160,17 @@ def set_still(camera: Camera, data: bytes) -> CameraStill:
         },
     )
     return still
+
+
+def set_health(camera_pk: int, state: str, reason: str = "", since: datetime | None = None) -> bool:
+    """Record the camera's health (apps/alerts/health.py decides it); True when it changed.
+    A conditional UPDATE, so of two processes seeing the same change only one gets True (and
+    sends its webhook); no save(), so the camera's settings cache is left alone."""
+    if state not in Health.values:
+        raise ValueError(f"unknown health state {state!r}")
+    changed = (
+        Camera.objects.filter(pk=camera_pk)
+        .exclude(health_state=state, health_reason=reason)
+        .update(health_state=state, health_reason=reason, health_since=since or timezone.now())
+    )
+    return bool(changed)

@@ -10,7 +10,7 @@ import math
 import re
 
 from apps.cameras.geometry import area, first_self_intersection
-from apps.cameras.models import Anchor, Slicing, ZoneKind
+from apps.cameras.models import DEFAULT_OFFLINE_AFTER_S, Anchor, Slicing, ZoneKind
 from apps.tenants.application_types import APPLICATION_LABELS, ApplicationType
 
 # Bounds: enough for a detailed driveway outline and a dozen areas to ignore, small enough that
@@ -114,6 +114,25 @@ def slicing(value: object) -> str:
         return Slicing.TIER
     if value not in Slicing.values:
         raise CameraInvalid("slicing", f"one of {', '.join(Slicing.values)}, got {value!r}")
+    return value
+
+
+MIN_OFFLINE_AFTER_S = 1  # tests use seconds; cameras use minutes
+MAX_OFFLINE_AFTER_S = 7 * 86400
+
+
+def offline_after_s(value: object) -> int:
+    if value is None:
+        return DEFAULT_OFFLINE_AFTER_S
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not MIN_OFFLINE_AFTER_S <= value <= MAX_OFFLINE_AFTER_S
+    ):
+        raise CameraInvalid(
+            "offline_after_s",
+            f"whole seconds from {MIN_OFFLINE_AFTER_S} to {MAX_OFFLINE_AFTER_S}, got {value!r}",
+        )
     return value
 
 
