@@ -2,7 +2,10 @@
 evaluation set: the ground truth and its images, kept in the archive storage.
 
 Images come from the export zip the annotations were made from (`images/<file_name>`), or a
-folder. Everything is checked before anything is stored, so a bad file leaves no half set.
+folder. Everything is checked before anything is stored, so a bad file leaves no half set:
+file names that would leave the set's folder (`..`, absolute paths, backslashes), a set of
+more than MAX_SET_IMAGES images or MAX_SET_BYTES, and a zip member larger than its bound
+(refused by its declared size, before it is read) are refused with a clear message.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from apps.tenants.models import Tenant
 
 ImageSource = Callable[[str], bytes | None]
 MAX_PROBLEMS_SHOWN = 5
+MAX_IMAGE_BYTES = 50 * 1024**2
+MAX_ANNOTATIONS_BYTES = 100 * 1024**2
+MAX_SET_IMAGES = 20_000
+MAX_SET_BYTES = 4 * 1024**3
 
 
 class InvalidEvaluationSet(ValueError):
@@ -36,13 +43,34 @@ def zip_images(path: Path) -> tuple[ImageSource, dict | None]:
     def read(file_name: str) -> bytes | None:
         for candidate in (f"images/{file_name}", file_name):
             if candidate in names:
-                return archive.read(candidate)
+                return _bounded_read(archive, candidate, MAX_IMAGE_BYTES)
         return None
 
     annotations = None
     if "annotations.json" in names:
-        annotations = json.loads(archive.read("annotations.json"))
+        annotations = json.loads(_bounded_read(archive, "annotations.json", MAX_ANNOTATIONS_BYTES))
     return read, annotations
+
+
+def _bounded_read(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """A member's bytes, refused by its declared size first (zipfile reads no more than it
+    declares, so a bomb cannot expand past the bound)."""
+    size = archive.getinfo(name).file_size
+    if size > limit:
+        raise InvalidEvaluationSet(f"{name} is larger than {limit // 1024**2} MB ({size} bytes)")
+    return archive.read(name)
+
+
+def unsafe_file_name(file_name: str) -> bool:
+    """True for a name that would leave the set's folder or is not a plain relative path."""
+    parts = file_name.replace("\\", "/").split("/")
+    return (
+        not file_name
+        or file_name.startswith("/")
+        or "\\" in file_name
+        or "\x00" in file_name
+        or any(part in ("", ".", "..") for part in parts)
+    )
 
 
 def folder_images(folder: Path) -> ImageSource:
@@ -71,6 +99,10 @@ def check_coco(document: object) -> dict:
     for image in document["images"]:
         if not isinstance(image.get("file_name"), str) or "id" not in image:
             problems.append(f"image {image!r:.60} needs id and file_name")
+        elif unsafe_file_name(image["file_name"]):
+            problems.append(
+                f"image {image['id']}: file_name {image['file_name']!r:.60} is not allowed"
+            )
     for annotation in document["annotations"]:
         bbox = annotation.get("bbox")
         if annotation.get("image_id") not in image_ids:
@@ -101,10 +133,16 @@ def import_evaluation_set(
     if EvaluationSet.objects.filter(tenant=tenant, name=name).exists():
         raise InvalidEvaluationSet(f"tenant {tenant.slug} already has an evaluation set {name!r}")
     document = check_coco(annotations)
+    if len(document["images"]) > MAX_SET_IMAGES:
+        raise InvalidEvaluationSet(f"a set has at most {MAX_SET_IMAGES} images")
     loaded: dict[str, tuple[bytes, ImageType]] = {}
     missing = []
+    total = 0
     for image in document["images"]:
         data = images(image["file_name"])
+        total += len(data or b"")
+        if total > MAX_SET_BYTES:
+            raise InvalidEvaluationSet(f"the set's images are larger than {MAX_SET_BYTES} bytes")
         kind = sniff_image_type(data) if data is not None else None
         if data is None or kind is None:
             missing.append(image["file_name"])
