@@ -32,6 +32,12 @@ LOCK_TIMEOUT_S = 5.0
 LOCK_WAIT_S = 3.0
 # A camera silent this long forgets its tracks entirely (the sweep closed them long before).
 STATE_TTL_S = 24 * 3600
+# The idle sweep counts a camera's clock from its last applied frame's arrival; a busy portal
+# may hold the camera's next frames (in the worker's queue, behind the camera's lock) this long.
+# Until then the sweep leaves its tracks to those frames, or it would close a visit that is
+# still going on and the next frame would open a second event for it. Ends stay exact (an event
+# ends at its last sighting); only the sweep's ended webhook comes this much later.
+IDLE_GRACE_S = 10.0
 
 
 class CameraBusy(Exception):
@@ -129,7 +135,7 @@ def save(camera_pk: int, stored: StoredState, settings: TrackerSettings) -> None
     if deadline is None or stored.state.last_t is None:
         pipe.zrem(active_key(), camera_pk)
     else:
-        due = stored.arrival + (deadline - stored.state.last_t)
+        due = stored.arrival + (deadline - stored.state.last_t) + IDLE_GRACE_S
         pipe.zadd(active_key(), {str(camera_pk): due})  # the member Redis stores for an int
     pipe.execute()
 
@@ -142,5 +148,6 @@ def due_cameras(now: float, limit: int = 500) -> list[int]:
 
 def camera_clock(stored: StoredState, now: float) -> float:
     """The camera's capture-time 'now' when no frame arrives: its last frame's capture time
-    plus the wall time since that frame arrived (so a replayed clip closes at its own pace)."""
-    return (stored.state.last_t or 0.0) + max(0.0, now - stored.arrival)
+    plus the wall time since that frame arrived beyond IDLE_GRACE_S (so a replayed clip closes
+    at its own pace, and frames still queued are not overtaken by the sweep)."""
+    return (stored.state.last_t or 0.0) + max(0.0, now - stored.arrival - IDLE_GRACE_S)
