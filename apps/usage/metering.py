@@ -24,10 +24,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from redis.exceptions import RedisError
 
+from apps.core.breaker import RedisUnavailable
 from apps.core.heartbeats import beat
 from apps.core.redis import get_redis, redis_key
 from apps.core.spool import USAGE
 from apps.core.spool_replay import spool_for_replay
+from apps.core.spool_writer import spool_in_background
 from apps.tenants.keys import hash_key, public_id_of
 from apps.tenants.models import ApiKey, Tenant
 from apps.tenants.services import record_keys_last_used
@@ -97,6 +99,10 @@ def record_usage(usage: Usage) -> None:
         pipe.hset(last_used_key(), str(usage.api_key_id), usage.timestamp)
     try:
         pipe.execute()
+    except RedisUnavailable:
+        # Known down (apps/core/breaker.py): the disk write happens in the writer thread, so
+        # an outage adds no fsync to each answer's latency (apps/core/spool_writer.py).
+        spool_in_background(USAGE, usage.request_id, payload)
     except RedisError as exc:
         if spool_for_replay(USAGE, usage.request_id, payload):
             logger.warning("usage event %s spooled: %s", usage.request_id, exc)

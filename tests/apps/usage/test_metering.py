@@ -147,7 +147,8 @@ def test_with_redis_down_answers_are_spooled_then_metered_once_to_the_tenant(
     # The key is checked against the database (apps/tenants/grants.py): answered, not refused.
     answers = [post_seed(SEED_BODY, key_a.raw), post_seed(SEED_BODY, wrong_secret)]
     assert [a.status_code for a in answers] == [200, 401]
-    assert get_spool().stats().by_kind == {"usage": 1}  # the 401 has no tenant: only counted
+    # Written by the spool's writer thread; the 401 has no tenant: only counted.
+    eventually(lambda: get_spool().stats().by_kind == {"usage": 1}, 10, "the event spooled")
 
     settings.REDIS_URL = redis_url  # Redis is back
     eventually(lambda: replay_spool().remaining == 0, 30, "the spool replayed")
