@@ -150,6 +150,8 @@ class CameraEventSnapshotView(APIView):
             if not snapshots.token_allows(event_id, token):
                 raise _refuse_link(request)
             event = camera_event_by_id(event_id)
+            if event is not None and not event.tenant.active:
+                event = None  # a suspended tenant's links stop with its keys
         else:
             if request.auth is None:
                 raise ApiError(401, "missing_api_key", "Send your API key or a signed link.")

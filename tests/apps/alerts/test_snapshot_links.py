@@ -55,3 +55,11 @@ def test_bad_tokens_still_count_as_failures(client, event_id):
     for _ in range(LIMIT):
         assert client.get(url).status_code == 404
     assert client.get(url).status_code == 429
+
+
+def test_a_suspended_tenants_links_stop_working(client, event_id, tenant_a):
+    link = snapshots.signed_path(event_id)
+    assert client.get(link).status_code == 200
+    tenant_a.active = False
+    tenant_a.save(update_fields=["active"])
+    assert client.get(link).status_code == 404
