@@ -206,6 +206,12 @@ CELERY_TASK_DEFAULT_QUEUE = env("IPCAI_CELERY_QUEUE", default="celery")
 IPCAI_USAGE_DRAIN_INTERVAL_S = env.float("IPCAI_USAGE_DRAIN_INTERVAL_S", default=10.0)
 # How often the camera-events sweep closes events of silent cameras and re-sends due webhooks.
 IPCAI_CAMERA_SWEEP_S = env.float("IPCAI_CAMERA_SWEEP_S", default=5.0)
+# Camera health (apps/alerts/health.py): image checks on one frame per IPCAI_HEALTH_SAMPLE_S
+# of capture time per camera; a problem (covered, blurred, moved) or its end counts once held
+# IPCAI_HEALTH_HOLD_S. IPCAI_HEALTH_CHECKS=false turns health off (offline alerts included).
+IPCAI_HEALTH_CHECKS = env.bool("IPCAI_HEALTH_CHECKS", default=True)
+IPCAI_HEALTH_SAMPLE_S = env.float("IPCAI_HEALTH_SAMPLE_S", default=2.0)
+IPCAI_HEALTH_HOLD_S = env.float("IPCAI_HEALTH_HOLD_S", default=10.0)
 # How often the video-jobs sweep hands on chunks of dead workers (apps/alerts/video_jobs).
 IPCAI_VIDEO_SWEEP_S = env.float("IPCAI_VIDEO_SWEEP_S", default=15.0)
 # Archive outbox (apps/archive/outbox.py): the sweep hands on entries pending or undelivered

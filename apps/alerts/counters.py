@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 
 EVENT_COUNTERS = ("events_opened", "events_closed")
 DELIVERY_OUTCOMES = ("succeeded", "retry", "failed")
+HEALTH_CHANGES = ("offline", "online", "tampered", "recovered")  # apps/alerts/health.py
 
 
 def _key() -> str:
@@ -37,7 +38,8 @@ def counters() -> dict[str, int]:
 
 class CameraEventsCollector:
     """Prometheus collector: ipcai_camera_events_total{change}, ipcai_webhook_deliveries_total
-    {outcome} (an attempt's outcome: succeeded, retry, failed = gave up)."""
+    {outcome} (an attempt's outcome: succeeded, retry, failed = gave up),
+    ipcai_camera_health_changes_total{change}."""
 
     def collect(self):
         values = counters()
@@ -55,3 +57,11 @@ class CameraEventsCollector:
         for outcome in DELIVERY_OUTCOMES:
             deliveries.add_metric([outcome], values.get(f"deliveries_{outcome}", 0))
         yield deliveries
+        health = CounterMetricFamily(
+            "ipcai_camera_health_changes",
+            "Camera health changes (camera.health webhooks) by change",
+            labels=["change"],
+        )
+        for change in HEALTH_CHANGES:
+            health.add_metric([change], values.get(f"health_{change}", 0))
+        yield health

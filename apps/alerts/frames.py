@@ -25,7 +25,7 @@ from django.db import DatabaseError, transaction
 from redis.exceptions import RedisError
 
 from apps.alerts import counters as camera_counters
-from apps.alerts import snapshots, track_store
+from apps.alerts import health, snapshots, track_store
 from apps.alerts.alerting import tracker_settings
 from apps.alerts.models import CameraEvent, zone_index
 from apps.alerts.payloads import event_payload, iso_utc
@@ -55,6 +55,7 @@ def track_camera_frame(frame: CameraFrame) -> list[dict]:
         Detection(d["label"], float(d["score"]), tuple(d["box"]), tuple(d.get("zones") or ()))
         for d in frame.detections
     ]
+    health.on_frame(frame.camera_pk, frame.captured_at, frame.image, frame.width)
     try:
         settings = tracker_settings(frame.camera_pk)
         if settings is None:

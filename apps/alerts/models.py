@@ -15,7 +15,13 @@ from django.db import models
 from django.utils import timezone
 
 WEBHOOK_ID_PREFIX = "whk_"
-EVENT_TYPES = ("event.started", "event.ended", "video_job.completed", "video_job.failed")
+EVENT_TYPES = (
+    "event.started",
+    "event.ended",
+    "video_job.completed",
+    "video_job.failed",
+    "camera.health",  # apps/alerts/health.py: offline, online, tampered, recovered
+)
 
 
 def new_endpoint_id() -> str:

@@ -15,6 +15,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from apps.alerts import health
 from apps.alerts.models import CameraEvent
 from apps.alerts.retention import purge_expired_camera_events
 from apps.alerts.snapshots import store_event_snapshot
@@ -71,6 +72,7 @@ def store_snapshot(self, event_id: str) -> bool:
 def camera_sweep() -> dict:
     """Close events of silent cameras, re-enqueue due deliveries, store missed snapshots."""
     closed = close_idle_cameras() + close_orphaned_events()
+    health_changes = health.sweep()  # cameras gone offline
     due = delivery.due_deliveries()
     delivery.enqueue(due)
     recent = timezone.now() - timedelta(days=1)
@@ -85,7 +87,12 @@ def camera_sweep() -> dict:
         except (StorageError, RedisError) as exc:
             logger.warning("snapshot of event %s not stored yet: %s", event_id, exc)
             break
-    return {"closed": closed, "deliveries": len(due), "snapshots": len(unstored)}
+    return {
+        "closed": closed,
+        "deliveries": len(due),
+        "snapshots": len(unstored),
+        "health": health_changes,
+    }
 
 
 @shared_task(name="events.purge_camera_events", ignore_result=True, acks_late=True)
