@@ -45,15 +45,19 @@ def archive_answered_request(
     client_request_id: object = None,
     portal_request_id: str = "",
     received_at: float | None = None,
+    models: dict[str, str] | None = None,
 ) -> list[str]:
     """The detection flow's one hook: archive a successful request, one event per service.
 
     Plain values in (the caller's grant, the image, `(application_type, answer)` pairs), so the
     archive knows nothing of the detection API. The detection flow calls it for successful
     requests only: a failed one has no verified image and no answer worth keeping. Returns the
-    new event ids.
+    new event ids. `models`: the worker model of each service, when the answer does not say
+    (a DeepStack answer names none).
     """
     received = datetime.fromtimestamp(received_at, UTC) if received_at else datetime.now(UTC)
+    answers = list(answers)
+    services = tuple(application_type for application_type, _ in answers)
     event_ids = []
     for application_type, result in answers:
         event_id = archive_request_event(
@@ -63,9 +67,10 @@ def archive_answered_request(
             response=result,
             request_id=client_request_id,
             portal_request_id=portal_request_id,
-            model=result.get("model", ""),
+            model=result.get("model") or (models or {}).get(application_type, ""),
             timings=result.get("timings_ms"),
             received_at=received,
+            services=services,
         )
         if event_id:
             event_ids.append(event_id)
@@ -83,6 +88,7 @@ def archive_request_event(
     model: str = "",
     timings: dict[str, Any] | None = None,
     received_at: datetime | None = None,
+    services: tuple[str, ...] = (),
 ) -> str | None:
     """Queue the event for archiving when the key's tenant saves events for this service.
 
@@ -106,6 +112,7 @@ def archive_request_event(
         api_key_id=grant.key_id,
         model=model or "",
         timings=timings or {},
+        services=services or (application_type,),
         image=image if image_type else None,
         image_type=image_type,
         image_size=len(image) if image_type else 0,

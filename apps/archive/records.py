@@ -33,6 +33,9 @@ class RequestEvent:
     api_key_id: int | None = None
     model: str = ""
     timings: dict[str, Any] = field(default_factory=dict)
+    # Every service the request ran (a DeepStack call runs all the tenant's enabled ones); this
+    # record is `application_type`'s part of it.
+    services: tuple[str, ...] = ()
     image: bytes | None = None
     image_type: layout.ImageType | None = None
     image_size: int = 0
@@ -78,6 +81,7 @@ class RequestEvent:
             "api_key_id": self.api_key_id,
             "model": self.model,
             "timings": self.timings,
+            "services": list(self.services),
             "response": self.response,
             "image_b64": base64.b64encode(inline).decode("ascii") if inline is not None else None,
             "image_extension": self.image_type.extension if self.image_type else None,
@@ -110,6 +114,7 @@ class RequestEvent:
             api_key_id=message.get("api_key_id"),
             model=message.get("model") or "",
             timings=message.get("timings") or {},
+            services=tuple(message.get("services") or ()),
             image=image,
             image_type=image_type,
             image_size=message.get("image_size") or (len(image) if image else 0),
@@ -126,6 +131,7 @@ class RequestEvent:
             "api_key_id": self.api_key_id,
             "received_at": self.received_at.astimezone(UTC).isoformat(),
             "model": self.model,
+            "services": list(self.services) or [self.application_type],
             "timings": self.timings,
             "image": (
                 {

@@ -66,9 +66,16 @@ class ArchivedEventDetailSerializer(ArchivedEventSerializer):
 
     response = serializers.SerializerMethodField()
     timings = serializers.SerializerMethodField()
+    services = serializers.SerializerMethodField(
+        help_text="Every service the request ran (a DeepStack call runs all enabled ones); "
+        "`response` is this service's part of the answer."
+    )
 
     class Meta(ArchivedEventSerializer.Meta):
-        fields = [*ArchivedEventSerializer.Meta.fields, "response", "timings"]
+        fields = [*ArchivedEventSerializer.Meta.fields, "services", "response", "timings"]
+
+    def get_services(self, event: ArchivedEvent) -> list[str]:
+        return list(self.context["record"].get("services") or [event.application_type])
 
     def get_response(self, event: ArchivedEvent) -> dict:
         return self.context["record"].get("response", {})

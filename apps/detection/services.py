@@ -146,7 +146,7 @@ def worker_slices(requested: bool | None, camera: CameraConfig | None, tier: str
 
 def _infer(image: CheckedImage, thresholds: dict[str, float], model: str, slices: str) -> dict:
     try:
-        return get_inference_client().detect(
+        answer = get_inference_client().detect(
             image.data,
             image.content_type,
             "+".join(thresholds),
@@ -157,6 +157,7 @@ def _infer(image: CheckedImage, thresholds: dict[str, float], model: str, slices
     except InferenceError as exc:
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         raise ApiError(exc.status, exc.code, exc.message, headers) from None
+    return dict(answer)  # a plain dict from here on: the camera filter and the views add to it
 
 
 def result_for_service(
@@ -230,12 +231,47 @@ def finish_request(call: DetectionCall, status_code: int, error_code: str = "") 
             image=call.image.data,
             # What the client got (the worker's answer only if the view left none).
             answers=[
-                (application_type, call.answer or result)
+                (application_type, archived_answer(call, result, application_type))
                 for application_type, result in zip(
                     call.application_types, call.results, strict=False
                 )
             ],
-            client_request_id=body.get("request_id"),  # the seed body's own id, if sent
+            # The seed body's own id, if sent; else the id the client was given (X-Request-Id,
+            # CodeProject.AI's requestId).
+            client_request_id=body.get("request_id") or call.request_id,
             portal_request_id=call.request_id,
             received_at=call.timestamp,
+            models={
+                application_type: result.get("model") or ""
+                for application_type, result in zip(
+                    call.application_types, call.results, strict=False
+                )
+            },
         )
+
+
+def archived_answer(call: DetectionCall, result: dict, application_type: str) -> dict:
+    """What the client got, as this service's archive record keeps it: the view's answer as
+    it is for a one-service call; for a several-service DeepStack answer, its predictions of
+    this service's classes only (a persons record lists no buses); the worker's answer when
+    the view left none."""
+    answer = call.answer
+    if answer is None:
+        return result
+    predictions = answer.get("predictions")
+    if len(call.results) == 1 or not isinstance(predictions, list):
+        return answer
+    labels = APPLICATION_LABELS[application_type]
+    kept = [p for p in predictions if isinstance(p, dict) and p.get("label") in labels]
+    part = {**answer, "predictions": kept}
+    if "count" in answer:
+        part["count"] = len(kept)
+    if "message" in answer:  # CodeProject.AI's summary (codeproject.found_message, which
+        # imports this module), of this service's part
+        found = [str(p.get("label")) for p in kept]
+        part["message"] = (
+            "Found " + ", ".join(found[:3]) + ("..." if len(found) > 3 else "")
+            if found
+            else "No objects found"
+        )
+    return part

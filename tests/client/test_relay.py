@@ -66,6 +66,15 @@ def relay(tmp_path_factory, live_portal, api_key) -> Iterator[tuple[str, ServerP
         yield r
 
 
+# The relay asks the service for the model list once at start, to check its key.
+KEY_CHECK = Reply(200, {"success": True, "models": []})
+
+
+def forwarded(service) -> list:
+    """The calls the relay forwarded (its own key check left out)."""
+    return [r for r in service.received if not r.path.endswith("/v1/vision/custom/list")]
+
+
 def relay_log_lines(process: ServerProcess, marker: str) -> list[str]:
     return [line for line in process.log().splitlines() if marker in line]
 
@@ -145,7 +154,7 @@ def test_the_relay_forwards_the_body_unchanged_with_the_key_and_camera(tmp_path)
     reply = Reply(200, {"success": True, "predictions": []})
     key = "ipcai_000000000000_k"
     with (
-        scripted_server(reply) as service,
+        scripted_server(KEY_CHECK, reply) as service,
         running_relay(tmp_path, service.url, key, "--camera", "cam-7") as (base, _),
     ):
         sent = requests.Request(
@@ -156,7 +165,7 @@ def test_the_relay_forwards_the_body_unchanged_with_the_key_and_camera(tmp_path)
         ).prepare()
         with requests.Session() as session:
             assert session.send(sent, timeout=30).json() == {"success": True, "predictions": []}
-    (received,) = service.received
+    (received,) = forwarded(service)
     assert received.path == "/v1/vision/custom/ipcam-general?x=1"
     assert received.body == sent.body
     assert received.headers["content-type"] == sent.headers["Content-Type"]
@@ -172,7 +181,7 @@ def test_the_services_refusals_pass_through_and_a_proxys_html_becomes_deepstack_
     )
     proxy_page = Reply(502, "<html><body>Bad Gateway</body></html>")
     with (
-        scripted_server(over_quota, proxy_page) as service,
+        scripted_server(KEY_CHECK, over_quota, proxy_page) as service,
         running_relay(tmp_path, service.url, "ipcai_000000000000_k") as (base, _),
     ):
         limited = blue_iris_detect(f"{base}/v1/vision/detection", b"\xff\xd8a")
@@ -190,7 +199,9 @@ def test_the_services_refusals_pass_through_and_a_proxys_html_becomes_deepstack_
 def test_bounded_concurrency_answers_busy_instead_of_queueing_forever(tmp_path):
     release = threading.Event()
     held = Reply(200, {"success": True, "predictions": []}, hold=release)
-    with scripted_server(held, Reply(200, {"success": True, "predictions": []})) as service:
+    with scripted_server(
+        KEY_CHECK, held, Reply(200, {"success": True, "predictions": []})
+    ) as service:
         args = ("--concurrency", "1", "--max-waiting", "0")
         with running_relay(tmp_path, service.url, "ipcai_000000000000_k", *args) as (base, _):
             first: dict = {}
@@ -200,7 +211,7 @@ def test_bounded_concurrency_answers_busy_instead_of_queueing_forever(tmp_path):
                 )
             )
             thread.start()
-            eventually(lambda: len(service.received) == 1, 30, "the first call at the service")
+            eventually(lambda: len(forwarded(service)) == 1, 30, "the first call at the service")
             busy = blue_iris_detect(f"{base}/v1/vision/detection", b"\xff\xd8b")
             release.set()
             thread.join(timeout=30)
@@ -210,7 +221,7 @@ def test_bounded_concurrency_answers_busy_instead_of_queueing_forever(tmp_path):
     assert busy.headers["Retry-After"] == "1"
     assert first["response"].status_code == 200
     assert after.status_code == 200
-    assert len(service.received) == 2  # the refused call never reached the service
+    assert len(forwarded(service)) == 2  # the refused call never reached the service
 
 
 def test_the_relay_survives_the_service_going_down_and_coming_back(
@@ -259,3 +270,23 @@ def test_no_key_on_the_command_line_and_a_clear_error_without_one(tmp_path, live
     )
     assert missing.returncode == 2
     assert "no API key" in missing.stderr and "IPCAI_API_KEY" in missing.stderr
+
+
+def test_the_relay_refuses_to_start_with_a_key_the_service_refuses(live_portal):
+    """A wrong key would fail every camera call with "Incorrect api key": it fails at start."""
+    run = run_cli(
+        ["relay", "--listen", f"127.0.0.1:{free_port()}"],
+        live_portal.base_url,
+        "ipcai_000000000000_wrong",
+    )
+    assert run.returncode == 2
+    assert "refuses the relay's API key (HTTP 401)" in run.stderr
+    assert "did not start" in run.stderr
+
+
+def test_the_relay_starts_when_the_service_cannot_be_asked(tmp_path):
+    """An unreachable service at start is a warning: the relay answers 503 until it is back."""
+    down = f"http://127.0.0.1:{free_port()}"
+    with running_relay(tmp_path, down, "ipcai_000000000000_k") as (base, process):
+        assert requests.get(f"{base}/v1/status/updateavailable", timeout=10).ok
+    assert "could not check the API key" in process.log()

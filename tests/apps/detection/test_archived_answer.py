@@ -54,14 +54,39 @@ def test_a_seed_requests_archive_is_the_answer_returned(client, archiving, key_a
     assert stored == answer.json()
 
 
-def test_a_deepstack_call_archives_its_answer_once_per_service(client, archiving, key_a, pets_jpg):
+def test_a_deepstack_call_archives_each_services_part_with_model_and_request_id(
+    client, archiving, key_a, vehicles_jpg
+):
+    """A DeepStack call runs every enabled service at once; each service's record holds the
+    answer's predictions of its own classes (no buses under persons), the worker's model,
+    the request id the client was given and all the services the call ran."""
+    enable_service(archiving, "vehicles-detection", save_request_events=True)
     answer = client.post(
-        "/v1/vision/detection", {"image": SimpleUploadedFile("p.jpg", pets_jpg)}, **key_a.headers
+        "/v1/vision/detection",
+        {"image": SimpleUploadedFile("v.jpg", vehicles_jpg)},
+        **key_a.headers,
     )
     assert answer.status_code == 200
+    body = answer.json()
+    assert {p["label"] for p in body["predictions"]} >= {"bus", "car"}
 
-    stored = archived_responses(client, key_a)
-    assert stored == [answer.json(), answer.json()]  # one event per service it ran
+    events = client.get("/api/v1/events", **key_a.headers).json()["results"]
+    details = {
+        e["service"]: client.get(f"/api/v1/events/{e['id']}", **key_a.headers).json()
+        for e in events
+    }
+    assert set(details) == {"persons-detection", "vehicles-detection", "pets-detection"}
+    persons, vehicles = details["persons-detection"], details["vehicles-detection"]
+    assert persons["response"]["predictions"] == []  # not "Persons: 10 objects" of buses
+    assert persons["response"]["count"] == 0
+    assert persons["response"]["message"] == "No objects found"
+    assert details["pets-detection"]["response"]["predictions"] == []
+    assert vehicles["response"]["predictions"] == body["predictions"]
+    for detail in details.values():
+        assert detail["model"], detail
+        assert detail["request_id"] == body["requestId"] == answer["X-Request-Id"]
+        assert sorted(detail["services"]) == sorted(details)
+        assert detail["detection_count"] == len(detail["response"]["predictions"])
     # The dashboard draws an archived DeepStack answer's boxes like any other.
-    assert [d["label"] for d in detections_in(stored[0])] == ["dog"] * 3
-    assert len(tenant_events(archiving.pk)) == 2
+    assert {d["label"] for d in detections_in(vehicles["response"])} >= {"bus", "car"}
+    assert len(tenant_events(archiving.pk)) == 3
