@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from functools import cache
-from typing import Protocol
+from typing import Any, NotRequired, Protocol, TypedDict, cast
 
 import orjson
 import urllib3
@@ -27,6 +27,24 @@ logger = logging.getLogger(__name__)
 
 # Worker statuses passed through to the API client: the image was the problem, not the worker.
 CLIENT_ERROR_STATUSES = {400, 413, 415}
+
+
+class WorkerAnswer(TypedDict):
+    """The worker's answer (gpu_worker/answer.py, mirrored: the portal never imports the
+    worker): the seed's fields, then what the worker adds. Only `bbox_coords` is checked on
+    arrival (_parse_success); the rest is the worker's contract."""
+
+    width: int
+    height: int
+    channels: int
+    bbox_coords: list[list[int]]  # [x1, y1, x2, y2] in original-image pixels
+    bbox_scores: list[list[float]]  # [score], same order
+    class_names: list[list[str]]  # [label], same order
+    application_type: str
+    model: str
+    timings_ms: dict[str, float]
+    slices: NotRequired[dict[str, Any]]  # requested, count, windows: when slices were asked
+    plates: NotRequired[list[dict[str, Any] | None]]  # license-plates: one per object
 
 
 class InferenceError(Exception):
@@ -47,7 +65,7 @@ class InferenceClient(Protocol):
         min_confidence: float,
         model: str = "",
         slices: str = "",
-    ) -> dict:
+    ) -> WorkerAnswer:
         """The worker's response for one image (seed-compatible fields, original pixels),
         from `model` ("" = the worker's default), sliced when `slices` says so."""
         ...
@@ -99,7 +117,7 @@ def _seconds(value: str | None) -> int:
         return 1
 
 
-def _parse_success(body: bytes) -> dict:
+def _parse_success(body: bytes) -> WorkerAnswer:
     try:
         result = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -107,7 +125,7 @@ def _parse_success(body: bytes) -> dict:
     if not isinstance(result, dict) or "bbox_coords" not in result:
         logger.error("worker returned an unreadable answer: %r", body[:500])
         raise InferenceError(502, "worker_error", "The inference worker sent an unreadable answer.")
-    return result
+    return cast(WorkerAnswer, result)  # the worker's contract, bbox_coords checked
 
 
 class HttpInferenceClient:
@@ -148,7 +166,7 @@ class HttpInferenceClient:
         min_confidence: float,
         model: str = "",
         slices: str = "",
-    ) -> dict:
+    ) -> WorkerAnswer:
         headers = {
             "Content-Type": content_type,
             "Accept": "application/json",
@@ -223,7 +241,7 @@ class SageMakerInferenceClient:
         min_confidence: float,
         model: str = "",
         slices: str = "",
-    ) -> dict:
+    ) -> WorkerAnswer:
         from botocore.exceptions import BotoCoreError, ClientError
 
         # Layout B (docs/DEPLOY.md 7a): a tier's models live on their own production variant.

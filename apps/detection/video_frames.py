@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from apps.detection.inference import get_inference_client
+from apps.detection.inference import WorkerAnswer, get_inference_client
 
 # Frames of one batch in flight at once (the client's pool bounds it too).
 _MAX_PARALLEL = 8
@@ -20,12 +20,12 @@ _MAX_PARALLEL = 8
 
 def detect_video_frames(
     images: Sequence[bytes], application_types: Sequence[str], min_confidence: float, model: str
-) -> list[dict]:
+) -> list[WorkerAnswer]:
     """The worker's answer (seed-compatible lists, original pixels) for each JPEG, in order."""
     client = get_inference_client()
     kinds = "+".join(application_types)
 
-    def one(image: bytes) -> dict:
+    def one(image: bytes) -> WorkerAnswer:
         return client.detect(image, "image/jpeg", kinds, min_confidence, model=model)
 
     if len(images) == 1:

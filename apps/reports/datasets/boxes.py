@@ -8,6 +8,7 @@ pixel corners, so this is the one place that knows all three shapes.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ class Box:
         return self.y2 - self.y1
 
 
-def boxes_of_response(response: dict[str, Any]) -> list[Box]:
+def boxes_of_response(response: Mapping[str, Any]) -> list[Box]:
     """The detections of a stored answer; an answer of none of the three shapes has none."""
     if isinstance(response.get("detections"), list):
         return [
