@@ -208,8 +208,9 @@ class DeliveryAttempt(models.Model):
         return f"attempt {self.number} of {self.delivery_id}: {self.status_code or self.error}"
 
 
-# Video jobs keep their models in their package (apps/alerts/video_jobs/models.py); importing
-# them here registers them with this app.
+# Video jobs and feedback keep their models in their packages (apps/alerts/video_jobs/models.py,
+# apps/alerts/feedback/models.py); importing them here registers them with this app.
+from apps.alerts.feedback.models import EventVerdict, LearnedArea  # noqa: E402,F401
 from apps.alerts.video_jobs.models import (  # noqa: E402,F401
     VideoJob,
     VideoJobChunk,
