@@ -40,11 +40,10 @@ log = logging.getLogger(__name__)
 
 # Classes worth a read: a plate on a bicycle or a train is not a thing.
 PLATE_CLASSES = frozenset({"car", "motorcycle", "bus", "truck"})
-DET_MEAN_STD = 0.5  # PP-OCR's det and rec both take (x / 255 - 0.5) / 0.5 on BGR
-# Input sides a multiple of 64: at odd multiples of 32 (288, 480) the det net's upsampling
-# path misaligns and its probability map comes out empty (measured: max 0.0006 at 288x480
-# where 384x640 finds the plate at 0.98).
-DET_ALIGN = 64
+REC_MEAN_STD = 0.5  # recognition takes (x / 255 - 0.5) / 0.5 on BGR
+DET_ALIGN = 32  # the det net's input sides are multiples of its largest stride
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 REC_HEIGHT = 48
 REC_MAX_WIDTH = 320
 PLATE_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -57,7 +56,9 @@ SEPARATORS = frozenset(" -·.•:")
 class PlateOptions:
     """The reader's knobs. Defaults are the measured ones (docs/PLATES.md)."""
 
-    det_side: int = 640  # the vehicle crop's longer side fed to text detection
+    # The vehicle's longer side in text detection's input, one pass per entry, in order.
+    det_sides: tuple[int, ...] = (416, 544)
+    accept_rank: float = 0.8  # a read this good (score x text prior) ends the search
     det_threshold: float = 0.3  # DB's pixel threshold on the probability map
     box_threshold: float = 0.5  # mean probability inside a region to keep it
     unclip_ratio: float = 1.6  # DB's region growth (the net predicts shrunken text)
@@ -67,8 +68,6 @@ class PlateOptions:
     max_candidates: int = 2  # regions recognised per vehicle (the best-shaped first)
     min_score: float = 0.5  # reads below this are not returned
     min_length: int = 4
-    region_top: float = 0.0  # share of the vehicle box's height above the searched part
-    region_side: float = 0.0  # share of its width cut off each side
     max_length: int = 8
 
 
@@ -172,47 +171,52 @@ class PlateReader:
         x1, y1, x2, y2 = max(0, x1), max(0, y1), min(width, x2), min(height, y2)
         if min(x2 - x1, y2 - y1) < opts.min_vehicle_side:
             return None
-        y1 += int((y2 - y1) * opts.region_top)
-        cut = int((x2 - x1) * opts.region_side)
-        x1, x2 = x1 + cut, x2 - cut
+        vehicle_side = max(x2 - x1, y2 - y1)
         crop = pixels[y1:y2, x1:x2]
-        regions = self._detect_regions(crop)
-        for region in regions:
-            region.quad += (x1, y1)
-        regions = [
-            r
-            for r in regions
-            if r.width >= opts.min_plate_width and r.height >= opts.min_plate_height
-        ]
-        regions.sort(key=lambda r: _plate_shape_rank(r, (x1, y1, x2, y2)), reverse=True)
-        regions = regions[: opts.max_candidates]
-        if not regions:
-            return None
-        probabilities = self._recognise([_warp_region(pixels, r.quad) for r in regions])
         best: PlateRead | None = None
         best_rank = -1.0
-        for region, probs in zip(regions, probabilities, strict=True):
-            text, score = self._decoder.decode(probs)
-            text = normalise_plate(text)
-            if not opts.min_length <= len(text) <= opts.max_length:
-                continue
-            rank = score * _plate_text_prior(text)
-            if rank > best_rank:
-                best, best_rank = PlateRead(text, score, region.box), rank
+        read_boxes: list[tuple[float, float, float, float]] = []
+        # A cheap pass first; the next, finer one only when it found nothing plate-like: the
+        # text detector misses some plates at one scale and finds them at another.
+        for side in opts.det_sides:
+            regions = self._detect_regions(crop, side / vehicle_side)
+            for region in regions:
+                region.quad += (x1, y1)
+            regions = [
+                r
+                for r in regions
+                if r.width >= opts.min_plate_width
+                and r.height >= opts.min_plate_height
+                and not any(_iou(r.box, seen) > 0.5 for seen in read_boxes)
+            ]
+            regions.sort(key=lambda r: _plate_shape_rank(r, (x1, y1, x2, y2)), reverse=True)
+            for region in regions[: opts.max_candidates]:
+                read_boxes.append(region.box)
+                probabilities = self._recognise([_warp_region(pixels, region.quad)])[0]
+                raw, score = self._decoder.decode(probabilities)
+                text = normalise_plate(raw)
+                if not opts.min_length <= len(text) <= opts.max_length:
+                    continue
+                rank = score * plate_text_prior(raw, text)
+                if rank > best_rank:
+                    best, best_rank = PlateRead(text, score, region.box), rank
+                if best_rank >= opts.accept_rank:
+                    return best
         if best is None or best.score < opts.min_score:
             return None
         return best
 
-    def _detect_regions(self, crop: np.ndarray) -> list[_Region]:
+    def _detect_regions(self, crop: np.ndarray, ratio: float) -> list[_Region]:
         opts = self.options
         crop_h, crop_w = crop.shape[:2]
-        ratio = opts.det_side / max(crop_h, crop_w)
         in_w = max(DET_ALIGN, round(crop_w * ratio / DET_ALIGN) * DET_ALIGN)
         in_h = max(DET_ALIGN, round(crop_h * ratio / DET_ALIGN) * DET_ALIGN)
         resized = cv2.resize(crop, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
-        blob = cv2.dnn.blobFromImage(
-            resized, scalefactor=1 / (255 * DET_MEAN_STD), mean=(127.5, 127.5, 127.5)
-        )
+        # PaddleOCR's own det normalisation (ImageNet mean/std on BGR). rapidocr's config uses
+        # 0.5/0.5 instead; on the first 60 plates ImageNet's found 41 plates where 0.5/0.5
+        # found 33 at the same input size.
+        blob = (resized.astype(np.float32) / 255 - IMAGENET_MEAN) / IMAGENET_STD
+        blob = np.ascontiguousarray(blob.transpose(2, 0, 1)[None])
         prob = self._det.run(None, {self._det_input: blob})[0][0, 0]
         scale_x, scale_y = crop_w / in_w, crop_h / in_h
         return [
@@ -232,7 +236,7 @@ class PlateReader:
         for index, (line, w) in enumerate(zip(lines, widths, strict=True)):
             resized = cv2.resize(line, (w, REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
             batch[index, :, :, :w] = cv2.dnn.blobFromImage(
-                resized, scalefactor=1 / (255 * DET_MEAN_STD), mean=(127.5, 127.5, 127.5)
+                resized, scalefactor=1 / (255 * REC_MEAN_STD), mean=(127.5, 127.5, 127.5)
             )[0]
         output = self._rec.run(None, {self._rec_input: batch})[0]
         # Columns past a line's own width only saw padding.
@@ -287,6 +291,14 @@ def _warp_region(pixels: np.ndarray, quad: np.ndarray) -> np.ndarray:
     return cv2.warpPerspective(
         pixels, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
+
+
+def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
 
 
 def _plate_shape_rank(region: _Region, vehicle: tuple[int, int, int, int]) -> float:
@@ -346,20 +358,33 @@ class PlateTextDecoder:
 # Common US formats (a = letter, 9 = digit); a read whose letters and digits disagree with
 # every format at O/0, I/1 or B/8 positions only is settled to the one format it fits.
 US_FORMATS = ("9aaa999", "aaa9999", "aaa999", "999aaa", "aa99999", "9aa9999", "aa9a9a",
-              "999a999", "a999999", "9a99999", "9aa999", "aa9999")  # fmt: skip
-TO_DIGIT = {"O": "0", "I": "1", "B": "8", "D": "0", "Q": "0"}
-TO_LETTER = {"0": "O", "1": "I", "8": "B"}
+              "999a999", "a999999", "9a99999", "9aa999", "aa9999", "9999999")  # fmt: skip
+TO_DIGIT = {"I": "1", "B": "8"}
+TO_LETTER = {"1": "I", "8": "B"}
 _NOT_PLATE = re.compile(r"[^A-Z0-9]")
 
 
 def normalise_plate(text: str) -> str:
     """Letters and digits only, upper case; O always as 0 (US plates do not tell them apart),
-    then I/1 and B/8 resolved by a known format where exactly one fits."""
+    then I/1 and B/8 resolved by the known formats the read fits: a read that fits one as it
+    is stays; otherwise the fit changing fewest characters, then the one with most digits (a
+    stroke read as I or B is more often a 1 or an 8 than the letter). On the set, preferring
+    digits outright turned five aaa9999 plates starting with B into 8s."""
     text = _NOT_PLATE.sub("", text.upper()).replace("O", "0")
-    fitted = [fit for fmt in US_FORMATS if (fit := _fit_format(text, fmt)) is not None]
-    if len(set(fitted)) == 1:
-        return fitted[0]
-    return text
+    fitted = {fit for fmt in US_FORMATS if (fit := _fit_format(text, fmt)) is not None}
+    if not fitted:
+        return text
+    return min(
+        sorted(fitted),
+        key=lambda fit: (
+            sum(a != b for a, b in zip(fit, text, strict=True)),
+            -sum(c.isdigit() for c in fit),
+        ),
+    )
+
+
+def fits_a_format(text: str) -> bool:
+    return any(_fit_format(text, fmt) == text for fmt in US_FORMATS)
 
 
 def _fit_format(text: str, fmt: str) -> str | None:
@@ -368,11 +393,11 @@ def _fit_format(text: str, fmt: str) -> str | None:
     out = []
     for char, kind in zip(text, fmt, strict=True):
         if kind == "9" and not char.isdigit():
-            if char not in ("I", "B"):
+            if char not in TO_DIGIT:
                 return None
             out.append(TO_DIGIT[char])
         elif kind == "a" and char.isdigit():
-            if char not in ("1", "8"):
+            if char not in TO_LETTER:
                 return None
             out.append(TO_LETTER[char])
         else:
@@ -380,13 +405,16 @@ def _fit_format(text: str, fmt: str) -> str | None:
     return "".join(out)
 
 
-def _plate_text_prior(text: str) -> float:
-    """Plate-looking text wins over a read of a word: plates mix letters and digits and hold
-    five to eight characters."""
-    digits = sum(c.isdigit() for c in text)
-    mixed = 1.0 if 0 < digits < len(text) else (0.8 if digits else 0.4)
+def plate_text_prior(raw: str, text: str) -> float:
+    """How much a read looks like a plate rather than a word (a make, a dealer's name, a
+    state): plates mix letters and digits (an O in the raw read counts as the letter it
+    was read as: METRO is a word), hold five to eight characters and fit a known format."""
+    raw = _NOT_PLATE.sub("", raw.upper())
+    digits = sum(c.isdigit() for c in raw)
+    mixed = 1.0 if 0 < digits < len(raw) else (0.8 if digits else 0.4)
     length = 1.0 if 5 <= len(text) <= 8 else 0.8
-    return mixed * length
+    known = 1.0 if fits_a_format(text) else 0.85
+    return mixed * length * known
 
 
 class SeedAnswerWithPlates(SeedAnswer):
