@@ -210,6 +210,53 @@ def run_gpu(args, model_dir: Path, tmp: Path, json_body: Path, a: float, b: floa
     return lone, rows
 
 
+def compare_loads(
+    ref: str, args, model_dir: Path, tmp: Path, json_body: Path, a: float, b: float
+) -> list[tuple[str, str, int, AbResult, float]]:
+    """The worker as of `ref` (a git ref, or a checkout's folder) and this one at once, in
+    front of the same simulated GPU, driven in turn at each client count and body: req/s and
+    each worker process's CPU per request, side by side (issue 28)."""
+    before_dir = Path(ref) if Path(ref).is_dir() else extract_worker(ref, tmp / "loads-before")
+    env = {
+        "IPCAI_MODEL_DIR": str(model_dir),
+        "IPCAI_MODEL": args.model,
+        "IPCAI_MAX_BATCH": str(MAX_BATCH),
+        "SIM_GPU_A_MS": str(a),
+        "SIM_GPU_B_MS": str(b),
+    }
+    argv = [sys.executable, str(REPO / "bench" / "simulated_gpu.py")]
+    old_env = {**env, "PYTHONPATH": str(before_dir)}
+    limit = MAX_BATCH / ((a + b * MAX_BATCH) / 1000)
+    rows = []
+    with (
+        worker_process(old_env, tmp / "loads-before.log", argv, cwd=before_dir) as old,
+        worker_process(env, tmp / "loads-after.log", argv) as new,
+    ):
+        workers = ((f"before ({ref})", *old), ("after", *new))
+        for _, _, port in workers:
+            url = f"http://127.0.0.1:{port}/invocations"
+            run_ab("warm-up", url, json_body, "application/json", 200, 8)
+        for _ in range(args.rounds):
+            for label, body, content_type in (
+                ("raw JPEG", PERSONS, "image/jpeg"),
+                ("seed JSON", json_body, "application/json"),
+            ):
+                for clients in args.clients:
+                    for name, server, port in workers:
+                        base = f"http://127.0.0.1:{port}"
+                        before = http_get(f"{base}/metrics")
+                        cpu_before = process_cpu_seconds(server.process.pid)
+                        n = requests_for(clients, limit)
+                        url = f"{base}/invocations"
+                        result = run_ab(label, url, body, content_type, n, clients)
+                        cpu_s = process_cpu_seconds(server.process.pid) - cpu_before
+                        result.cpu_ms = cpu_s * 1000 / n
+                        after = http_get(f"{base}/metrics")
+                        mean = mean_batch(before, after, args.model)
+                        rows.append((name, label, clients, result, mean))
+    return rows
+
+
 def http_get(url: str) -> str:
     import urllib.request
 
@@ -225,6 +272,13 @@ def main() -> int:
     parser.add_argument(
         "--before", default="cad695d", help="git ref compared at one client ('' to skip)"
     )
+    parser.add_argument(
+        "--loads-before",
+        default="",
+        help="a git ref or checkout folder: compare its worker and this one under the loads "
+        "(first --gpus pair only, side by side) instead of the usual run",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="with --loads-before")
     args = parser.parse_args()
     args.clients = [int(c) for c in args.clients.split(",")]
     ensure_ab()
@@ -236,6 +290,12 @@ def main() -> int:
         json_body.write_text(seed.replace("image_base64_enc", "image_bytes"))
         ceiling = decode_ceiling(args.model, model_dir, json_body.read_bytes())
         first_a, first_b = (float(v) for v in args.gpus.split(",")[0].split(":"))
+        if args.loads_before:
+            rows = compare_loads(
+                args.loads_before, args, model_dir, Path(tmp), json_body, first_a, first_b
+            )
+            print_compared_loads(args, settings, ceiling, rows, first_a, first_b)
+            return 0
         compared = []
         if args.before:
             compared = before_after_lone(
@@ -298,6 +358,32 @@ def main() -> int:
             )
         print()
     return 0
+
+
+def print_compared_loads(args, settings, ceiling: Ceiling, rows, a: float, b: float) -> None:
+    cpus = available_cpus()
+    limit = MAX_BATCH / ((a + b * MAX_BATCH) / 1000)
+    print(
+        f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} · {platform.node()} · "
+        f"{cpus} CPUs · load average {os.getloadavg()[0]:.1f} · model {args.model} · "
+        f"simulated GPU {a:g} + {b:g}·n ms (limit {limit:.0f} images/s) · 2 lanes, max batch "
+        f"{MAX_BATCH}, IPCAI_MAX_WAIT_MS={settings.max_wait_ms:g}\n"
+    )
+    print(
+        f"Decode ceiling of this worker (CPU time, no HTTP): raw JPEG {ceiling.raw_cpu_ms:.2f} "
+        f"CPU ms per image; seed JSON {ceiling.json_cpu_ms:.2f} ms\n"
+    )
+    print(
+        "| worker | body | clients | req/s | p50 ms | p99 ms | errors | mean batch "
+        "| server CPU ms/req | CPU ceiling req/s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, label, clients, result, mean in rows:
+        print(
+            f"| {name} | {label} | {clients} | {result.rps:.1f} | {result.p50} | {result.p99} | "
+            f"{result.errors} | {mean:.2f} | {result.cpu_ms:.2f} | "
+            f"{cpus * 1000 / result.cpu_ms:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -31,6 +31,33 @@ Lane = TypeVar("Lane")
 RunBatch = Callable[[Any, list[Any]], list[Any]]
 
 
+def run_on_pool(executor: Executor, function: Callable[[Any], Any], argument: Any) -> Any:
+    """Run function(argument) on the pool; an awaitable for its result. Like
+    loop.run_in_executor, without wrapping a concurrent Future in an asyncio one: the thread
+    sets the result through one call_soon_threadsafe (issue 28: hand-offs per request)."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def settle(outcome: Any, failed: bool) -> None:
+        if future.cancelled():  # the request went away meanwhile
+            return
+        if failed:
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+    def job() -> None:
+        try:
+            outcome, failed = function(argument), False
+        except BaseException as exc:  # delivered to the awaiting request
+            outcome, failed = exc, True
+        with suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(settle, outcome, failed)
+
+    executor.submit(job)
+    return future
+
+
 @dataclass(frozen=True)
 class BatchInfo:
     size: int

@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from gpu_worker.answer import WorkerAnswer
 from gpu_worker.app_types import DEFAULT_APPLICATION_TYPE
-from gpu_worker.batching import BatchInfo
+from gpu_worker.batching import BatchInfo, run_on_pool
 from gpu_worker.config import WorkerSettings
 from gpu_worker.detector import DetectionResult, PreparedImage, SliceJob, job_image
 from gpu_worker.errors import WorkerError, too_large
@@ -208,12 +208,11 @@ async def _detect_pipelined(
     """Decode on the CPU pool, then infer in a batch and post-process on a lane. On an idle
     device the lane decodes too: nothing would batch with the request meanwhile, and it
     saves a pair of thread hand-offs on the latency that matters most at low load."""
-    loop = asyncio.get_running_loop()
     t0 = time.perf_counter()
     to_prepare = job_image(invocation.image, invocation.slices)
     image: PreparedImage | SliceJob | bytes = to_prepare
     if not served.batcher.idle:
-        image = await loop.run_in_executor(state.cpu_pool, served.detector.prepare, to_prepare)
+        image = await run_on_pool(state.cpu_pool, served.detector.prepare, to_prepare)
     else:
         # The header alone (microseconds, no decoding) refuses what is not an image or is too
         # large here, so no lane is taken for it.

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from gpu_worker.batching import DynamicBatcher
+from gpu_worker.batching import DynamicBatcher, run_on_pool
 from gpu_worker.errors import WorkerError
 from gpu_worker.sharing import DeviceShare
 
@@ -264,3 +264,36 @@ def test_a_lane_with_two_threads_takes_two_cores():
 
     (a, info_a), (b, info_b) = run(scenario())
     assert (a, b) == (10, 20) and info_a.cores == info_b.cores == 2
+
+
+def test_work_handed_to_a_pool_returns_its_result_or_its_error_on_the_loop():
+    def halve(value: int) -> float:
+        if value < 0:
+            raise WorkerError(400, "negative", "no negative numbers")
+        return value / 2
+
+    async def scenario():
+        with ThreadPoolExecutor(2) as pool:
+            assert await run_on_pool(pool, halve, 8) == 4
+            with pytest.raises(WorkerError) as refused:
+                await run_on_pool(pool, halve, -1)
+            return refused.value.code, threading.current_thread() is threading.main_thread()
+
+    assert run(scenario()) == ("negative", True)
+
+
+def test_a_caller_that_went_away_does_not_break_the_pool_hand_off():
+    release = threading.Event()
+
+    def slow(value: int) -> int:
+        release.wait(10)
+        return value
+
+    async def scenario():
+        with ThreadPoolExecutor(1) as pool:
+            abandoned = run_on_pool(pool, slow, 1)
+            abandoned.cancel()  # the request's task was cancelled (client gone)
+            release.set()
+            return await run_on_pool(pool, slow, 2)  # the pool and loop still work
+
+    assert run(scenario()) == 2
