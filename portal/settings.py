@@ -468,6 +468,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Generated clients know the export status as StatusEnum: keep that name when other
+    # status enums (video jobs) appear (tests/portal/test_api_contract.py).
+    "ENUM_NAME_OVERRIDES": {"StatusEnum": "apps.reports.models.DatasetExport.Status"},
 }
 
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
