@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -80,7 +80,7 @@ def create_app(settings: WorkerSettings) -> Starlette:
     state = WorkerState(settings)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette):
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         loading = asyncio.create_task(state.load())  # held here: the loop keeps only a weak ref
         try:
             yield

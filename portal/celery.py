@@ -7,6 +7,7 @@ and the ``ipcai_heartbeat_age_seconds`` gauge show its silence within one drain 
 """
 
 import os
+from typing import Any
 
 from celery import Celery
 from celery.beat import PersistentScheduler
@@ -19,7 +20,7 @@ app.autodiscover_tasks()
 
 
 class HeartbeatScheduler(PersistentScheduler):
-    def tick(self, *args, **kwargs) -> float:
+    def tick(self, *args: Any, **kwargs: Any) -> float:
         from apps.events.heartbeats import beat  # after Django is set up
 
         beat("beat")

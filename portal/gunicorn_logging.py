@@ -7,13 +7,15 @@ ScrubPathKeys filter, so a key sent in a URL is never written to our logs.
 
 from __future__ import annotations
 
+from typing import Any
+
 from gunicorn.glogging import Logger
 
 from apps.detection.key_scrubbing import ScrubPathKeys
 
 
 class KeyScrubbingLogger(Logger):
-    def setup(self, cfg) -> None:
+    def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         for log in (self.error_log, self.access_log):
             log.addFilter(ScrubPathKeys())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ class OnnxRuntimeBackend(Backend):
             fields = {"requested": requested, "active": active}
             log.log(level, "onnxruntime providers", extra={"fields": fields})
 
-    def _providers(self, ort) -> list:
+    def _providers(self, ort: Any) -> list:
         available = set(ort.get_available_providers())
         providers: list = []
         if "TensorrtExecutionProvider" in available:

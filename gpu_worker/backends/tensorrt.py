@@ -30,7 +30,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -47,7 +47,7 @@ _logger_lock = threading.Lock()
 _thread_device = threading.local()  # the CUDA device is current per thread, not per process
 
 
-def trt_logger(trt):
+def trt_logger(trt: Any) -> Any:
     global _process_logger
     with _logger_lock:
         if _process_logger is None:
@@ -127,7 +127,7 @@ def matching_layers(names: Iterable[str], patterns: Sequence[str]) -> list[str]:
     return [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
 
 
-def _cudart():
+def _cudart() -> Any:
     try:
         from cuda.bindings import runtime as cudart  # cuda-python >= 12.6
     except ImportError:  # older cuda-python
@@ -135,7 +135,7 @@ def _cudart():
     return cudart
 
 
-def _check(result):
+def _check(result: Any) -> Any:
     """cuda-python returns (error, value...) tuples; raise on any error."""
     err, *values = result if isinstance(result, tuple) else (result,)
     if int(err) != 0:

@@ -8,6 +8,7 @@ the distance from the cell centre. No NMS inside the graph.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ class PicodetFamily(Family):
     scale = (1 / (255.0 * STD[0]), 1 / (255.0 * STD[1]), 1 / (255.0 * STD[2]))
     offset = (-MEAN[0] / STD[0], -MEAN[1] / STD[1], -MEAN[2] / STD[2])
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cells, self._stride = grid_cells(self.input_width, self.input_height, STRIDES)
         self._centre = (cells + 0.5) * self._stride

@@ -7,6 +7,7 @@ Output [1, A, 85] per anchor point over strides 8/16/32: box, objectness, 80 cla
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ STRIDES = (8, 16, 32)
 class YoloxFamily(Family):
     letterbox = True
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._grid, self._stride = grid_cells(self.input_width, self.input_height, STRIDES)
 
