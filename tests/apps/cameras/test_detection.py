@@ -11,11 +11,8 @@ import base64
 
 import orjson
 import pytest
-from apps.detection.metering import drain_usage
-from apps.detection.models import UsageEvent
-from apps.events.listing import tenant_events
-from apps.events.storage import get_storage
 
+from apps.archive.listing import tenant_events
 from apps.cameras.services import (
     bind_key,
     create_camera,
@@ -24,8 +21,11 @@ from apps.cameras.services import (
     unbind_key,
     update_camera,
 )
+from apps.core.storage import get_storage
 from apps.tenants.application_types import ApplicationType
 from apps.tenants.services import enable_service
+from apps.usage.metering import drain_usage
+from apps.usage.models import UsageEvent
 from harness.images import seed_image
 
 pytestmark = pytest.mark.usefixtures("inference")
