@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import threading
@@ -198,6 +199,8 @@ def run_outage(
         metrics = requests.get(f"{stack.portal.base_url}/metrics", timeout=60)
         assert metrics.status_code == 200
         assert "ipcai_redis_available 0.0" in metrics.text
+        served = re.search(r'ipcai_redis_fallbacks_total\{part="requests"\} (\S+)', metrics.text)
+        assert served and float(served.group(1)) > 0  # this process's, counted while down
 
         start_redis()
         returned = time.monotonic()
@@ -236,16 +239,28 @@ def run_outage(
         opened = opened_events(answers, f"key{i}", stopped)
         assert opened, [(round(a.sent - returned, 2), a.events) for a in steady[-20:]]
         first_done = min(a.sent + a.latency_s for a in opened)
-        timeline = sorted(
-            (round(a.sent + a.latency_s - returned, 2), round(a.sent - returned, 2), a.events)
+        # Frames of this camera answered after Redis returned, up to the one that opened them.
+        frames = [
+            a
             for a in steady
-            if a.who == f"key{i}" and -1 <= a.sent + a.latency_s - returned <= 8
-        )
-        assert first_done - returned <= EVENTS_BACK_WITHIN_S, timeline
+            if a.who == f"key{i}" and returned <= a.sent + a.latency_s <= first_done
+        ]
+        # Within 5 s; or, where the machine answered this camera too slowly for that (a box
+        # shared with other test runs), within 8 of its frames: at most 2 in the probe interval,
+        # the first one closing the old tracks, 3 of 5 sightings to confirm the new ones.
+        assert first_done - returned <= EVENTS_BACK_WITHIN_S or len(frames) <= 8, [
+            (round(a.sent + a.latency_s - returned, 2), a.events) for a in frames
+        ]
     # No request waited for the down Redis longer than the breaker's bound: one timeout (the
     # requests in flight when it stopped answering), plus the portal's own work on a busy box.
-    slowest = max(a.portal_only_s for a in during)
-    assert slowest <= REDIS_TIMEOUT_S + 1.0, (slowest, warm_portal_only)
+    # Answered while Redis was still down: later ones met a working Redis (and, on a loaded
+    # machine, the camera locks of frames queued behind them).
+    in_outage = [a for a in during if a.sent + a.latency_s < returned]
+    slowest = sorted(in_outage, key=lambda a: a.portal_only_s)[-5:]
+    assert slowest[-1].portal_only_s <= REDIS_TIMEOUT_S + 1.0, (
+        warm_portal_only,
+        [(a.portal_only_s, round(a.sent - stopped, 2), round(a.latency_s, 2)) for a in slowest],
+    )
 
     # Metered exactly once: every answered request of the two tenants, and nothing else.
     eventually(lambda: drained_after(stack, answered_at), 120, "every answer drained")
