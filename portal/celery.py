@@ -21,7 +21,7 @@ app.autodiscover_tasks()
 
 class HeartbeatScheduler(PersistentScheduler):
     def tick(self, *args: Any, **kwargs: Any) -> float:
-        from apps.events.heartbeats import beat  # after Django is set up
+        from apps.core.heartbeats import beat  # after Django is set up
 
         beat("beat")
         return super().tick(*args, **kwargs)
