@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from apps.alerts import counters as camera_counters
 from apps.alerts import health, snapshots, track_store
 from apps.alerts.alerting import tracker_settings
+from apps.alerts.feedback import learned_areas
 from apps.alerts.models import CameraEvent, zone_index
 from apps.alerts.payloads import event_payload, iso_utc
 from apps.alerts.queueing import STORE_SNAPSHOT, queue
@@ -60,6 +61,7 @@ def track_camera_frame(frame: CameraFrame) -> list[dict]:
         settings = tracker_settings(frame.camera_pk)
         if settings is None:
             return []
+        detections = learned_areas.hold_back(frame.camera_pk, detections)  # false alarms taught
         with track_store.locked_camera(frame.camera_pk):
             stored = track_store.load(frame.camera_pk)
             changes = step(

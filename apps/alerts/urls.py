@@ -3,6 +3,7 @@
 from django.urls import path
 
 from apps.alerts import api as camera_api
+from apps.alerts.feedback.urls import urlpatterns as feedback_urls
 from apps.alerts.video_jobs.urls import urlpatterns as video_job_urls
 
 app_name = "alerts"
@@ -39,4 +40,5 @@ urlpatterns = [
         name="webhook-deliveries",
     ),
     *video_job_urls,
+    *feedback_urls,
 ]
