@@ -14,6 +14,11 @@ export IPCAI_MODEL_DIR="${IPCAI_MODEL_DIR:-$(cd .. && pwd)/shared/models}"
 export IPCAI_MODEL="${IPCAI_MODEL:-deimv2_femto}"  # the worker's measured default (docs/BENCHMARKS.md)
 export IPCAI_WORKER_URL="${IPCAI_WORKER_URL:-http://127.0.0.1:${WORKER_PORT}}"
 export DJANGO_SETTINGS_MODULE=portal.settings
+# The embedded defaults of one machine (webhooks to 127.0.0.1, ...), where not set already.
+while IFS='=' read -r name value; do
+    case "$name" in '' | \#*) continue ;; esac
+    [ -n "${!name+set}" ] || export "$name=$value"
+done <scripts/local-defaults.env
 mkdir -p var/log
 # This checkout's own secret, made once: the portal refuses the placeholder in the source, and
 # sessions and API-key hashes depend on it staying the same between runs.

@@ -89,3 +89,48 @@ def test_watch_replays_a_recording_on_its_own_clock_so_visits_end(
     }
     assert opened and set(closed) == opened
     assert min(closed.values()) >= 2.0 + 3.0 - 0.5  # the last person frame + the 3 s timeout
+
+
+def test_a_recording_replayed_twice_gives_its_events_both_times_and_follow_shows_them(
+    ipcai, live_portal, api_key, images_dir, tmp_path
+):
+    """`ipcai events --follow` (no --since) lists the events recorded while it runs, though a
+    replayed recording's events started "ago" by its own clock; a second replay right after
+    the first is stamped after it (not taken for late frames) and opens its events again."""
+    from tests.client.running_cli import json_lines
+    from tests.client.videos import read_image, write_video
+
+    camera = create_camera(live_portal.base_url, api_key, "cli replay")
+    persons, dogs = read_image(images_dir / "persons.jpg"), read_image(images_dir / "pets.jpg")
+    clip = write_video(tmp_path / "visit.avi", [persons] * 10 + [dogs] * 20, fps=5)
+    follower = subprocess.Popen(
+        ipcai_argv("events", "--follow", "--camera", camera, "--interval", "0.2"),
+        cwd=REPO_ROOT,
+        env=cli_env(live_portal.base_url, api_key),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "following camera events" in follower.stderr.readline()
+        first = ipcai("watch", str(clip), "--camera", camera, "--fps", "5")
+        second = ipcai("watch", str(clip), "--camera", camera, "--fps", "5")
+        assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+        opened = [
+            {e["id"] for r in json_lines(run.stdout) for e in r["events"] if e["type"] == "opened"}
+            for run in (first, second)
+        ]
+        assert opened[0] and opened[1] and not opened[0] & opened[1]
+        assert "stamped after them" in second.stderr
+        times = [json_lines(run.stdout)[0]["time"] for run in (first, second)]
+        assert times[1] > json_lines(first.stdout)[-1]["time"] > times[0]
+        started: set[str] = set()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not opened[0] | opened[1] <= started:
+            line = follower.stdout.readline()
+            if line and json.loads(line)["change"] == "started":
+                started.add(json.loads(line)["id"])
+    finally:
+        follower.terminate()
+        follower.wait(timeout=30)
+    assert opened[0] | opened[1] <= started

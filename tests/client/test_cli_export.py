@@ -61,3 +61,12 @@ def test_a_refused_export_says_why(exporter_portal, tmp_path):
     assert run.returncode == 1
     assert "not returned by pets-detection" in run.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_an_export_with_archiving_off_says_so_and_how_to_turn_it_on(exporter_portal, tmp_path):
+    portal, _ = exporter_portal
+    key = portal.create_tenant("not-archiving", ["persons-detection"])
+    run = run_cli(["export", "-o", str(tmp_path / "empty.zip")], portal.base_url, key)
+    assert run.returncode == 1
+    assert "archiving is off" in run.stderr
+    assert "Save requests (image and response)" in run.stderr

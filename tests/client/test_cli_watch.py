@@ -3,6 +3,11 @@ motion filtering, and an agent that keeps going while the portal is down and com
 
 from __future__ import annotations
 
+import json
+import time
+from datetime import datetime
+from itertools import pairwise
+
 import pytest
 
 from harness.portal import running_portal
@@ -133,3 +138,52 @@ def test_a_live_stream_that_drops_is_reopened_with_backoff(ipcai, live_portal, a
     assert frames == sorted(set(frames))  # newest frames only, never one twice
     assert all("media_time" not in r for r in records)  # live: wall-clock time only
     assert all(r["counts"]["person"] >= 4 for r in records)
+
+
+def test_a_camera_that_does_not_exist_stops_the_watch_at_the_first_frame(ipcai, persons_clip):
+    """A missing camera, a revoked key or a disabled service do not fix themselves: one
+    message and exit 1, not a line per frame and exit 0."""
+    run = ipcai("watch", str(persons_clip), "--fps", "4", "--camera", "cam_doesnotexist")
+
+    assert run.returncode == 1
+    assert run.stdout == ""
+    assert run.stderr.count("camera_not_found") == 1
+    assert "skipped" not in run.stderr
+
+
+def test_a_wrong_key_stops_the_watch_with_exit_1(ipcai, persons_clip):
+    run = ipcai("watch", str(persons_clip), key="ipcai_000000000000_nope")
+    assert run.returncode == 1
+    assert run.stderr.count("HTTP 401") == 1
+
+
+def test_a_cameras_json_lines_carry_each_boxs_zones_and_the_capture_time_sent(
+    ipcai, live_portal, persons_clip, tmp_path
+):
+    key = live_portal.create_tenant("cli-watch-zones", services=["persons-detection"])
+    created = ipcai("cameras", "create", "porch", "--json", key=key)
+    camera = json_lines(created.stdout)[0]["id"]
+    zones = tmp_path / "zones.json"
+    whole = [{"name": "porch", "kind": "include", "points": [[0, 0], [1, 0], [1, 1], [0, 1]]}]
+    zones.write_text(json.dumps(whole))
+    assert ipcai("cameras", "zones", camera, "--set", str(zones), key=key).returncode == 0
+
+    run = ipcai("watch", str(persons_clip), "--fps", "2", "--camera", camera, key=key)
+
+    assert run.returncode == 0, run.stderr
+    records = json_lines(run.stdout)
+    assert records and all(d["zones"] == ["porch"] for r in records for d in r["detections"]), (
+        records[0]
+    )
+    # `time` is the capture time sent: the recording's own clock (0.5 s apart at 2 fps),
+    # ending no later than now.
+    times = [datetime.fromisoformat(r["time"]).timestamp() for r in records]
+    steps = [round(b - a, 2) for a, b in pairwise(times)]
+    assert steps == [0.5] * (len(records) - 1)
+    assert times[-1] <= time.time()
+
+
+def test_without_a_camera_the_json_lines_have_no_zones(ipcai, persons_clip):
+    run = ipcai("watch", str(persons_clip), "--max-frames", "1")
+    (record,) = json_lines(run.stdout)
+    assert record["detections"] and all("zones" not in d for d in record["detections"])

@@ -43,6 +43,13 @@ def check_url(url: str) -> str:
         outbound.validate_destination(
             url, settings.IPCAI_WEBHOOK_ALLOW_PRIVATE, settings.IPCAI_WEBHOOK_PORTS
         )
+    except outbound.PrivateAddress as exc:
+        raise EndpointError(
+            "url",
+            f"This URL cannot receive webhooks: {exc}. On an install of your own, the operator "
+            "allows loopback and private addresses with IPCAI_WEBHOOK_ALLOW_PRIVATE=true (then "
+            "restarts the portal and Celery; `make run` allows them already).",
+        ) from None
     except outbound.UnsafeUrl as exc:
         raise EndpointError("url", f"This URL cannot receive webhooks: {exc}.") from None
     return url

@@ -66,6 +66,14 @@ class UnsafeUrl(ValueError):
     """The URL may not be called: bad scheme, no host, or an address that is refused."""
 
 
+class PrivateAddress(UnsafeUrl):
+    """Refused only because the address is loopback or private: the one refusal a setting
+    (IPCAI_WEBHOOK_ALLOW_PRIVATE) lifts."""
+
+
+PRIVATE_REFUSAL = "loopback or private address"
+
+
 @dataclass(frozen=True)
 class Answer:
     status: int | None
@@ -90,7 +98,7 @@ def address_refusal(address: IPAddress, allow_private: bool) -> str | None:
         return None
     if allow_private and (address.is_loopback or address.is_private or _is_shared(address)):
         return None
-    return "loopback or private address"
+    return PRIVATE_REFUSAL
 
 
 def _is_shared(address: IPAddress) -> bool:
@@ -139,7 +147,8 @@ def resolve_safe(host: str, port: int, allow_private: bool) -> str:
         reason = address_refusal(address, allow_private)
         if reason:
             # Never the address itself: the message would map the private network.
-            raise UnsafeUrl(f"{host} resolves to an address that is not allowed ({reason})")
+            refusal = PrivateAddress if reason == PRIVATE_REFUSAL else UnsafeUrl
+            raise refusal(f"{host} resolves to an address that is not allowed ({reason})")
     return str(addresses[0])
 
 

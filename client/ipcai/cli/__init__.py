@@ -24,7 +24,7 @@ from typing import IO
 
 from ipcai import __version__
 from ipcai.batch import InputError
-from ipcai.cli import cameras, detect, events, export, keys, relay, usage, watch
+from ipcai.cli import cameras, detect, events, export, keys, relay, usage, watch, webhooks
 from ipcai.cli.command import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -44,6 +44,7 @@ COMMANDS: tuple[AddParser, ...] = (
     keys.add_parser,
     usage.add_parser,
     events.add_parser,
+    webhooks.add_parser,
     export.add_parser,
     relay.add_parser,
 )
