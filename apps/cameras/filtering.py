@@ -102,7 +102,7 @@ def filter_result(config: CameraConfig, result: dict, base_threshold: float) -> 
         base_threshold,
     )
     kept = outcome.kept
-    return {
+    filtered = {
         **result,
         "bbox_coords": [result["bbox_coords"][i] for i in kept],
         "bbox_scores": [result["bbox_scores"][i] for i in kept],
@@ -111,3 +111,6 @@ def filter_result(config: CameraConfig, result: dict, base_threshold: float) -> 
         "dropped": outcome.dropped,
         "camera": config.camera_id,
     }
+    if "plates" in result:  # license-plates: one plate (or None) per box, kept alongside
+        filtered["plates"] = [result["plates"][i] for i in kept]
+    return filtered

@@ -59,6 +59,14 @@ def available_models(enabled: list[str]) -> list[str]:
     return [name for name in CUSTOM_MODELS if model_services(name, enabled)]
 
 
+def deepstack_services(enabled: list[str]) -> list[str]:
+    """The services a DeepStack call runs: boxes only, so license-plates is left out where
+    vehicles-detection returns the same boxes without the cost of reading plates."""
+    if ApplicationType.PLATES in enabled and ApplicationType.VEHICLES in enabled:
+        return [s for s in enabled if s != ApplicationType.PLATES]
+    return enabled
+
+
 def allowed_labels(application_types: list[str]) -> frozenset[str]:
     return frozenset().union(*(APPLICATION_LABELS[t] for t in application_types))
 

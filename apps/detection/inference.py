@@ -90,6 +90,8 @@ def _worker_error(status: int, body: bytes, retry_after: str | None) -> Inferenc
         code, message = "worker_error", f"the inference worker answered {status}"
     if status in CLIENT_ERROR_STATUSES:
         return InferenceError(status, code, message)
+    if status == 503 and code == "plates_unavailable":  # a worker without the plate reader
+        return InferenceError(503, code, "The inference worker cannot read licence plates.")
     if status == 503 and code == "not_ready":
         # Starting or reloading its model: not busy, so clients must not be told to back off
         # as if it were (the worker's own Retry-After, 5 s, says how long loading takes).

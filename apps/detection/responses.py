@@ -20,6 +20,8 @@ def seed_response(call: DetectionCall, result: dict) -> dict:
         model=result.get("model", ""),
         timings_ms=timings(call, result),
     )
+    if "plates" in result:  # license-plates: one {text, score, box} or null per box
+        body["plates"] = result["plates"]
     if "camera" in result:
         body["camera"] = result["camera"]
     return body
@@ -41,6 +43,9 @@ def native_response(call: DetectionCall, result: dict) -> dict:
         ],
         "timings_ms": timings(call, result),
     }
+    if "plates" in result:  # license-plates: each vehicle's plate, null when none was read
+        for detection, plate in zip(body["detections"], result["plates"], strict=True):
+            detection["plate"] = plate
     if "slices" in result:  # sliced inference ran: how many slices, where
         body["slices"] = result["slices"]
     if "camera" in result:  # a camera's request: the zones of each box, and what was dropped

@@ -171,7 +171,9 @@ def result_for_service(
         )
         if names[0] in labels and scores[0] >= threshold
     ]
-    fields = ("bbox_coords", "bbox_scores", "class_names")
+    fields: tuple[str, ...] = ("bbox_coords", "bbox_scores", "class_names")
+    if "plates" in combined:  # license-plates asked with other services: plates per box
+        fields = (*fields, "plates")
     return {
         **combined,
         **{field: [combined[field][i] for i in keep] for field in fields},

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from apps.detection.api import alpr as alpr_views
 from apps.detection.api import codeproject as codeproject_views
 from apps.detection.api import detect as views
 from apps.detection.path_keys import path_key_variant
@@ -10,6 +11,9 @@ VISION_ROUTES = [
     # Before custom/<model>: "list" is CodeProject.AI's listing, not a model name.
     ("v1/vision/custom/list", codeproject_views.CustomModelListView, "codeproject-custom-list"),
     ("v1/vision/custom/<str:model>", codeproject_views.CustomModelView, "codeproject-custom"),
+    # CodeProject.AI's ALPR module: the legacy route Blue Iris calls, and the current one.
+    ("v1/image/alpr", alpr_views.AlprView, "codeproject-alpr-legacy"),
+    ("v1/vision/alpr", alpr_views.AlprView, "codeproject-alpr"),
     (
         "v1/status/updateavailable",
         codeproject_views.UpdateAvailableView,

@@ -14,12 +14,15 @@ class ApplicationType(models.TextChoices):
     PERSONS = "persons-detection", "Persons detection"
     PETS = "pets-detection", "Pets detection"
     VEHICLES = "vehicles-detection", "Vehicles detection"
+    PLATES = "license-plates", "License plates"
 
 
 APPLICATION_LABELS: dict[str, frozenset[str]] = {
     ApplicationType.PERSONS: frozenset({"person"}),
     ApplicationType.PETS: frozenset({"cat", "dog"}),
     ApplicationType.VEHICLES: frozenset({"bicycle", "car", "motorcycle", "bus", "train", "truck"}),
+    # The vehicles, each with its plate when the worker could read one (docs/PLATES.md).
+    ApplicationType.PLATES: frozenset({"bicycle", "car", "motorcycle", "bus", "train", "truck"}),
 }
 
 

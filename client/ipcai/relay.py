@@ -41,7 +41,14 @@ DEFAULT_LISTEN = "127.0.0.1:5000"  # DeepStack's port; 0.0.0.0 only when the use
 # Blue Iris sends one JPEG frame; 16 MiB is far above any camera's main stream and still keeps
 # a misbehaving client from filling the relay's memory.
 MAX_BODY_BYTES = 16 * 1024 * 1024
-VISION_PATHS = ("/v1/vision/detection", "/v1/vision/custom/list", "/v1/vision/custom/{model}")
+VISION_PATHS = (
+    "/v1/vision/detection",
+    "/v1/vision/custom/list",
+    "/v1/vision/custom/{model}",
+    # CodeProject.AI's ALPR module: Blue Iris's licence plate calls (the service's license-plates)
+    "/v1/image/alpr",
+    "/v1/vision/alpr",
+)
 
 logger = logging.getLogger("ipcai.relay")
 

@@ -35,7 +35,12 @@ from apps.core.rendering import AlwaysJson, OrjsonRenderer
 from apps.core.serializers import ErrorSerializer
 from apps.detection import payloads
 from apps.detection.capture_time import explicit_time
-from apps.detection.codeproject import allowed_labels, as_deepstack_error, codeproject_fields
+from apps.detection.codeproject import (
+    allowed_labels,
+    as_deepstack_error,
+    codeproject_fields,
+    deepstack_services,
+)
 from apps.detection.images import check_image, decode_base64_image
 from apps.detection.responses import (
     deepstack_predictions,
@@ -382,7 +387,7 @@ class DeepStackDetectionView(DetectionView):
                 f"No detection service is enabled for tenant {grant.tenant_slug!r}. Only the "
                 f"operator enables services: {ask_the_operator()}.",
             )
-        return enabled
+        return deepstack_services(enabled)
 
     def body_camera(self, request: DetectionRequest) -> object:
         if payloads.media_type(request) in payloads.MULTIPART_TYPES:

@@ -1,0 +1,158 @@
+"""The license-plates service on the portal's APIs, against the session's real worker: the
+native and seed answers carry each vehicle's plate, CodeProject.AI's ALPR route answers in its
+module's shape, DeepStack is unchanged, and a tenant without the service is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.tenants.services import enable_service
+from harness.plates_eval import load_truth
+from tests.apps.detection.conftest import seed_body
+
+# A car the reader reads right with the test worker's model (yolox_nano): CCLVN3.
+TRUTH = load_truth(3)[2]
+CODEPROJECT_FIELDS = {
+    "success",
+    "predictions",
+    "message",
+    "count",
+    "inferenceMs",
+    "processMs",
+    "analysisRoundTripMs",
+    "moduleId",
+    "moduleName",
+    "command",
+    "executionProvider",
+    "canUseGPU",
+    "code",
+    "requestId",
+    "timestampUTC",
+}
+PREDICTION_FIELDS = {"confidence", "label", "plate", "x_min", "y_min", "x_max", "y_max"}
+
+
+@pytest.fixture
+def plates_tenant(settings, tenant_a):
+    # A deployment offers plates when its worker has the reader (docs/PLATES.md).
+    settings.IPCAI_OFFERED_SERVICES = [*settings.IPCAI_OFFERED_SERVICES, "license-plates"]
+    enable_service(tenant_a, "license-plates")
+    return tenant_a
+
+
+@pytest.fixture
+def car_jpg() -> bytes:
+    return TRUTH.image.read_bytes()
+
+
+def overlaps(box, truth_box) -> bool:
+    return min(box[2], truth_box[2]) > max(box[0], truth_box[0]) and min(
+        box[3], truth_box[3]
+    ) > max(box[1], truth_box[1])
+
+
+def multipart(field: str, filename: str, image: bytes, boundary: str) -> bytes:
+    """A multipart body as an HTTP client library writes it (CodeProject.AI's explorer and
+    Blue Iris post the file as `upload`)."""
+    return (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+            f'filename="{filename}"\r\nContent-Type: image/jpeg\r\n\r\n'
+        ).encode()
+        + image
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+
+def test_native_answer_gives_each_vehicle_its_plate(
+    inference, plates_tenant, key_a, post_native, car_jpg
+):
+    response = post_native("license-plates", car_jpg, key_a.raw)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["application_type"] == "license-plates"
+    cars = [d for d in body["detections"] if d["label"] == "car"]
+    read = [d["plate"] for d in cars if d["plate"]]
+    assert [p["text"] for p in read] == [TRUTH.text]
+    assert overlaps(read[0]["box"], TRUTH.box) and 0 < read[0]["score"] <= 1
+
+
+def test_seed_answer_keeps_its_shape_and_adds_plates(
+    inference, plates_tenant, key_a, post_seed, car_jpg
+):
+    response = post_seed(seed_body(car_jpg, application_type="license-plates"), key_a.raw)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert len(body["plates"]) == len(body["bbox_coords"]) == len(body["class_names"])
+    assert TRUTH.text in [p["text"] for p in body["plates"] if p]
+
+
+def test_an_image_without_vehicles_answers_empty_lists(
+    inference, plates_tenant, key_a, post_native, client, pets_jpg
+):
+    assert post_native("license-plates", pets_jpg, key_a.raw).json()["detections"] == []
+    alpr = client.post(
+        "/v1/image/alpr",
+        data=multipart("upload", "pets.jpg", pets_jpg, "b0undary"),
+        content_type="multipart/form-data; boundary=b0undary",
+        HTTP_X_API_KEY=key_a.raw,
+    ).json()
+    assert alpr["success"] is True
+    assert alpr["predictions"] == [] and alpr["count"] == 0
+    assert alpr["message"] == "No plates found"
+
+
+def test_codeproject_alpr_request_gets_the_modules_answer_field_for_field(
+    inference, plates_tenant, key_a, client, car_jpg
+):
+    boundary = "----BlueIrisFormBoundary7MA4YWxkTrZu0gW"
+    response = client.post(
+        f"/k/{key_a.raw}/v1/image/alpr",
+        data=multipart("upload", "alpr.jpg", car_jpg, boundary),
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert set(body) == CODEPROJECT_FIELDS
+    assert body["success"] is True and body["code"] == 200 and body["command"] == "alpr"
+    [prediction] = body["predictions"]
+    assert set(prediction) == PREDICTION_FIELDS
+    assert prediction["plate"] == TRUTH.text
+    assert prediction["label"] == f"Plate: {TRUTH.text}"
+    assert body["message"] == f"Found Plate: {TRUTH.text}"
+    assert body["count"] == 1
+    assert all(isinstance(prediction[k], int) for k in ("x_min", "y_min", "x_max", "y_max"))
+    box = [prediction[k] for k in ("x_min", "y_min", "x_max", "y_max")]
+    assert overlaps(box, TRUTH.box)
+    current = client.post(
+        "/v1/vision/alpr", {"upload": _upload(car_jpg)}, HTTP_X_API_KEY=key_a.raw
+    ).json()
+    assert [p["plate"] for p in current["predictions"]] == [TRUTH.text]
+
+
+def _upload(image: bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("alpr.jpg", image, content_type="image/jpeg")
+
+
+def test_a_tenant_without_the_service_is_refused(inference, key_b, post_native, client, car_jpg):
+    assert post_native("license-plates", car_jpg, key_b.raw).status_code == 403
+    alpr = client.post("/v1/image/alpr", {"upload": _upload(car_jpg)}, HTTP_X_API_KEY=key_b.raw)
+    assert alpr.status_code == 403
+    assert alpr.json()["success"] is False and alpr.json()["code"] == 403
+
+
+def test_deepstack_detection_is_unchanged_with_plates_enabled(
+    inference, plates_tenant, key_a, client, car_jpg
+):
+    enable_service(plates_tenant, "vehicles-detection")
+    body = client.post(
+        "/v1/vision/detection", {"image": _upload(car_jpg)}, HTTP_X_API_KEY=key_a.raw
+    ).json()
+    assert body["success"] is True
+    assert "car" in {p["label"] for p in body["predictions"]}
+    assert all(
+        set(p) == {"label", "confidence", "x_min", "y_min", "x_max", "y_max"}
+        for p in body["predictions"]
+    )
