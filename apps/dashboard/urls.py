@@ -14,6 +14,7 @@ from django.views.generic import RedirectView
 from apps.core.signin import SignInForm, ThrottledPasswordResetView
 from apps.dashboard.views import (
     accounts,
+    alert_feedback,
     alerts,
     cameras,
     exports,
@@ -157,6 +158,16 @@ tenant_urls = [
     ),
     path("cameras/<str:camera_id>/delete/", cameras.camera_delete, name="camera-delete"),
     path(
+        "cameras/<str:camera_id>/learned-areas/<int:area_id>/remove",
+        alert_feedback.learned_area_remove,
+        name="learned-area-remove",
+    ),
+    path(
+        "cameras/<str:camera_id>/feedback-apply",
+        alert_feedback.feedback_apply,
+        name="feedback-apply",
+    ),
+    path(
         "cameras/<str:camera_id>/background",
         cameras.camera_background,
         name="camera-background",
@@ -167,6 +178,7 @@ tenant_urls = [
     path("alerts/", alerts.alerts, name="alerts"),
     path("alerts/settings/<str:camera_id>", alerts.alert_settings, name="alert-settings"),
     path("alerts/<str:event_id>/", alerts.alert_detail, name="alert"),
+    path("alerts/<str:event_id>/feedback", alert_feedback.alert_feedback, name="alert-feedback"),
     path("alerts/<str:event_id>/snapshot.jpg", alerts.alert_snapshot, name="alert-snapshot"),
     path("alerts/<str:event_id>/thumbnail.jpg", alerts.alert_thumbnail, name="alert-thumbnail"),
     # webhooks

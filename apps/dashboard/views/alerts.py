@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from apps.alerts import snapshots
 from apps.alerts.alerting import ALERTING_FIELDS, AlertingInvalid, alerting_of, update_alerting
+from apps.alerts.feedback.models import EventVerdict
 from apps.alerts.listing import (
     CameraEventFilter,
     tenant_camera_event,
@@ -48,7 +49,7 @@ def alerts(request: TenantRequest) -> HttpResponse:
             zone=data["zone"] or None,
             day=data["day"],
         )
-    events = tenant_camera_events(request.tenant.pk, filters)
+    events = tenant_camera_events(request.tenant.pk, filters).select_related("verdict")
     page_obj = Paginator(events, ALERTS_PER_PAGE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -110,6 +111,7 @@ def alert_detail(request: TenantRequest, event_id: str) -> HttpResponse:
         "dashboard/alert_detail.html",
         {
             "event": event,
+            "verdict": EventVerdict.objects.filter(event=event).first(),
             "deliveries": deliveries,
             "drawing": {
                 "width": event.frame_width,

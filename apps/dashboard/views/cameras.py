@@ -46,6 +46,7 @@ from apps.dashboard.forms.cameras import (
 )
 from apps.dashboard.once import issue_token, use_token
 from apps.dashboard.pages import page
+from apps.dashboard.views.alert_feedback import camera_feedback
 from apps.tenants.models import ApiKey
 from apps.tenants.services import TooManyKeys
 
@@ -215,6 +216,7 @@ def camera_detail(request: TenantRequest, camera_id: str) -> HttpResponse:
             "seen_at": _seen(frame.seen_at if frame else None),
             "editor": _editor_data(request, camera),
             "form_token": issue_token(request.session),
+            **camera_feedback(camera),  # health, learned areas, alert quality
         },
         status=status,
     )
