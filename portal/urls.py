@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from portal import api_docs
+
 urlpatterns = [
     path("", include("apps.detection.urls")),
     path("api/v1/", include("apps.tenants.urls")),  # the tenant's own keys
@@ -18,6 +20,7 @@ urlpatterns = [
         SpectacularRedocView.as_view(url_name="api-schema", template_name="api_docs/redoc.html"),
         name="api-docs",
     ),
+    path("api/docs/redoc.standalone.js", api_docs.redoc_standalone, name="api-docs-redoc"),
     path("admin/", admin.site.urls),
     path("", include("apps.dashboard.urls")),  # the tenant dashboard (sign-in, /t/<slug>/...)
 ]

@@ -58,6 +58,7 @@ class EventListView(TenantKeyView):
     scopes = (SCOPE_EVENTS_READ,)
 
     @extend_schema(
+        tags=["request archive"],
         summary="List archived request events",
         parameters=[EventQuerySerializer],
         responses={200: EventPageSerializer, 400: ErrorSerializer, **ERRORS},
@@ -88,6 +89,7 @@ class EventDetailView(TenantKeyView):
     scopes = (SCOPE_EVENTS_READ,)
 
     @extend_schema(
+        tags=["request archive"],
         summary="One archived request event with its stored response",
         responses={200: ArchivedEventDetailSerializer, **ERRORS},
     )
@@ -107,6 +109,7 @@ class EventImageView(TenantKeyView):
     scopes = (SCOPE_EVENTS_READ,)
 
     @extend_schema(
+        tags=["request archive"],
         summary="Download the image of an archived request event",
         responses={(200, "image/*"): bytes, **ERRORS},
     )

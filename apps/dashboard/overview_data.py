@@ -72,7 +72,11 @@ def tenant_overview(tenant: Tenant) -> dict:
         # The quota counter is Redis's, counted on the request path: it is current even
         # before the usage drain has stored the latest requests.
         "quota": Quota(used=requests_this_month(tenant.pk), limit=tenant.monthly_request_quota),
-        # Each call once, as the quota counts; the service cards count the requests each ran.
+        # Each call once (the service cards count the requests each ran), from the stored
+        # totals, as the usage page and the usage API count them: refused calls included.
+        "requests_month": getattr(
+            request_totals(month_start, month_end, [tenant.pk]).get(tenant.pk), "requests", 0
+        ),
         "requests_today": getattr(
             request_totals(today, today + timedelta(days=1), [tenant.pk]).get(tenant.pk),
             "requests",

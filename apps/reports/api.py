@@ -30,7 +30,7 @@ from apps.usage.models import DailyUsage
 MAX_USAGE_DAYS = 366
 
 
-@extend_schema(tags=["account"])
+@extend_schema(tags=["usage"])
 class UsageView(TenantKeyView):
     scopes = (SCOPE_EVENTS_READ, SCOPE_MANAGE)
 
@@ -122,6 +122,7 @@ class ExportListView(TenantKeyView):
     scopes = (SCOPE_EVENTS_READ,)
 
     @extend_schema(
+        tags=["exports"],
         summary="Start a dataset export (COCO, YOLO or Label Studio zip) of archived frames",
         request=ExportRequestSerializer,
         responses={202: DatasetExportSerializer, 400: ErrorSerializer, **ERRORS},
@@ -142,6 +143,7 @@ class ExportListView(TenantKeyView):
         return Response(data, status=202, headers={"Location": data["url"]})
 
     @extend_schema(
+        tags=["exports"],
         summary="The tenant's latest dataset exports",
         responses={200: DatasetExportSerializer(many=True), **ERRORS},
     )
@@ -156,6 +158,7 @@ class ExportDetailView(TenantKeyView):
     scopes = (SCOPE_EVENTS_READ,)
 
     @extend_schema(
+        tags=["exports"],
         summary="One dataset export: status and progress",
         responses={200: DatasetExportSerializer, **ERRORS},
     )
@@ -168,6 +171,7 @@ class ExportDownloadView(TenantKeyView):
     scopes = (SCOPE_EVENTS_READ,)
 
     @extend_schema(
+        tags=["exports"],
         summary="Download a finished dataset export (zip, streamed)",
         responses={
             (200, "application/zip"): bytes,

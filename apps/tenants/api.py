@@ -60,7 +60,7 @@ def errors(*statuses: int) -> dict[int, OpenApiResponse]:
     return {s: OpenApiResponse(ErrorSerializer, description=texts[s]) for s in statuses}
 
 
-@extend_schema(tags=["account"])
+@extend_schema(tags=["keys"])
 class KeyListView(TenantKeyView):
     @extend_schema(
         summary="List the tenant's API keys",
@@ -102,7 +102,7 @@ class KeyListView(TenantKeyView):
         return Response({"key": key_json(key, self.grant.key_id), "secret": secret}, status=201)
 
 
-@extend_schema(tags=["account"])
+@extend_schema(tags=["keys"])
 class KeyRevokeView(TenantKeyView):
     @extend_schema(
         summary="Revoke one of the tenant's API keys",

@@ -185,5 +185,9 @@ def format_usage(usage: Usage) -> str:
         )
     if usage.used_this_month is not None:
         quota = "unlimited" if usage.monthly_quota is None else str(usage.monthly_quota)
-        lines.append(f"this month: {usage.used_this_month} of {quota}")
+        lines.append(
+            f"quota used this month: {usage.used_this_month} of {quota} (requests refused before "
+            "they ran, e.g. an unknown camera or over the rate limit, are in the rows above but "
+            "not in the quota)"
+        )
     return "\n".join(lines)

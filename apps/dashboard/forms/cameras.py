@@ -69,7 +69,7 @@ class CameraSettingsForm(forms.Form):
             }
         super().__init__(*args, **kwargs)
         self.fields["services"].choices = service_choices(enabled)
-        for label in labels_of(enabled):
+        for label in labels_of(threshold_services(enabled, camera, bound=self.is_bound)):
             self.fields[f"threshold_{label}"] = forms.FloatField(
                 required=False,
                 min_value=0,
@@ -110,6 +110,15 @@ def add_camera_error(form: forms.Form, field: str, message: str) -> None:
     if name == "class_thresholds" and "." in field:
         name = f"threshold_{field.split('.', 1)[1]}"
     form.add_error(name if name in form.fields else None, message)
+
+
+def threshold_services(enabled: list[str], camera: Camera | None, *, bound: bool) -> list[str]:
+    """The services whose classes get a threshold field: the camera's own (a persons-only
+    camera shows no bus or dog), all enabled ones for a camera that runs every service or
+    for a posted form (a service ticked in the same post keeps the thresholds sent for it)."""
+    if bound or camera is None or not camera.services:
+        return enabled
+    return [service for service in enabled if service in camera.services] or enabled
 
 
 class StillForm(forms.Form):

@@ -16,6 +16,7 @@ from typing import cast
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpResponse
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -89,6 +90,12 @@ class UserRateAndQuota(BaseThrottle):
         return True
 
 
+@extend_schema_view(
+    post=extend_schema(
+        tags=["dashboard"],
+        summary="Try it: the native detection, signed in to the dashboard (no API key)",
+    )
+)
 class SessionDetectView(NativeDetectView):
     authentication_classes = [TenantSessionAuthentication]
     throttle_classes = [UserRateAndQuota]

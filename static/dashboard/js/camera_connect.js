@@ -32,9 +32,24 @@
     image.src = body.frame_url;
     frame.hidden = false;
     const found = window.IPCAI.countLabels(body.detections);
-    status.textContent = `Connected: first frame at ${new Date(body.seen_at).toLocaleString()}, ${
+    status.textContent = `Connected: first frame at ${utc(body.seen_at)}, ${
       found || "nothing detected"
     }.`;
+    showStep(2);
+  }
+
+  // Every other time on the dashboard is UTC ("2026-12-05 09:27:39 UTC"), not the locale's.
+  function utc(when) {
+    return `${new Date(when).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+  }
+
+  // The step indicator follows: the first frame arrived, so step 3 is where the user is.
+  function showStep(index) {
+    const steps = document.querySelectorAll("#connect-steps li");
+    steps.forEach((step, i) => {
+      if (i === index) step.setAttribute("aria-current", "step");
+      else step.removeAttribute("aria-current");
+    });
   }
   poll();
 })();

@@ -14,12 +14,21 @@
   const image = frame.querySelector("img");
   const output = document.getElementById("try-json");
   const csrfToken = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const IMAGE_TYPES = ["image/jpeg", "image/png"];
+  const CHOOSE_IMAGE = "Choose a JPEG or PNG image.";
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const file = fileInput.files[0];
     if (!file) {
       status.textContent = "Choose an image first.";
+      return;
+    }
+    // A camera's API error (Content-Type ...; send image/jpeg, ...) means nothing to a person
+    // who picked a file: say what to pick instead, before sending anything.
+    if (!IMAGE_TYPES.includes(file.type)) {
+      result.hidden = true;
+      status.textContent = `${file.name} is not an image the service reads. ${CHOOSE_IMAGE}`;
       return;
     }
     const url = new URL(
@@ -45,7 +54,10 @@
       result.hidden = false;
       if (!response.ok) {
         frame.hidden = true;
-        status.textContent = `Error ${response.status}: ${body.error ? body.error.message : ""}`;
+        status.textContent =
+          response.status === 415
+            ? CHOOSE_IMAGE
+            : `Error ${response.status}: ${body.error ? body.error.message : ""}`;
         return;
       }
       await window.IPCAI.showFile(image, file);

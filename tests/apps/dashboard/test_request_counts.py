@@ -54,8 +54,9 @@ def test_the_overview_counts_the_call_once_and_under_each_service(one_deepstack_
 
     page = browser.get("/t/alpha/").content.decode()
 
-    assert '<span class="metric" id="quota-used">2</span>' in page
+    assert '<span class="metric" id="requests-month">2</span>' in page
     assert '<span id="requests-today">2</span>' in page
+    assert '<span id="quota-used">2</span>' in page
     assert stat(page, "persons-detection", "month-requests") == 1
     assert stat(page, "pets-detection", "month-requests") == 2
     assert stat(page, "vehicles-detection", "month-requests") == 1
@@ -145,3 +146,35 @@ def test_the_calls_of_old_usage_rows_are_backfilled_by_the_migration(db, tenant_
 
     calls = dict(DailyUsage.objects.values_list("application_type", "calls"))
     assert calls == {"persons-detection": 1, "pets-detection": 1}
+
+
+def test_a_refused_call_is_in_every_total_and_the_page_says_why_the_quota_is_lower(
+    client, inference, tenant_a, key_a, alice
+):
+    """A frame for a camera that does not exist is refused before it runs: it is in the
+    month's and the day's totals (one number for each question), not in the quota, and the
+    page says so beside the quota."""
+    answered = client.post(
+        "/api/v1/detect/persons-detection",
+        data=seed_image("persons"),
+        content_type="image/jpeg",
+        **key_a.headers,
+    )
+    refused = client.post(
+        "/api/v1/detect/persons-detection",
+        data=seed_image("persons"),
+        content_type="image/jpeg",
+        HTTP_X_CAMERA_ID="cam_doesnotexist",
+        **key_a.headers,
+    )
+    assert (answered.status_code, refused.status_code) == (200, 404)
+    drain_usage()
+
+    page = signed_in(alice).get("/t/alpha/").content.decode()
+
+    assert '<span class="metric" id="requests-month">2</span>' in page
+    assert '<span id="requests-today">2</span>' in page
+    assert '<span id="quota-used">1</span>' in page
+    assert "the quota does not count those, so it can be lower" in page
+    usage = client.get("/api/v1/usage", **key_a.headers).json()
+    assert sum(day["requests"] for day in usage["days"]) == 2

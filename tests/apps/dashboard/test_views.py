@@ -335,7 +335,7 @@ def test_the_overview_counts_requests_per_service_with_latency(alice, tenant_a, 
     assert re.search(r'data-stat="month-objects">6<', pets)
     assert "67%" in pets  # 2 of 3 succeeded
     assert re.search(r"\d+ / \d+ ms", pets)
-    assert '<span class="metric" id="quota-used">3</span>' in page
+    assert '<span id="quota-used">3</span>' in page
     assert 'id="chart-data"' in page
 
 
