@@ -56,6 +56,8 @@ class KeyGrant:
     expires_at: float | None
     services: dict[str, ServiceGrant]
     scopes: frozenset[str] = field(default=ALL_SCOPES)
+    # What the tenant blurs in stored images ("faces", "plates"; docs/PRIVACY.md).
+    redact: frozenset[str] = frozenset()
 
     def enabled_services(self) -> list[str]:
         return [name for name, svc in self.services.items() if svc.enabled]

@@ -145,6 +145,7 @@ def _grant(raw_key: str, public_id: str, entry: dict) -> KeyGrant:
         services={s["application_type"]: ServiceGrant(**s) for s in entry["services"]},
         # Snapshots cached before scopes existed belong to keys migrated to all scopes.
         scopes=frozenset(entry.get("scopes", ALL_SCOPES)),
+        redact=frozenset(entry.get("redact", ())),
     )
 
 
@@ -170,6 +171,7 @@ def _load_entry(public_id: str) -> dict:
         "tenant_active": tenant.active,
         "default_application_type": tenant.default_application_type,
         "monthly_request_quota": tenant.monthly_request_quota,
+        "redact": sorted(tenant.redaction()),
         "services": [
             {
                 "application_type": s.application_type,

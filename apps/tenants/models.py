@@ -38,9 +38,30 @@ class Tenant(models.Model):
         null=True, blank=True, help_text="Requests per calendar month (UTC); empty = unlimited."
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Privacy (docs/PRIVACY.md): what is blurred in every image we store. Owners may turn a
+    # kind on; the operator may require it, and a required kind cannot be turned off by them.
+    redact_faces = models.BooleanField(default=False, help_text="Blur faces in stored images.")
+    redact_plates = models.BooleanField(
+        default=False, help_text="Blur licence plates in stored images."
+    )
+    require_redact_faces = models.BooleanField(
+        default=False, help_text="Operator: faces are blurred whatever the owner chooses."
+    )
+    require_redact_plates = models.BooleanField(
+        default=False, help_text="Operator: plates are blurred whatever the owner chooses."
+    )
 
     class Meta:
         ordering = ["slug"]
+
+    def redaction(self) -> frozenset[str]:
+        """The kinds blurred in what is stored: chosen or required."""
+        kinds = set()
+        if self.redact_faces or self.require_redact_faces:
+            kinds.add("faces")
+        if self.redact_plates or self.require_redact_plates:
+            kinds.add("plates")
+        return frozenset(kinds)
 
     def __str__(self) -> str:
         return self.slug
