@@ -373,8 +373,12 @@ IPCAI_MAX_REQUEST_BODY_BYTES = env.int(
 # An upload is streamed to a temporary file and then to the archive storage, bounded by this
 # (413 on a larger Content-Length before a byte is read; the route takes no chunked bodies).
 IPCAI_VIDEO_MAX_UPLOAD_BYTES = env.int("IPCAI_VIDEO_MAX_UPLOAD_BYTES", default=2 * 1024**3)
-# Routes with a body bound of their own (path -> bytes), still checked by the middleware.
-IPCAI_LARGE_BODY_ROUTES = {"/api/v1/video-jobs": IPCAI_VIDEO_MAX_UPLOAD_BYTES}
+# Routes with a body bound of their own (path regex -> bytes), still checked by the middleware:
+# the video-jobs API and the dashboard's upload form.
+IPCAI_LARGE_BODY_ROUTES = {
+    r"/api/v1/video-jobs": IPCAI_VIDEO_MAX_UPLOAD_BYTES,
+    r"/t/[^/]+/video-jobs/": IPCAI_VIDEO_MAX_UPLOAD_BYTES,
+}
 # Per-tenant defaults (a tenant's VideoLimits row overrides them).
 IPCAI_VIDEO_MAX_CONCURRENT_JOBS = env.int("IPCAI_VIDEO_MAX_CONCURRENT_JOBS", default=2)
 IPCAI_VIDEO_MAX_DURATION_S = env.float("IPCAI_VIDEO_MAX_DURATION_S", default=4 * 3600.0)

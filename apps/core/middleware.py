@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -24,6 +25,14 @@ from apps.core.errors import error_body
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
 CHUNK_BYTES = 64 * 1024
+
+
+def _own_limit(path: str) -> int | None:
+    """The body bound of a route that has its own (IPCAI_LARGE_BODY_ROUTES: regex -> bytes)."""
+    for pattern, limit in settings.IPCAI_LARGE_BODY_ROUTES.items():
+        if re.fullmatch(pattern, path):
+            return int(limit)
+    return None
 
 
 def _too_large(limit: int, length: int | None = None) -> JsonResponse:
@@ -43,7 +52,7 @@ class RequestBodyLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # A route with its own bound (a video upload) reads its body as a stream and takes no
         # chunked body, so it is never buffered here.
-        own_limit = settings.IPCAI_LARGE_BODY_ROUTES.get(request.path_info)
+        own_limit = _own_limit(request.path_info)
         limit = own_limit or settings.IPCAI_MAX_REQUEST_BODY_BYTES
         meta = request.META
         if meta.get("CONTENT_LENGTH"):

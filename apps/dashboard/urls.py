@@ -25,6 +25,7 @@ from apps.dashboard.views import (
     services,
     try_it,
     usage,
+    video_jobs,
     webhooks,
 )
 
@@ -186,6 +187,14 @@ tenant_urls = [
     path("webhooks/<str:endpoint_id>/", webhooks.webhook_detail, name="webhook"),
     path("webhooks/<str:endpoint_id>/test", webhooks.webhook_test, name="webhook-test"),
     path("webhooks/<str:endpoint_id>/delete", webhooks.webhook_delete, name="webhook-delete"),
+    # stored-video jobs
+    path("video-jobs/", video_jobs.video_jobs, name="video-jobs"),
+    path("video-jobs/<str:job_id>/", video_jobs.video_job, name="video-job"),
+    path(
+        "video-jobs/<str:job_id>/events/<str:event_id>.jpg",
+        video_jobs.video_job_snapshot,
+        name="video-job-snapshot",
+    ),
     # dataset exports
     path("exports/", exports.exports, name="exports"),
     path("exports/<str:export_id>.zip", exports.export_download, name="export-download"),

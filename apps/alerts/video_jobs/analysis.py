@@ -11,7 +11,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from django.conf import settings
@@ -134,7 +134,7 @@ def start(job_id: str) -> None:
         locked.started_at = timezone.now()
         locked.save()
         for p in plans:
-            transaction.on_commit(lambda index=p.index: queue(ANALYZE_CHUNK, str(job.id), index))
+            transaction.on_commit(partial(queue, ANALYZE_CHUNK, str(job.id), p.index))
 
 
 # --- one chunk ------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ def _claim(job_id: str, index: int) -> VideoJobChunk | None:
         chunk = (
             VideoJobChunk.objects.select_for_update()
             .select_related("job")
-            .filter(job_id=job_id, index=index)
+            .filter(job_id=uuid.UUID(job_id), index=index)
             .first()
         )
         if chunk is None or chunk.job.finished or chunk.status == VideoJobChunk.Status.DONE:
@@ -205,7 +205,9 @@ def kept_detections(
         if not wanted:
             continue
         if camera is None:
-            survivors = [(i, []) for i in wanted if scores[i] >= threshold]
+            survivors: list[tuple[int, list[str]]] = [
+                (i, []) for i in wanted if scores[i] >= threshold
+            ]
         else:
             outcome = filter_boxes(
                 camera,

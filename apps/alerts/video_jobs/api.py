@@ -210,17 +210,20 @@ class VideoJobDetailView(TenantKeyView):
         return Response(item)
 
     @extend_schema(
-        summary="Cancel a video job and delete what it stored",
-        responses={200: VideoJobSerializer, **ERRORS},
+        summary="Cancel a video job (200, cancelled) or delete a finished one (204), and "
+        "delete what it stored",
+        responses={200: VideoJobSerializer, 204: None, **ERRORS},
         tags=["video jobs"],
     )
     def delete(self, request: Request, job_id: str) -> Response:
         job = _job_or_404(self.tenant_id, job_id)
         try:
-            job = services.cancel_job(job)
+            cancelled = services.cancel_job(job)
         except StorageError as exc:
             raise ApiError(503, "archive_unavailable", "Storage is unavailable; retry.") from exc
-        return Response(job_item(job))
+        if cancelled is None:
+            return Response(status=204)
+        return Response(job_item(cancelled))
 
 
 class VideoJobSnapshotView(TenantKeyView):

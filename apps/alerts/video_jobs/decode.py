@@ -77,8 +77,8 @@ def probe(path: Path) -> ClipInfo:
         if container.format.name in _STILL_FORMATS or not container.streams.video:
             raise BadClip("not_a_video", "The file holds no video stream.")
         stream = container.streams.video[0]
-        codec = stream.codec_context.name if stream.codec_context else ""
-        if not codec or stream.codec_context.codec is None:
+        codec = stream.codec_context.name
+        if not codec:
             raise BadClip("unsupported_codec", "The clip's video codec cannot be decoded.")
         try:
             first = next(container.decode(stream), None)

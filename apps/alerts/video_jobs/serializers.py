@@ -42,7 +42,7 @@ class VideoJobDetailQuerySerializer(serializers.Serializer):
 
 class VideoJobEventSerializer(serializers.Serializer):
     id = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # DRF takes it off the class
     start_s = serializers.FloatField()
     end_s = serializers.FloatField()
     max_score = serializers.FloatField()

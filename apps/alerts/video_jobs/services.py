@@ -197,17 +197,20 @@ def remove_stored(job: VideoJob, storage: ArchiveStorage | None = None) -> None:
     (storage or get_storage()).delete(_stored_keys(job))
 
 
-def cancel_job(job: VideoJob) -> VideoJob:
-    """Stop the job (running chunks see it at their next batch) and delete what it stored;
-    the row stays, cancelled, so the list shows what happened."""
+def cancel_job(job: VideoJob) -> VideoJob | None:
+    """Delete what the job stored. A queued or running job stays, cancelled (its running
+    chunks stop at their next batch), so the list shows what happened; a finished one goes
+    entirely (None)."""
     with transaction.atomic():
         locked = VideoJob.objects.select_for_update().get(pk=job.pk)
         remove_stored(locked)
+        if locked.finished:
+            locked.delete()
+            return None
         locked.events.all().delete()
         locked.chunks.all().delete()
-        if not locked.finished:
-            locked.status = VideoJob.Status.CANCELLED
-            locked.finished_at = timezone.now()
+        locked.status = VideoJob.Status.CANCELLED
+        locked.finished_at = timezone.now()
         locked.save()
     return locked
 
@@ -304,4 +307,4 @@ def purge_expired_jobs(now=None, storage: ArchiveStorage | None = None) -> int:
 
 
 def chunk_query(job_id: uuid.UUID | str):
-    return VideoJobChunk.objects.filter(job_id=job_id)
+    return VideoJobChunk.objects.filter(job_id=uuid.UUID(str(job_id)))

@@ -9,6 +9,7 @@ hold expired, whatever happened to its message. Registered through apps/archive/
 from __future__ import annotations
 
 import logging
+import uuid
 
 from celery import shared_task
 from django.conf import settings
@@ -44,7 +45,9 @@ def analyze_chunk(self, job_id: str, index: int) -> str:
         from apps.alerts.video_jobs.models import VideoJobChunk
 
         # Let the retry claim it at once rather than after the hold.
-        VideoJobChunk.objects.filter(job_id=job_id, index=index).update(status="pending")
+        VideoJobChunk.objects.filter(job_id=uuid.UUID(job_id), index=index).update(
+            status=VideoJobChunk.Status.PENDING
+        )
         raise self.retry(exc=exc, countdown=min(30, 2**self.request.retries)) from None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -29,7 +30,7 @@ class BoundedFile(UploadedFile):
 
     @property
     def path(self) -> Path:
-        return Path(self.file.name)
+        return Path(str(getattr(self.file, "name", "")))
 
 
 class BoundedUploadHandler(FileUploadHandler):
@@ -40,7 +41,7 @@ class BoundedUploadHandler(FileUploadHandler):
         self.limit = limit or settings.IPCAI_VIDEO_MAX_UPLOAD_BYTES
         self.written = 0
         self.too_large = False
-        self.target = None
+        self.target: IO[bytes] | None = None
 
     def new_file(self, *args, **kwargs) -> None:
         super().new_file(*args, **kwargs)

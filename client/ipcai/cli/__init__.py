@@ -1,4 +1,4 @@
-"""The `ipcai` command line: detect, watch, cameras, keys, usage, events, export, relay.
+"""The `ipcai` command line: detect, watch, cameras, keys, usage, events, video, export, relay.
 
 Each command is one module of this package holding its parser and its handler; `main()` builds
 the top parser from them. The connection options, and the one place that turns them into a
@@ -24,7 +24,7 @@ from typing import IO
 
 from ipcai import __version__
 from ipcai.batch import InputError
-from ipcai.cli import cameras, detect, events, export, keys, relay, usage, watch, webhooks
+from ipcai.cli import cameras, detect, events, export, keys, relay, usage, video, watch, webhooks
 from ipcai.cli.command import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -45,6 +45,7 @@ COMMANDS: tuple[AddParser, ...] = (
     usage.add_parser,
     events.add_parser,
     webhooks.add_parser,
+    video.add_parser,
     export.add_parser,
     relay.add_parser,
 )

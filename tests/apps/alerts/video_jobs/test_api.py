@@ -4,7 +4,6 @@ leave nothing stored; another tenant's key sees nothing."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
@@ -95,8 +94,9 @@ def test_shared_clip_gives_one_person_event_per_visit_across_chunk_boundaries(
     # Cancel (delete) removes the stored clip and snapshots.
     assert files_in(archive.root)
     gone = client.delete(f"/api/v1/video-jobs/{job_id}", **key_a.headers)
-    assert gone.status_code == 200
+    assert gone.status_code == 204
     assert files_in(archive.root) == []
+    assert client.get(f"/api/v1/video-jobs/{job_id}", **key_a.headers).status_code == 404
 
 
 @pytest.mark.django_db
@@ -146,7 +146,7 @@ def test_an_empty_upload_is_refused(client, key_a, video_settings, archive):
 def test_an_upload_over_the_bound_is_refused_413_before_it_is_stored(
     client, key_a, video_settings, archive
 ):
-    video_settings.IPCAI_LARGE_BODY_ROUTES = {"/api/v1/video-jobs": 100_000}
+    video_settings.IPCAI_LARGE_BODY_ROUTES = {r"/api/v1/video-jobs": 100_000}
     response = client.post(
         "/api/v1/video-jobs",
         {"file": SimpleUploadedFile("big.mp4", b"\0" * 300_000)},
@@ -197,4 +197,52 @@ def test_unknown_ids_and_bad_options_answer_clear_errors(client, key_a, video_se
         **key_a.headers,
     )
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_request"
-    io.BytesIO()
+
+
+@pytest.mark.django_db
+def test_a_queued_job_is_cancelled_and_its_upload_deleted(client, key_a, video_settings, archive):
+    response = client.post(  # no on_commit run here: the job stays queued
+        "/api/v1/video-jobs", {"file": SimpleUploadedFile("c.mp4", b"x" * 1000)}, **key_a.headers
+    )
+    assert response.status_code == 202 and response.json()["status"] == "queued"
+    assert len(files_in(archive.root)) == 1
+    cancelled = client.delete(f"/api/v1/video-jobs/{response.json()['id']}", **key_a.headers)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert files_in(archive.root) == []
+
+
+@pytest.mark.django_db
+def test_the_concurrent_job_limit_refuses_before_storing(client, key_a, video_settings, archive):
+    video_settings.IPCAI_VIDEO_MAX_CONCURRENT_JOBS = 1
+    first = client.post(
+        "/api/v1/video-jobs", {"file": SimpleUploadedFile("a.mp4", b"x" * 1000)}, **key_a.headers
+    )
+    assert first.status_code == 202
+    second = client.post(
+        "/api/v1/video-jobs", {"file": SimpleUploadedFile("b.mp4", b"x" * 1000)}, **key_a.headers
+    )
+    assert second.status_code == 429
+    assert second.json()["error"]["code"] == "too_many_video_jobs"
+    assert len(files_in(archive.root)) == 1
+
+
+@pytest.mark.django_db
+def test_a_clip_already_in_the_tenants_storage_is_analysed_and_left_in_place(
+    client, key_a, inference, video_settings, archive, django_capture_on_commit_callbacks, tmp_path
+):
+    from tests.apps.alerts.video_jobs.clips import excerpt
+
+    key = f"video-uploads/{key_a.key.tenant_id}/recorder/first-visit.avi"
+    archive.put_file(key, excerpt(tmp_path / "first-visit.avi"), "video/x-msvideo")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/video-jobs",
+            {"source_key": key, "fps": 2},
+            content_type="application/json",
+            **key_a.headers,
+        )
+    assert response.status_code == 202, response.content
+    job = client.get(f"/api/v1/video-jobs/{response.json()['id']}", **key_a.headers).json()
+    assert job["status"] == "succeeded" and [e["label"] for e in job["events"]] == ["person"]
+    assert client.delete(f"/api/v1/video-jobs/{job['id']}", **key_a.headers).status_code == 204
+    assert [p.relative_to(archive.root).as_posix() for p in files_in(archive.root)] == [key]
