@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import IO
 
 from ipcai.camera_events import CameraEvent, follow, format_events, list_events
+from ipcai.cli import event_feedback
 from ipcai.cli.arguments import positive_float, positive_int
 from ipcai.cli.command import EXIT_OK, Commands, stop_on_signals, write_line
 from ipcai.cli.connection import client_from
@@ -20,8 +21,15 @@ def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
         parents=[connection],
         help="camera events (alerts): list them, or --follow them as they start and end",
         description="ipcai events [--camera ID] [--label person] [--zone NAME] [--since TIME] "
-        "[--follow]",
+        "[--follow]; ipcai events feedback EVENT_ID false_alarm|confirmed [--note TEXT]",
     )
+    events.add_argument(
+        "action",
+        nargs="*",
+        metavar="feedback EVENT_ID VERDICT",
+        help="give an event a verdict: false_alarm (teaches its camera) or confirmed",
+    )
+    events.add_argument("--note", help="a note kept with the verdict (feedback)")
     events.add_argument("--camera", help="only this camera (its id, cam_...)")
     events.add_argument("--label", help="only this class, e.g. person")
     events.add_argument("--zone", help="only events that entered this zone")
@@ -40,6 +48,8 @@ def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    if args.action:
+        return event_feedback.run(args, stdout, stderr)
     with client_from(args) as client:
         if not args.follow:
             events = list_events(
