@@ -14,6 +14,7 @@ from apps.core.storage import ArchiveStorage
 from apps.reports.datasets.archive_zip import BoundedZip
 from apps.reports.datasets.formats import IMAGES_DIR, dataset_format
 from apps.reports.datasets.selection import ExportSpec, candidate_ids, scan
+from apps.reports.datasets.verdicts import write_verdicts
 
 ZIP = "application/zip"
 
@@ -58,6 +59,7 @@ def build_export(
             progress(archive.images, scanned, len(ids))
         for name, data in writer.closing_files():
             archive.write(name, data)
+        write_verdicts(archive, tenant_id, spec, storage)  # false alarms, confirmed events
         size = archive.finish()
         storage.put_file(key, archive.path, ZIP)
         return BuiltExport(images=archive.images, annotations=annotations, size_bytes=size)
