@@ -9,11 +9,13 @@ import uuid
 import zipfile
 from datetime import UTC, datetime
 
+import pytest
+
 from apps.alerts.feedback.services import give_feedback
 from apps.alerts.models import CameraEvent
 from apps.cameras.services import create_camera
 from harness.images import seed_image
-from tests.apps.reports.datasets.test_exports import frames_a, start  # noqa: F401
+from tests.apps.reports.datasets.test_exports import frames_a, start  # noqa: F401  (a fixture)
 
 
 def event_with_snapshot(archive, camera, label: str, score: float) -> CameraEvent:
@@ -44,8 +46,9 @@ def exported(client, key, django_capture_on_commit_callbacks) -> zipfile.ZipFile
     return zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
 
 
+@pytest.mark.usefixtures("frames_a")  # archived frames: the export itself has content
 def test_false_alarms_are_hard_negatives_and_confirmed_events_positives(
-    client, key_a, key_b, tenant_a, frames_a, archive, django_capture_on_commit_callbacks
+    client, key_a, key_b, tenant_a, archive, django_capture_on_commit_callbacks
 ):
     camera = create_camera(tenant_a, {"name": "porch"})
     wrong = event_with_snapshot(archive, camera, "person", 0.55)
