@@ -33,6 +33,7 @@ from gpu_worker.errors import WorkerError, too_large
 from gpu_worker.images import read_header
 from gpu_worker.metrics import CONTENT_TYPE
 from gpu_worker.payload import Invocation, parse_invocation
+from gpu_worker.regions import find_regions
 from gpu_worker.serving import ServedModel, WorkerState
 
 log = logging.getLogger("gpu_worker.server")
@@ -157,9 +158,18 @@ def create_app(settings: WorkerSettings) -> Starlette:
         access_log.info("request", extra={"fields": fields})
         return response
 
+    async def regions(request: Request) -> Response:
+        # Faces and plate boxes for the portal's redaction (gpu_worker/regions.py).
+        try:
+            body = await read_body(request, settings.max_body_bytes)
+        except WorkerError as error:
+            return error_response(error)
+        return await find_regions(state, request, body)
+
     routes = [
         Route("/ping", ping, methods=["GET"]),
         Route("/invocations", invocations, methods=["POST"]),
+        Route("/regions", regions, methods=["POST"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -287,6 +287,10 @@ IPCAI_ARCHIVE_KMS_KEY_ID = env("IPCAI_ARCHIVE_KMS_KEY_ID", default="")
 IPCAI_EVENT_SPOOL_DIR = env.path("IPCAI_EVENT_SPOOL_DIR", default=VAR_DIR / "spool" / "events")
 # After a failed publish, skip the broker this long (straight to the spool) before trying again.
 IPCAI_EVENT_BROKER_RETRY_S = env.float("IPCAI_EVENT_BROKER_RETRY_S", default=5.0)
+# Redaction of stored images (apps/core/redaction.py, docs/PRIVACY.md): images waiting for
+# the worker's regions at most (the most a crash loses), and the worker's time per image.
+IPCAI_REDACTION_QUEUE = env.int("IPCAI_REDACTION_QUEUE", default=64)
+IPCAI_REDACTION_TIMEOUT_S = env.float("IPCAI_REDACTION_TIMEOUT_S", default=10.0)
 IPCAI_EVENT_SPOOL_REPLAY_S = env.float("IPCAI_EVENT_SPOOL_REPLAY_S", default=5.0)
 # Storage errors retry 1, 2, 4 ... s (full jitter), capped below the claim bound and the
 # visibility timeout.

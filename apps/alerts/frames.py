@@ -48,6 +48,7 @@ class CameraFrame:
     image: bytes
     width: int
     height: int
+    redact: frozenset[str] = frozenset()  # what the tenant blurs in stored images
 
 
 def track_camera_frame(frame: CameraFrame) -> list[dict]:
@@ -92,7 +93,11 @@ def _frame_boxes(frame: CameraFrame) -> list[dict]:
 
 def write_changes(changes: list[Change], frame: CameraFrame | None) -> None:
     # The events of one frame share one stashed copy of it (snapshots.FrameStash).
-    shared = snapshots.FrameStash(frame.image, frame.width, frame.height) if frame else None
+    shared = (
+        snapshots.FrameStash(frame.image, frame.width, frame.height, frame.redact)
+        if frame
+        else None
+    )
     for change in changes:
         if change.kind == "opened" and frame is not None and shared is not None:
             _open(change, frame, shared)

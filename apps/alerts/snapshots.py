@@ -30,6 +30,7 @@ from PIL import Image, UnidentifiedImageError
 
 from apps.alerts.models import CameraEvent
 from apps.archive import layout
+from apps.core.redaction import redaction_queue
 from apps.core.redis import get_redis, redis_key, reply_bytes
 from apps.core.storage import ArchiveStorage, ObjectNotFound, get_storage
 
@@ -99,8 +100,11 @@ class FrameStash:
     """One camera frame's stash, shared by every event it opens or improves: stashed (and
     downscaled) once, for the first event that needs it."""
 
-    def __init__(self, image: bytes, width: int, height: int) -> None:
+    def __init__(
+        self, image: bytes, width: int, height: int, redact: frozenset[str] = frozenset()
+    ) -> None:
         self.image, self.width, self.height = image, width, height
+        self.redact = redact  # a redacting tenant's frame is stashed only once blurred
         self.frame_id: str | None = None
 
     def keep_for(self, event_id: str) -> None:
@@ -109,7 +113,10 @@ class FrameStash:
         if self.frame_id is None:
             frame_id = uuid.uuid4().hex
             data = downscaled(self.image, self.width, self.height)
-            r.set(_frame_key(frame_id), data, ex=STASH_TTL_S)
+            if self.redact:
+                stash_redacted(frame_id, data, self.redact)
+            else:
+                r.set(_frame_key(frame_id), data, ex=STASH_TTL_S)
             self.frame_id = frame_id
         r.eval(
             _POINT,
@@ -121,6 +128,23 @@ class FrameStash:
             STASH_TTL_S,
             redis_key("camframe", ""),
         )
+
+
+def stash_redacted(frame_id: str, image: bytes, kinds: frozenset[str]) -> None:
+    """Stash the frame once the redaction thread has blurred it (apps/core/redaction.py): the
+    request path does not wait, and Redis never holds the frame unblurred. The events point at
+    the frame id at once; until the blurred frame lands (normally well before the event
+    closes) the event has no snapshot, and a frame that cannot be blurred is never stashed.
+    Written only while some event still points at it (its count exists)."""
+
+    def then(redacted: bytes | None) -> None:
+        if redacted is None:
+            return
+        r = get_redis()
+        if r.exists(_refs_key(frame_id)):
+            r.set(_frame_key(frame_id), redacted, ex=STASH_TTL_S)
+
+    redaction_queue().submit(image, kinds, then)
 
 
 def stash(event_id: str, image: bytes, width: int = 0, height: int = 0) -> None:

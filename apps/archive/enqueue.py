@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from apps.archive import layout, outbox
+from apps.archive import layout, outbox, redaction
 from apps.archive.records import RequestEvent
 from apps.archive.store_task import wake_up
 from apps.core.spool import ARCHIVE
@@ -117,7 +117,11 @@ def archive_request_event(
         image_type=image_type,
         image_size=len(image) if image_type else 0,
     )
-    publish_or_spool(event)
+    if grant.redact and event.image is not None:
+        # Blurred off the request path before the outbox or the spool sees it.
+        redaction.hand_over(event, grant.redact, publish_or_spool)
+    else:
+        publish_or_spool(event)
     return event.event_id
 
 

@@ -18,6 +18,7 @@ def track_frame(
     explicit_time: float | None,
     body: object,
     arrived: float,
+    redact: frozenset[str] = frozenset(),
 ) -> list[dict]:
     """`explicit_time`: the request's header / query / form capture time; `body`: its parsed
     JSON (the seed's `timestamp`); `arrived`: when it arrived."""
@@ -44,5 +45,6 @@ def track_frame(
             image=image,
             width=int(first.get("width", 0)),
             height=int(first.get("height", 0)),
+            redact=redact,
         )
     )

@@ -123,7 +123,13 @@ def detect_services(
             filter_result(camera, r, t) for r, t in zip(results, thresholds.values(), strict=True)
         ]
         call.events = track_frame(  # camera events (apps/alerts), on the frame's capture time
-            camera, results, image.data, call.captured_at, call.parsed_body, call.timestamp
+            camera,
+            results,
+            image.data,
+            call.captured_at,
+            call.parsed_body,
+            call.timestamp,
+            redact=call.grant.redact,
         )
     call.results.extend(results)
     return results

@@ -41,7 +41,8 @@ def test_every_builtin_model_has_a_checksum_family_and_source():
     assert {"yolox_nano", "picodet_s_416", "deimv2_femto"} <= set(manifest)
     for spec in manifest.values():
         assert len(spec.sha256) == 64 and spec.source_url.startswith("https://")
-        assert len(spec.class_names) == 80 and spec.class_names[16] == "dog"
+        if spec.family != "yunet":  # the face stage behind redaction, not a COCO detector
+            assert len(spec.class_names) == 80 and spec.class_names[16] == "dog"
 
 
 def test_shared_models_match_the_manifest():
