@@ -77,8 +77,16 @@ def month_key(tenant_id: int, now: datetime) -> str:
 
 
 def requests_this_month(tenant_id: int) -> int:
-    """Requests counted against the tenant's quota so far this (UTC) month."""
-    return int(get_redis().get(month_key(tenant_id, datetime.now(UTC))) or 0)
+    """Requests counted against the tenant's quota so far this (UTC) month (while Redis is
+    down: the database's count plus this process's, as the quota then counts)."""
+    now = datetime.now(UTC)
+    try:
+        return int(get_redis().get(month_key(tenant_id, now)) or 0)
+    except RedisError:
+        month = now.strftime("%Y%m")
+        with _local_lock:
+            counted = _local_month[(tenant_id, month)]
+        return _stored_calls(tenant_id, month) + counted
 
 
 def count_request(grant: KeyGrant, rate_subject: str | None = None) -> None:

@@ -120,6 +120,7 @@ def test_the_quota_counts_the_database_and_this_process_then_hands_the_count_to_
     outage.kill(private_redis)
 
     assert [refusal(grant) for _ in range(4)] == [None] * 3 + ["quota_exceeded"]
+    assert requests_this_month(tenant_a.pk) == 10  # what the dashboard shows meanwhile
 
     private_redis.start()
     eventually(redis_available, 10, "the breaker to close")
