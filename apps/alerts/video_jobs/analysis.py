@@ -198,10 +198,16 @@ def kept_detections(
     boxes = answer.get("bbox_coords") or []
     scores = [s[0] for s in answer.get("bbox_scores") or []]
     labels = [n[0] for n in answer.get("class_names") or []]
+    # license-plates: one plate ({"text", "score", "box"}) or None per box (docs/PLATES.md).
     plates = answer.get("plates") or [None] * len(boxes)
     kept: list[dict] = []
+    taken: set[int] = set()  # vehicles and license-plates share their labels: keep a box once
     for service, threshold in thresholds.items():
-        wanted = [i for i, label in enumerate(labels) if label in APPLICATION_LABELS[service]]
+        wanted = [
+            i
+            for i, label in enumerate(labels)
+            if label in APPLICATION_LABELS[service] and i not in taken
+        ]
         if not wanted:
             continue
         if camera is None:
@@ -220,6 +226,7 @@ def kept_detections(
             )
             survivors = [(wanted[k], z) for k, z in zip(outcome.kept, outcome.zones, strict=True)]
         for i, zones in survivors:
+            taken.add(i)
             item = {
                 "label": labels[i],
                 "score": round(float(scores[i]), 4),
@@ -227,8 +234,8 @@ def kept_detections(
                 "zones": zones,
             }
             plate = plates[i] if i < len(plates) else None
-            if plate:
-                item["plate"] = plate
+            if isinstance(plate, dict) and plate.get("text"):
+                item["plate"] = str(plate["text"])
             kept.append(item)
     return kept
 
@@ -340,9 +347,9 @@ def events_of(
         ]
         changes = step(state, detections, frame["t"], settings_, lambda: str(uuid.uuid4()))
         apply(changes)
-        for change in changes or []:
+        for change in changes or []:  # the plate read on the track's own box in this frame
             for d in frame["detections"]:
-                if d.get("plate") and d["label"] == change.track.label:
+                if d.get("plate") and [float(c) for c in d["box"]] == change.track.box:
                     plates.setdefault(change.event_id, d["plate"])
     apply(expire(state, math.inf, settings_))
     for event_id, plate in plates.items():

@@ -246,3 +246,65 @@ def test_a_clip_already_in_the_tenants_storage_is_analysed_and_left_in_place(
     assert job["status"] == "succeeded" and [e["label"] for e in job["events"]] == ["person"]
     assert client.delete(f"/api/v1/video-jobs/{job['id']}", **key_a.headers).status_code == 204
     assert [p.relative_to(archive.root).as_posix() for p in files_in(archive.root)] == [key]
+
+
+@pytest.mark.django_db
+def test_a_failed_job_is_announced_by_a_signed_webhook(
+    client, key_a, video_settings, archive, django_capture_on_commit_callbacks, tmp_path
+):
+    from standardwebhooks import Webhook
+
+    from apps.alerts.webhooks.endpoints import check_filters, create_endpoint
+    from harness.webhook_receiver import running_receiver
+
+    video_settings.IPCAI_WEBHOOK_ALLOW_PRIVATE = True
+    tenant = key_a.key.tenant
+    with running_receiver(tmp_path) as receiver:
+        filters = check_filters(event_types=["video_job.failed"], tenant_id=tenant.pk)
+        _, secret = create_endpoint(tenant, receiver.url, filters=filters)
+        response = submit(
+            client, key_a, b"not a video" * 50, captured=django_capture_on_commit_callbacks
+        )
+        got = receiver.wait_for(lambda r: len(r) >= 1)
+    payload = Webhook(secret).verify(got[0]["body"], got[0]["headers"])
+    assert payload["type"] == "video_job.failed"
+    assert payload["data"]["id"] == response.json()["id"]
+    assert payload["data"]["error"]["code"] == "not_a_video"
+
+
+@pytest.mark.django_db
+def test_the_monthly_video_quota_refuses_new_jobs(client, key_a, video_settings, archive):
+    from datetime import date
+
+    from apps.usage.metering import record_video_seconds
+
+    video_settings.IPCAI_VIDEO_MONTHLY_SECONDS = 100.0
+    record_video_seconds(key_a.key.tenant_id, "persons-detection", 139.4, 279, date.today())
+    response = client.post(
+        "/api/v1/video-jobs", {"file": SimpleUploadedFile("a.mp4", b"x" * 10)}, **key_a.headers
+    )
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "video_quota_exceeded"
+    assert files_in(archive.root) == []
+
+
+@pytest.mark.django_db
+def test_stored_clips_follow_the_tenants_retention(client, key_a, video_settings, archive):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.alerts.video_jobs.services import purge_expired_jobs
+    from apps.tenants.models import TenantService
+
+    TenantService.objects.filter(tenant=key_a.key.tenant).update(retention_days=7)
+    response = client.post(
+        "/api/v1/video-jobs", {"file": SimpleUploadedFile("a.mp4", b"x" * 10)}, **key_a.headers
+    )
+    job = VideoJob.objects.get(pk=response.json()["id"])
+    job.status, job.finished_at = VideoJob.Status.FAILED, timezone.now() - timedelta(days=6)
+    job.save()
+    assert purge_expired_jobs() == 0 and len(files_in(archive.root)) == 1
+    VideoJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(days=8))
+    assert purge_expired_jobs() == 1
+    assert files_in(archive.root) == [] and not VideoJob.objects.filter(pk=job.pk).exists()

@@ -55,3 +55,26 @@ def test_a_visit_crossing_chunk_boundaries_is_one_event():
     # What tracking each chunk on its own would give: the visit split at every boundary.
     alone = [e for chunk in chunks for e in events_of(chunk, TrackerSettings(), job)]
     assert len(alone) == 3
+
+
+def test_a_vehicle_event_carries_the_plate_read_on_its_box():
+    from apps.alerts.video_jobs.analysis import kept_detections
+
+    frames = []
+    for k in range(8):
+        x = 100 + 10 * k
+        answer = {
+            "width": 768,
+            "height": 432,
+            "bbox_coords": [[x, 100, x + 200, 220], [500, 300, 560, 420]],
+            "bbox_scores": [[0.9], [0.8]],
+            "class_names": [["car"], ["person"]],
+            "plates": [{"text": "AB123CD", "score": 0.8, "box": [x + 80, 190, x + 130, 205]}, None],
+        }
+        thresholds = {"vehicles-detection": 0.5, "license-plates": 0.5}
+        detections = kept_detections(answer, thresholds, None)
+        assert [d["label"] for d in detections] == ["car"]  # once, though two services keep cars
+        frames.append({"t": k / 2, "detections": detections})
+    job = VideoJob(id=uuid.uuid4(), tenant_id=1)
+    (event,) = events_of(frames, TrackerSettings(), job)
+    assert event.label == "car" and event.plate == "AB123CD"
