@@ -20,7 +20,7 @@ threads = int(os.environ.get("GUNICORN_THREADS", "64"))
 backlog = 2048  # connections beyond the threads wait in the kernel queue, not refused
 keepalive = 5
 timeout = 60
-graceful_timeout = 30
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 # Access logs cost CPU on every request; usage events already record each one.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 logger_class = "portal.gunicorn_logging.KeyScrubbingLogger"  # no /k/<key>/ in any log line

@@ -3,7 +3,7 @@
 # none answers), the inference worker, a Celery worker + beat, and the portal under gunicorn,
 # on SQLite in var/. On first run creates a demo tenant, its key and its owner `demo` (who is
 # also the local operator) and prints the key, the password and a curl line, once.
-# Ctrl-C stops everything this script started and exits 0.
+# Ctrl-C stops everything this script started, in a few seconds, and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,15 +39,31 @@ done
 scripts/ensure-services.sh  # a local Redis when none answers
 # A clone without the shared models downloads the model once; a verified copy is left alone.
 "$PY" -m gpu_worker fetch "$IPCAI_MODEL" --dir "$IPCAI_MODEL_DIR"
-# The face finder behind redaction (docs/PRIVACY.md), fetched and checksum-verified the same way.
-"$PY" -m gpu_worker fetch yunet_n --dir "$IPCAI_MODEL_DIR"
 
 pids=()
+# Every service runs in its own session (setsid): Ctrl-C reaches this script (and the
+# supervisors below), never a service directly, so each gets one SIGTERM, in order, and stops
+# the way it is meant to (gunicorn and Celery finish what they are doing). A service still
+# running STOP_DEADLINE_S later is killed, and this says so.
+STOP_DEADLINE_S="${STOP_DEADLINE_S:-15}"
 stop_all() {
     trap - INT TERM EXIT
-    echo "stopping..."
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+    trap '' PIPE  # `make run | tee run.log`: a closed pipe must not cut the cleanup short
+    echo "stopping..." >&2
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    local deadline=$((SECONDS + STOP_DEADLINE_S)) pid running
+    while :; do
+        running=()
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && running+=("$pid"); done
+        [ ${#running[@]} -eq 0 ] && break
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "still running after ${STOP_DEADLINE_S}s, killed: pids ${running[*]}" >&2
+            kill -KILL "${running[@]}" 2>/dev/null || true
+            break
+        fi
+        sleep 0.1
+    done
+    echo "stopped." >&2
 }
 # Ctrl-C / SIGTERM is how this is meant to end: a clean stop, exit 0 (make says nothing).
 trap 'stop_all; exit 0' INT TERM
@@ -75,9 +91,10 @@ demo_password="$(awk '$1 == "password" {print $2}' <<<"$demo")"
 supervise() {  # supervise NAME LOG CMD...: run CMD, and whenever it dies say so and restart it
     local name=$1 log=$2 child=""
     shift 2
-    trap '[ -n "$child" ] && kill "$child" 2>/dev/null; exit 0' INT TERM
+    # Stopped (Ctrl-C or the script's SIGTERM): one SIGTERM to the service, then wait for it.
+    trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null && wait "$child"; exit 0' INT TERM
     while true; do
-        "$@" >>"$log" 2>&1 &
+        setsid "$@" >>"$log" 2>&1 &
         child=$!
         rc=0
         wait "$child" || rc=$?
@@ -86,7 +103,7 @@ supervise() {  # supervise NAME LOG CMD...: run CMD, and whenever it dies say so
     done
 }
 
-PORT="$WORKER_PORT" HOST=127.0.0.1 "$PY" -m gpu_worker >var/log/worker.log 2>&1 &
+PORT="$WORKER_PORT" HOST=127.0.0.1 setsid "$PY" -m gpu_worker >var/log/worker.log 2>&1 &
 pids+=($!)
 # Celery worker and beat are separate and supervised: a dead beat used to stop usage draining,
 # spool replay, the archive sweep and retention in silence. Both come back at once;
@@ -108,8 +125,9 @@ pids+=($!)
 supervise beat var/log/beat.log "$PY" -m celery -A portal beat --loglevel INFO \
     --schedule var/celerybeat-schedule &
 pids+=($!)
-PORT="$PORTAL_PORT" HOST=127.0.0.1 "$PY" -m gunicorn -c portal/gunicorn.conf.py portal.wsgi \
-    >var/log/portal.log 2>&1 &
+# A stop gives gunicorn's workers 5 s to finish their requests (production: 30 s).
+PORT="$PORTAL_PORT" HOST=127.0.0.1 GUNICORN_GRACEFUL_TIMEOUT="${GUNICORN_GRACEFUL_TIMEOUT:-5}" \
+    setsid "$PY" -m gunicorn -c portal/gunicorn.conf.py portal.wsgi >var/log/portal.log 2>&1 &
 pids+=($!)
 
 wait_for worker "http://127.0.0.1:${WORKER_PORT}/ping"
