@@ -39,6 +39,8 @@ done
 scripts/ensure-services.sh  # a local Redis when none answers
 # A clone without the shared models downloads the model once; a verified copy is left alone.
 "$PY" -m gpu_worker fetch "$IPCAI_MODEL" --dir "$IPCAI_MODEL_DIR"
+# The face finder behind redaction (docs/PRIVACY.md), fetched and checksum-verified the same way.
+"$PY" -m gpu_worker fetch yunet_n --dir "$IPCAI_MODEL_DIR"
 
 pids=()
 # Every service runs in its own session (setsid): Ctrl-C reaches this script (and the
