@@ -11,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.alerts.video_jobs.services import limits_of
 from apps.core.errors import ApiError
 from apps.core.grants import SCOPE_EVENTS_READ, SCOPE_MANAGE
 from apps.core.serializers import ErrorSerializer
@@ -25,7 +26,8 @@ from apps.tenants.application_types import ApplicationType
 from apps.tenants.limits import requests_this_month
 from apps.tenants.models import Tenant
 from apps.tenants.serializers import UsageSerializer
-from apps.usage.models import DailyUsage
+from apps.usage.metering import video_seconds_this_month
+from apps.usage.models import DailyUsage, DailyVideoUsage
 
 MAX_USAGE_DAYS = 366
 
@@ -76,8 +78,25 @@ class UsageView(TenantKeyView):
                     "monthly_request_quota": grant.monthly_request_quota,
                     "used_this_month": requests_this_month(grant.tenant_id),
                 },
+                "video": _video_usage(grant.tenant_id, first, today),
             }
         )
+
+
+def _video_usage(tenant_id: int, first: date, today: date) -> dict:
+    """Stored-video jobs in the period, in their own unit (apps/usage DailyVideoUsage)."""
+    totals = DailyVideoUsage.objects.filter(tenant_id=tenant_id, day__gte=first).aggregate(
+        jobs=Sum("jobs"), seconds=Sum("video_seconds")
+    )
+    quota = limits_of(tenant_id).monthly_video_seconds
+    return {
+        "jobs": totals["jobs"] or 0,
+        "video_seconds": round(totals["seconds"] or 0.0, 1),
+        "video_seconds_this_month": round(
+            video_seconds_this_month(tenant_id, today.replace(day=1)), 1
+        ),
+        "monthly_video_seconds": quota or None,
+    }
 
 
 def _days(text: str) -> int:

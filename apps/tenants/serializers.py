@@ -95,6 +95,15 @@ class QuotaSerializer(serializers.Serializer):
     used_this_month = serializers.IntegerField(help_text="Counted live, this UTC month.")
 
 
+class VideoUsageSerializer(serializers.Serializer):
+    jobs = serializers.IntegerField(help_text="Video jobs that succeeded in the period.")
+    video_seconds = serializers.FloatField(help_text="Media seconds they analysed.")
+    video_seconds_this_month = serializers.FloatField()
+    monthly_video_seconds = serializers.FloatField(
+        allow_null=True, help_text="The monthly video quota; null: none."
+    )
+
+
 class UsageSerializer(serializers.Serializer):
     from_ = serializers.DateField()
     to = serializers.DateField()
@@ -102,6 +111,7 @@ class UsageSerializer(serializers.Serializer):
     days = UsageDaySerializer(many=True, help_text="Recorded within about a minute.")
     totals = UsageTotalsSerializer()
     quota = QuotaSerializer()
+    video = VideoUsageSerializer(help_text="Stored-video jobs, metered in video seconds.")
 
     def get_fields(self) -> dict:
         fields = super().get_fields()

@@ -308,3 +308,22 @@ def test_stored_clips_follow_the_tenants_retention(client, key_a, video_settings
     VideoJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - timedelta(days=8))
     assert purge_expired_jobs() == 1
     assert files_in(archive.root) == [] and not VideoJob.objects.filter(pk=job.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_usage_api_reports_video_seconds_apart_from_requests(client, key_a, key_b, settings):
+    from datetime import date
+
+    from apps.usage.metering import record_video_seconds
+
+    settings.IPCAI_VIDEO_MONTHLY_SECONDS = 3600.0
+    record_video_seconds(key_a.key.tenant_id, "persons-detection", 139.4, 279, date.today())
+    usage = client.get("/api/v1/usage", **key_a.headers).json()
+    assert usage["video"] == {
+        "jobs": 1,
+        "video_seconds": 139.4,
+        "video_seconds_this_month": 139.4,
+        "monthly_video_seconds": 3600.0,
+    }
+    assert usage["totals"]["requests"] == 0
+    assert client.get("/api/v1/usage", **key_b.headers).json()["video"]["jobs"] == 0
