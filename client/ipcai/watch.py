@@ -179,9 +179,8 @@ def _send_frames(
             recorded_from = replay_clock.replay_start(options.camera, duration)
             if recorded_from + duration > time.time():
                 logger.warning(
-                    "camera %s was sent frames captured up to %s; this replay's frames are "
-                    "stamped after them, and sent in real time until their capture time is "
-                    "reached",
+                    "camera %s was sent later frames before: this replay is stamped from %s on, "
+                    "after them; frames stamped ahead of the clock wait for it",
                     options.camera,
                     datetime.fromtimestamp(recorded_from, UTC).isoformat(timespec="seconds"),
                 )

@@ -121,7 +121,7 @@ def test_a_recording_replayed_twice_gives_its_events_both_times_and_follow_shows
             for run in (first, second)
         ]
         assert opened[0] and opened[1] and not opened[0] & opened[1]
-        assert "stamped after them" in second.stderr
+        assert "this replay is stamped from" in second.stderr
         times = [json_lines(run.stdout)[0]["time"] for run in (first, second)]
         assert times[1] > json_lines(first.stdout)[-1]["time"] > times[0]
         started: set[str] = set()
