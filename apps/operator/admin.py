@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils.safestring import SafeString
 
+from apps.alerts.video_jobs.models import VideoLimits
 from apps.cameras.models import Camera
 from apps.core.signin import AdminSignInForm
 from apps.operator.model_admin import tier_choices
@@ -327,3 +328,13 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     search_fields = ["user__username", "tenant__slug"]
     autocomplete_fields = ["user", "tenant"]
+
+
+@admin.register(VideoLimits)
+class VideoLimitsAdmin(admin.ModelAdmin):
+    """A tenant's own stored-video limits; an empty field keeps the deployment's default
+    (IPCAI_VIDEO_MAX_CONCURRENT_JOBS, IPCAI_VIDEO_MAX_DURATION_S, IPCAI_VIDEO_MONTHLY_SECONDS)."""
+
+    list_display = ["tenant", "max_concurrent_jobs", "max_duration_s", "monthly_video_seconds"]
+    search_fields = ["tenant__slug"]
+    autocomplete_fields = ["tenant"]

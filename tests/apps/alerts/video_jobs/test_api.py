@@ -327,3 +327,25 @@ def test_the_usage_api_reports_video_seconds_apart_from_requests(client, key_a, 
     }
     assert usage["totals"]["requests"] == 0
     assert client.get("/api/v1/usage", **key_b.headers).json()["video"]["jobs"] == 0
+
+
+@pytest.mark.django_db
+def test_a_tenants_own_limits_override_the_defaults(
+    client, key_a, key_b, video_settings, archive, django_capture_on_commit_callbacks
+):
+    from apps.alerts.video_jobs.models import VideoLimits
+
+    VideoLimits.objects.create(tenant=key_a.key.tenant, max_concurrent_jobs=0, max_duration_s=5)
+    refused = client.post(
+        "/api/v1/video-jobs", {"file": SimpleUploadedFile("a.mp4", b"x" * 10)}, **key_a.headers
+    )
+    assert refused.status_code == 429 and "the limit is 0" in refused.json()["error"]["message"]
+    VideoLimits.objects.filter(tenant=key_a.key.tenant).update(max_concurrent_jobs=None)
+    response = submit(client, key_a, CLIP.read_bytes(), captured=django_capture_on_commit_callbacks)
+    job = client.get(f"/api/v1/video-jobs/{response.json()['id']}", **key_a.headers).json()
+    assert job["error"]["code"] == "clip_too_long" and "limit is 5 s" in job["error"]["message"]
+    # Tenant B keeps the defaults.
+    other = client.post(
+        "/api/v1/video-jobs", {"file": SimpleUploadedFile("b.mp4", b"x" * 10)}, **key_b.headers
+    )
+    assert other.status_code == 202
