@@ -87,3 +87,21 @@ def test_an_upload_that_is_not_a_video_shows_why_it_failed(
         client.post("/t/alpha/video-jobs/", {"file": SimpleUploadedFile("notes.txt", b"hi" * 50)})
     page = client.get("/t/alpha/video-jobs/").content.decode()
     assert 'data-status="failed"' in page and "not a video" in page
+
+
+def test_an_upload_without_the_csrf_token_is_refused(alice, tenant_a, archive):
+    client = signed_in(alice, enforce_csrf=True)
+    page = client.get("/t/alpha/video-jobs/")
+    assert page.status_code == 200
+    refused = client.post(
+        "/t/alpha/video-jobs/", {"file": SimpleUploadedFile("a.avi", b"x" * 100), "fps": "2"}
+    )
+    assert refused.status_code == 403
+    assert not VideoJob.objects.exists()
+    token = client.cookies["csrftoken"].value
+    accepted = client.post(
+        "/t/alpha/video-jobs/",
+        {"file": SimpleUploadedFile("a.avi", b"x" * 100), "fps": "2", "csrfmiddlewaretoken": token},
+    )
+    assert accepted.status_code == 302
+    assert VideoJob.objects.filter(tenant=tenant_a).count() == 1
