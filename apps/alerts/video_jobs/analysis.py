@@ -140,8 +140,19 @@ def start(job_id: str) -> None:
 # --- one chunk ------------------------------------------------------------------------------
 
 
+# A chunk started this often without finishing (its worker killed each time: out of memory on
+# a malformed frame, say) fails its job rather than going round the sweep for ever. Above the
+# task's own retries (5 + 1) so an error a retry can cure never gets here first.
+MAX_CHUNK_ATTEMPTS = 8
+
+
+class ChunkExhausted(Exception):
+    pass
+
+
 def _claim(job_id: str, index: int) -> VideoJobChunk | None:
-    """Hold the chunk for this worker, unless it is done or another live worker holds it."""
+    """Hold the chunk for this worker, unless it is done or another live worker holds it;
+    ChunkExhausted when it was started too often."""
     now = timezone.now()
     with transaction.atomic():
         chunk = (
@@ -154,6 +165,11 @@ def _claim(job_id: str, index: int) -> VideoJobChunk | None:
             return None
         if chunk.status == VideoJobChunk.Status.RUNNING and chunk.held_until > now:
             return None
+        if chunk.attempts >= MAX_CHUNK_ATTEMPTS:
+            raise ChunkExhausted(
+                f"The part of the clip from {chunk.start_s:.0f} to {chunk.end_s:.0f} s stopped "
+                f"its worker {chunk.attempts} times."
+            )
         chunk.status = VideoJobChunk.Status.RUNNING
         chunk.attempts += 1
         chunk.held_until = now + timedelta(seconds=settings.IPCAI_VIDEO_CHUNK_LEASE_S)
@@ -244,7 +260,11 @@ def analyze(job_id: str, index: int) -> str:
     """Analyse one chunk: decode its samples, send them in batches, keep what the camera would
     keep, and store the frames with the chunk (one write when done, so a killed worker leaves
     nothing half-written). Returns what happened, for the task's log."""
-    chunk = _claim(job_id, index)
+    try:
+        chunk = _claim(job_id, index)
+    except ChunkExhausted as exc:
+        fail_job(job_id, "analysis_failed", str(exc))
+        return "failed"
     if chunk is None:
         return "skipped"
     job = chunk.job

@@ -349,3 +349,27 @@ def test_a_tenants_own_limits_override_the_defaults(
         "/api/v1/video-jobs", {"file": SimpleUploadedFile("b.mp4", b"x" * 10)}, **key_b.headers
     )
     assert other.status_code == 202
+
+
+@pytest.mark.django_db
+def test_a_chunk_that_keeps_killing_its_worker_fails_the_job_instead_of_looping(
+    client, key_a, video_settings, archive
+):
+    from apps.alerts.video_jobs import analysis
+    from apps.alerts.video_jobs.models import VideoJobChunk
+
+    response = client.post(
+        "/api/v1/video-jobs", {"file": SimpleUploadedFile("a.mp4", b"x" * 10)}, **key_a.headers
+    )
+    job = VideoJob.objects.get(pk=response.json()["id"])
+    job.status, job.duration_s, job.chunks_total = VideoJob.Status.RUNNING, 60.0, 1
+    job.save()
+    VideoJobChunk.objects.create(
+        job=job, index=0, first_sample=0, end_sample=120, start_s=0, end_s=60,
+        status=VideoJobChunk.Status.RUNNING, attempts=analysis.MAX_CHUNK_ATTEMPTS,
+    )  # fmt: skip
+    assert analysis.analyze(str(job.id), 0) == "failed"
+    shown = client.get(f"/api/v1/video-jobs/{job.id}", **key_a.headers).json()
+    assert shown["status"] == "failed" and shown["error"]["code"] == "analysis_failed"
+    assert "0 to 60 s" in shown["error"]["message"]
+    assert files_in(archive.root) == []
