@@ -169,3 +169,26 @@ class ModelEvaluation(models.Model):
             "created_at": self.created_at.isoformat(),
             "services": self.services,
         }
+
+
+class ErasureRequest(models.Model):
+    """One erasure (docs/PRIVACY.md): what was asked, by whom, and what was removed. The row is
+    the audit log's entry and is never deleted with the data it erased."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="erasure_requests")
+    camera = models.CharField(max_length=32, blank=True, help_text="Camera public id; empty: all.")
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+    # Who asked: "key <public id>" for the API, "user <username>" for the dashboard.
+    requested_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    removed = models.JSONField(default=dict, blank=True)  # counts per kind
+    not_removed = models.JSONField(default=list, blank=True)  # [{kind, id, reason}]
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} erasure {self.since:%Y-%m-%d %H:%M}..{self.until:%H:%M}"
