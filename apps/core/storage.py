@@ -48,6 +48,10 @@ class ArchiveStorage(Protocol):
     def delete(self, keys: Iterable[str]) -> None:
         """Remove the objects; keys that do not exist are ignored."""
 
+    def erase(self, keys: Iterable[str]) -> None:
+        """Remove the objects and every earlier version of them (erasure, docs/PRIVACY.md):
+        on a versioned bucket `delete` only hides them behind a delete marker."""
+
     def exists(self, key: str) -> bool:
         """Whether an object is stored under `key`."""
 
@@ -112,6 +116,9 @@ class LocalFolderStorage:
                 self._path(key).unlink(missing_ok=True)
             except OSError as exc:
                 raise StorageError(f"cannot delete {key}: {exc}") from exc
+
+    def erase(self, keys: Iterable[str]) -> None:
+        self.delete(keys)  # a folder keeps no versions
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -249,6 +256,29 @@ class S3Storage:
                 raise StorageError(f"s3 delete: {exc}") from exc
             if response.get("Errors"):
                 raise StorageError(f"s3 delete: {response['Errors'][:3]}")
+
+    def erase(self, keys: Iterable[str]) -> None:
+        """Every version and delete marker of each key (one listing per key, by prefix)."""
+        versions: list[dict[str, str]] = []
+        try:
+            for key in keys:
+                full = self._key(key)
+                pages = self.client.get_paginator("list_object_versions").paginate(
+                    Bucket=self.bucket, Prefix=full
+                )
+                for page in pages:
+                    for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                        if item["Key"] == full:
+                            versions.append({"Key": full, "VersionId": item["VersionId"]})
+            for start in range(0, len(versions), 1000):
+                response = self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={"Objects": versions[start : start + 1000], "Quiet": True},
+                )
+                if response.get("Errors"):
+                    raise StorageError(f"s3 erase: {response['Errors'][:3]}")
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"s3 erase: {exc}") from exc
 
     def exists(self, key: str) -> bool:
         try:

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from apps.reports import api
+from apps.reports import api, erasure_api
 
 export_patterns = [
     path("exports", api.ExportListView.as_view(), name="list"),
@@ -10,7 +10,17 @@ export_patterns = [
     path("exports/<str:export_id>/download", api.ExportDownloadView.as_view(), name="download"),
 ]
 
+erasure_patterns = [
+    path("erasure-requests", erasure_api.ErasureRequestListView.as_view(), name="list"),
+    path(
+        "erasure-requests/<str:erasure_id>",
+        erasure_api.ErasureRequestDetailView.as_view(),
+        name="detail",
+    ),
+]
+
 urlpatterns = [
     path("usage", api.UsageView.as_view(), name="api-usage"),
+    path("", include((erasure_patterns, "erasures"))),
     path("", include((export_patterns, "exports"))),
 ]

@@ -4,30 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tenants', '0006_license_plates_service'),
+        ("tenants", "0006_license_plates_service"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='tenant',
-            name='redact_faces',
-            field=models.BooleanField(default=False, help_text='Blur faces in stored images.'),
+            model_name="tenant",
+            name="redact_faces",
+            field=models.BooleanField(default=False, help_text="Blur faces in stored images."),
         ),
         migrations.AddField(
-            model_name='tenant',
-            name='redact_plates',
-            field=models.BooleanField(default=False, help_text='Blur licence plates in stored images.'),
+            model_name="tenant",
+            name="redact_plates",
+            field=models.BooleanField(
+                default=False, help_text="Blur licence plates in stored images."
+            ),
         ),
         migrations.AddField(
-            model_name='tenant',
-            name='require_redact_faces',
-            field=models.BooleanField(default=False, help_text='Operator: faces are blurred whatever the owner chooses.'),
+            model_name="tenant",
+            name="require_redact_faces",
+            field=models.BooleanField(
+                default=False, help_text="Operator: faces are blurred whatever the owner chooses."
+            ),
         ),
         migrations.AddField(
-            model_name='tenant',
-            name='require_redact_plates',
-            field=models.BooleanField(default=False, help_text='Operator: plates are blurred whatever the owner chooses.'),
+            model_name="tenant",
+            name="require_redact_plates",
+            field=models.BooleanField(
+                default=False, help_text="Operator: plates are blurred whatever the owner chooses."
+            ),
         ),
     ]
