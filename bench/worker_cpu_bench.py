@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -101,6 +102,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--bare-inferences", type=int, default=200)
     parser.add_argument("--bare-seconds", type=float, default=10.0)
+    parser.add_argument("--bodies", default="raw,json", help="raw and/or json")
     args = parser.parse_args()
     ensure_ab()
     settings = WorkerSettings.from_env()
@@ -117,7 +119,14 @@ def main() -> int:
         json_body = tmp / "post_worker.json"
         seed = (SHARED / "images" / "post_data.txt").read_text()
         json_body.write_text(seed.replace("image_base64_enc", "image_bytes"))
-        bodies = (("raw JPEG", PERSONS, "image/jpeg"), ("seed JSON", json_body, "application/json"))
+        bodies = [
+            body
+            for key, body in (
+                ("raw", ("raw JPEG", PERSONS, "image/jpeg")),
+                ("json", ("seed JSON", json_body, "application/json")),
+            )
+            if key in args.bodies.split(",")
+        ]
         bare_cpu = [bare_cpu_ms(args.model, model_dir, args.bare_inferences)]
         bare_rps = [bare_model(args.model, model_dir, args.bare_seconds, cpus, 1).rps]
         argv = [sys.executable, "-m", "gpu_worker"]
@@ -163,7 +172,24 @@ def main() -> int:
             f"{load.rps / rps:.2f} | {load.cpu_ms:.2f} | **{load.cpu_ms - bare:.2f}** | "
             f"{in_process} | {outside_in_process} |"
         )
+    if args.rounds > 1:
+        print_medians(loads)
     return 0
+
+
+def print_medians(loads: list[Load]) -> None:
+    """Per body, the median over rounds of each worker's CPU per request and of the
+    after-minus-before difference within a round (the pairs ran back to back)."""
+    print("\n| body | rounds | median CPU ms/req, before | after | median of after - before |")
+    print("|---|---|---|---|---|")
+    for body in dict.fromkeys(load.body for load in loads):
+        before = [load.cpu_ms for load in loads if load.body == body and load.worker == "before"]
+        after = [load.cpu_ms for load in loads if load.body == body and load.worker == "after"]
+        pairs = [b - a for a, b in zip(before, after, strict=True)]
+        print(
+            f"| {body} | {len(pairs)} | {statistics.median(before):.2f} | "
+            f"{statistics.median(after):.2f} | **{statistics.median(pairs):+.2f}** |"
+        )
 
 
 if __name__ == "__main__":
