@@ -40,3 +40,9 @@ def set_required_redaction(tenant: Tenant, *, faces: bool, plates: bool) -> froz
     tenant.require_redact_faces, tenant.require_redact_plates = faces, plates
     tenant.save(update_fields=["require_redact_faces", "require_redact_plates"])
     return tenant.redaction()
+
+
+def redaction_of(tenant_id: int) -> frozenset[str]:
+    """What a tenant blurs, read from the database (Celery tasks: exports, video jobs)."""
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    return tenant.redaction() if tenant is not None else frozenset()

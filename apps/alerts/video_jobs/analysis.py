@@ -37,10 +37,12 @@ from apps.alerts.video_jobs.services import (
 from apps.cameras.config import CameraConfig, camera_entry, config_of
 from apps.cameras.filtering import filter_boxes
 from apps.cameras.models import Camera
+from apps.core.redaction import redact_or_none
 from apps.core.storage import get_storage
 from apps.tenants.application_types import APPLICATION_LABELS
 from apps.tenants.model_tiers import model_for
 from apps.tenants.models import TenantService
+from apps.tenants.redaction import redaction_of
 
 logger = logging.getLogger(__name__)
 
@@ -384,6 +386,7 @@ def _store_snapshots(job: VideoJob, events: list[VideoJobEvent]) -> None:
         return
     storage = get_storage()
     path = local_clip(job)
+    redact = redaction_of(job.tenant_id)
     for event in events:
         sample = round(event.best_s * job.sample_fps)
         stats = decode.DecodeStats()
@@ -398,7 +401,12 @@ def _store_snapshots(job: VideoJob, events: list[VideoJobEvent]) -> None:
             jpeg_quality=90,
         ):
             key = f"video-jobs/{job.tenant_id}/{job.id}/events/{event.id}.jpg"
-            storage.put_once(key, batch[0].jpeg, "image/jpeg")
+            jpeg: bytes | None = batch[0].jpeg
+            if redact:  # a redacting tenant's snapshot is stored blurred, or not at all
+                jpeg = redact_or_none(batch[0].jpeg, redact)
+            if jpeg is None:
+                continue
+            storage.put_once(key, jpeg, "image/jpeg")
             event.snapshot_key = key
 
 

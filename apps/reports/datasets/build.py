@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from apps.core.redaction import redact_or_none
 from apps.core.storage import ArchiveStorage
 from apps.reports.datasets.archive_zip import BoundedZip
 from apps.reports.datasets.formats import IMAGES_DIR, dataset_format
 from apps.reports.datasets.selection import ExportSpec, candidate_ids, scan
 from apps.reports.datasets.verdicts import write_verdicts
+from apps.tenants.redaction import redaction_of
 
 ZIP = "application/zip"
 
@@ -47,10 +49,15 @@ def build_export(
     ids = candidate_ids(tenant_id, spec, max_candidates)
     writer = dataset_format(spec.format, spec.export_classes())
     annotations = 0
+    # A redacting tenant's frames are blurred again here: frames archived before redaction
+    # was turned on are stored as sent. One that cannot be blurred is left out of the zip.
+    redact = redaction_of(tenant_id)
     with BoundedZip(limit_bytes) as archive:
         progress(0, 0, len(ids))
         for scanned, sample, image in scan(tenant_id, spec, storage, ids):
-            if sample is not None:
+            if sample is not None and redact:
+                image = redact_or_none(image, redact) or b""
+            if sample is not None and image:
                 archive.write_image(f"{IMAGES_DIR}/{sample.file_name}", image)
                 for name, data in writer.sample_files(sample):
                     archive.write(name, data)
