@@ -2,9 +2,9 @@
 blurred or turns away, and back; each change recorded on the camera and sent as a signed
 ``camera.health`` webhook.
 
-- Every camera frame (frames.py's hook, on the request path): one Redis round trip notes when
-  it arrived (a sorted set by wall time) and takes the camera off the offline set; a camera
-  that was offline is ``online`` again at once.
+- Camera frames (frames.py's hook, on the request path): one Redis round trip per
+  NOTE_INTERVAL_S per camera and process notes when it arrived (a sorted set by wall time) and
+  takes the camera off the offline set; a camera that was offline is ``online`` again at once.
 - Every IPCAI_HEALTH_SAMPLE_S of capture time per camera (about one frame in ten at 5 fps), the
   frame is measured (health_checks.py: ~1.5 ms) against the camera's baseline, kept in Redis. A
   problem held for IPCAI_HEALTH_HOLD_S of capture time makes the camera ``tampered`` (reason
@@ -49,6 +49,10 @@ REFERENCE_RESET_S = 3600.0
 _CHECK_LOCK_MS = 5000  # one process measures a camera's frame at a time
 
 _sampled_at: dict[int, float] = {}  # camera pk -> capture time of this process's last sample
+# A camera's arrival is noted in Redis at most this often per process (a camera at 10 fps costs
+# two round trips a second, not ten); the sweep allows for it before calling a camera offline.
+NOTE_INTERVAL_S = 0.5
+_noted_at: dict[int, float] = {}  # camera pk -> monotonic time of this process's last note
 
 
 def _seen_key() -> str:
@@ -71,14 +75,17 @@ def on_frame(camera_pk: int, captured_at: float, image: bytes, width: int) -> No
     """The camera sent a frame: note it, and measure it when its sample is due. Never raises."""
     if not settings.IPCAI_HEALTH_CHECKS:
         return
-    now = time.time()
+    now, tick = time.time(), time.monotonic()
     try:
-        pipe = get_redis().pipeline(transaction=False)
-        pipe.zadd(_seen_key(), {str(camera_pk): now})
-        pipe.srem(_offline_key(), camera_pk)
-        _, was_offline = pipe.execute()
-        if was_offline:
-            change_health(camera_pk, Health.ONLINE, "", "online", now)
+        noted = _noted_at.get(camera_pk)
+        if noted is None or tick - noted >= NOTE_INTERVAL_S:
+            _noted_at[camera_pk] = tick
+            pipe = get_redis().pipeline(transaction=False)
+            pipe.zadd(_seen_key(), {str(camera_pk): now})
+            pipe.srem(_offline_key(), camera_pk)
+            _, was_offline = pipe.execute()
+            if was_offline:
+                change_health(camera_pk, Health.ONLINE, "", "online", now)
         last = _sampled_at.get(camera_pk)
         if last is None or not 0 <= captured_at - last < settings.IPCAI_HEALTH_SAMPLE_S:
             _sampled_at[camera_pk] = captured_at
@@ -161,11 +168,12 @@ def sweep(now: float | None = None) -> int:
         "pk", "offline_after_s", "health_state"
     )
     for camera_pk, offline_after_s, state in rows:
-        quiet = now - seen[camera_pk] >= max(offline_after_s, MIN_OFFLINE_AFTER_S)
+        silent_for = now - seen[camera_pk] - NOTE_INTERVAL_S  # frames since may be unnoted
+        quiet = silent_for >= max(offline_after_s, MIN_OFFLINE_AFTER_S)
         if quiet and state != Health.OFFLINE:
             redis.sadd(_offline_key(), camera_pk)
             latest = redis.zscore(_seen_key(), str(camera_pk))
-            if latest is not None and now - latest < offline_after_s:
+            if latest is not None and now - latest - NOTE_INTERVAL_S < offline_after_s:
                 redis.srem(_offline_key(), camera_pk)  # a frame came meanwhile
                 continue
             changes += change_health(camera_pk, Health.OFFLINE, "", "offline", seen[camera_pk])
@@ -231,6 +239,7 @@ def queue_health_deliveries(camera: Camera, payload: dict) -> list[str]:
 def forget(camera_pk: int) -> None:
     """Drop a camera's health state (tests; a deleted camera's keys expire on their own)."""
     _sampled_at.pop(camera_pk, None)
+    _noted_at.pop(camera_pk, None)
     pipe = get_redis().pipeline(transaction=False)
     pipe.zrem(_seen_key(), str(camera_pk))
     pipe.srem(_offline_key(), camera_pk)

@@ -59,6 +59,7 @@ def _health_settings(settings):
     settings.IPCAI_HEALTH_SAMPLE_S = 2.0
     settings.IPCAI_HEALTH_HOLD_S = 10.0
     health._sampled_at.clear()
+    health._noted_at.clear()
 
 
 @pytest.fixture
@@ -145,6 +146,7 @@ def test_a_silent_camera_goes_offline_after_its_own_time_and_online_on_its_next_
     assert health.sweep(now + 6) == 1
     assert health.sweep(now + 7) == 0  # once
     assert Camera.objects.get(pk=camera.pk).health_state == "offline"
+    health._noted_at.clear()  # its next frame, after the note interval
     send(camera, clip_2fps[2:3], time.time())
     assert health_changes() == [("offline", ""), ("online", "")]
     assert Camera.objects.get(pk=camera.pk).health_state == "online"
