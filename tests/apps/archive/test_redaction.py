@@ -9,14 +9,15 @@ asserted here with the same YuNet stage the worker runs.
 
 from __future__ import annotations
 
+import difflib
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import requests
 
 from apps.archive.enqueue import archive_request_event
 from apps.archive.models import ArchivedEvent
@@ -28,17 +29,10 @@ from apps.tenants.grants import resolve_key
 from apps.tenants.redaction import RedactionRequired, set_owner_redaction, set_required_redaction
 from gpu_worker.stages.faces import FaceFinder
 from harness.polling import eventually
-from harness.processes import model_dir
-from harness.worker import running_worker
+from harness.processes import model_dir, shared_dir
 from tests.apps.archive.conftest import PERSONS_JPEG, SEED_RESPONSE
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the redaction thread has its own connection
-
-
-@pytest.fixture(scope="module")
-def worker_url(tmp_path_factory) -> Iterator[str]:
-    with running_worker(tmp_path_factory.mktemp("worker")) as (_, url):
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +124,53 @@ def test_the_owner_cannot_turn_off_what_the_operator_requires(tenant_a):
     assert set_owner_redaction(tenant_a, faces=True, plates=True) == {"faces", "plates"}
     tenant_a.refresh_from_db()
     assert tenant_a.redaction() == {"faces", "plates"}
+
+
+PLATES = shared_dir() / "eval" / "plates" / "us"
+
+
+def plate_reads(worker_url: str, image: bytes) -> list[str]:
+    answer = requests.post(
+        f"{worker_url}/invocations",
+        data=image,
+        headers={
+            "Content-Type": "image/jpeg",
+            "X-Amzn-SageMaker-Custom-Attributes": "application_type=license-plates",
+        },
+        timeout=60,
+    ).json()
+    return [plate["text"] for plate in answer.get("plates") or [] if plate]
+
+
+def close_to(read: str, text: str) -> bool:
+    """A read that is the plate, give or take two characters (as a person would read it)."""
+    return difflib.SequenceMatcher(None, read, text).ratio() >= 0.7
+
+
+def test_plates_are_blurred_so_the_reader_reads_none_of_20_stored_photos(
+    archiving_a, archive, settings, worker_url
+):
+    settings.IPCAI_WORKER_URL = worker_url
+    set_owner_redaction(archiving_a.tenant, faces=False, plates=True)
+    truth: dict[str, set[str]] = {}
+    for entry in json.loads((PLATES / "plates.json").read_text()):
+        truth.setdefault(entry["image"], set()).add(entry["text"])
+    photos = list(truth)[:20]
+    read_on_originals = read_on_stored = 0
+    for name in photos:
+        original = (PLATES / "images" / name).read_bytes()
+        event_id = archive_request_event(
+            grant=resolve_key(archiving_a.raw_key),
+            application_type=ApplicationType.PERSONS,
+            image=original,
+            response=SEED_RESPONSE,
+        )
+        assert redaction_queue().wait_idle(120)
+        stored = archive.get(ArchivedEvent.objects.get(pk=event_id).image_key)
+        read_on_originals += bool(set(plate_reads(worker_url, original)) & truth[name])
+        read_on_stored += any(
+            close_to(read, text) for read in plate_reads(worker_url, stored) for text in truth[name]
+        )
+    print(f"plates read exactly: {read_on_originals}/20 originals; {read_on_stored}/20 stored")
+    assert read_on_originals >= 11  # most of them
+    assert read_on_stored == 0
