@@ -177,8 +177,14 @@ class TenantAdmin(admin.ModelAdmin):
         "enabled_services",
         "requests_this_month",
         "monthly_request_quota",
+        "redacts",
     ]
-    list_filter = ["active", "services__application_type"]
+    list_filter = [
+        "active",
+        "services__application_type",
+        "require_redact_faces",
+        "require_redact_plates",
+    ]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["usage_by_month"]
@@ -198,6 +204,13 @@ class TenantAdmin(admin.ModelAdmin):
             .annotate(month_requests=_month_start_subquery())
             .prefetch_related("services")
         )
+
+    @admin.display(description="Redacts in storage")
+    def redacts(self, tenant: Tenant) -> str:
+        """What stored images blur (docs/PRIVACY.md); the operator's requirement marked."""
+        required = {"faces": tenant.require_redact_faces, "plates": tenant.require_redact_plates}
+        kinds = sorted(tenant.redaction())
+        return ", ".join(f"{k} (required)" if required[k] else k for k in kinds) or "-"
 
     @admin.display(description="Services")
     def enabled_services(self, tenant: Tenant) -> str:

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
-from apps.reports.models import MonthlyUsageReport
+from apps.reports.models import ErasureRequest, MonthlyUsageReport
 from apps.reports.usage import report_csv
 
 
@@ -39,3 +39,23 @@ class MonthlyUsageReportAdmin(admin.ModelAdmin):
     def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
         rows = [row for report in queryset.order_by("month", "tenant__slug") for row in report.rows]
         return csv_download(report_csv(rows), "usage-reports.csv")
+
+
+@admin.register(ErasureRequest)
+class ErasureRequestAdmin(admin.ModelAdmin):
+    """The erasure audit log: read only (an erasure is made through the API or the dashboard,
+    and its record is never edited or deleted)."""
+
+    list_display = ["created_at", "tenant", "camera", "since", "until", "requested_by"]
+    list_filter = ["tenant"]
+    search_fields = ["tenant__slug", "camera", "requested_by"]
+    list_select_related = ["tenant"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
