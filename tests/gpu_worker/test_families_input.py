@@ -28,10 +28,10 @@ def reference_tensor(family: Family, image: np.ndarray) -> np.ndarray:
         canvas[:new_h, :new_w] = resize(image, new_w, new_h)
     else:
         canvas = resize(image, layout.width, layout.height)
-    blob = cv2.dnn.blobFromImage(canvas, swapRB=layout.rgb)
-    blob *= np.array(layout.scale, np.float32).reshape(1, 3, 1, 1)
-    blob += np.array(layout.offset, np.float32).reshape(1, 3, 1, 1)
-    return blob
+    blob = np.asarray(cv2.dnn.blobFromImage(canvas, swapRB=layout.rgb), np.float32)
+    scale = np.array(layout.scale, np.float32).reshape(1, 3, 1, 1)
+    offset = np.array(layout.offset, np.float32).reshape(1, 3, 1, 1)
+    return blob * scale + offset
 
 
 def images() -> dict[str, np.ndarray]:
