@@ -71,6 +71,8 @@ def probe(path: Path) -> ClipInfo:
     """The clip's video stream, checked by decoding its first frame."""
     try:
         container = av.open(str(path))
+    except av.error.EOFError:  # a container's header and then nothing
+        raise BadClip("empty_clip", "The clip ends before its first frame.") from None
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError):
         raise BadClip("not_a_video", "The file is not a video FFmpeg can read.") from None
     with container:

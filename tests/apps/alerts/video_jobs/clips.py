@@ -68,3 +68,13 @@ def excerpt(target: Path, seconds: float = 20.0, fps: int = 2) -> Path:
         for packet in stream.encode():
             out.mux(packet)
     return target
+
+
+def no_frames(target: Path) -> Path:
+    """A Matroska file with a video stream and not one frame in it."""
+    with av.open(str(target), "w", format="matroska") as out:
+        stream = out.add_stream("mjpeg", rate=10)
+        assert isinstance(stream, av.VideoStream)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
+        out.start_encoding()  # the header, with the stream, and then no packet
+    return target

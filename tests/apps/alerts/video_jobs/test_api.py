@@ -121,6 +121,19 @@ def test_a_file_that_is_no_usable_video_fails_with_a_reason_and_nothing_stays_st
 
 
 @pytest.mark.django_db
+def test_a_clip_without_frames_fails_as_empty(
+    client, key_a, video_settings, archive, django_capture_on_commit_callbacks, tmp_path
+):
+    from tests.apps.alerts.video_jobs.clips import no_frames
+
+    data = no_frames(tmp_path / "empty.mkv").read_bytes()
+    response = submit(client, key_a, data, "empty.mkv", captured=django_capture_on_commit_callbacks)
+    job = client.get(f"/api/v1/video-jobs/{response.json()['id']}", **key_a.headers).json()
+    assert job["status"] == "failed" and job["error"]["code"] == "empty_clip", job["error"]
+    assert files_in(archive.root) == []
+
+
+@pytest.mark.django_db
 def test_a_clip_past_the_duration_limit_fails_and_is_not_kept(
     client, key_a, video_settings, archive, django_capture_on_commit_callbacks
 ):
