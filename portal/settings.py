@@ -212,6 +212,9 @@ IPCAI_CAMERA_SWEEP_S = env.float("IPCAI_CAMERA_SWEEP_S", default=5.0)
 IPCAI_HEALTH_CHECKS = env.bool("IPCAI_HEALTH_CHECKS", default=True)
 IPCAI_HEALTH_SAMPLE_S = env.float("IPCAI_HEALTH_SAMPLE_S", default=2.0)
 IPCAI_HEALTH_HOLD_S = env.float("IPCAI_HEALTH_HOLD_S", default=10.0)
+# The image checks run in a thread of each portal process, off the request path; false runs
+# them inline (the in-process tests, whose database rows another thread cannot see).
+IPCAI_HEALTH_THREAD = env.bool("IPCAI_HEALTH_THREAD", default=True)
 # How often the video-jobs sweep hands on chunks of dead workers (apps/alerts/video_jobs).
 IPCAI_VIDEO_SWEEP_S = env.float("IPCAI_VIDEO_SWEEP_S", default=15.0)
 # Archive outbox (apps/archive/outbox.py): the sweep hands on entries pending or undelivered

@@ -20,3 +20,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 # No collectstatic in tests: app static files are served by the finders.
 STATIC_ROOT = None
+# Camera health checks inline: a test's database rows are invisible to another thread.
+IPCAI_HEALTH_THREAD = False

@@ -6,7 +6,8 @@ blurred or turns away, and back; each change recorded on the camera and sent as 
   NOTE_INTERVAL_S per camera and process notes when it arrived (a sorted set by wall time) and
   takes the camera off the offline set; a camera that was offline is ``online`` again at once.
 - Every IPCAI_HEALTH_SAMPLE_S of capture time per camera (about one frame in ten at 5 fps), the
-  frame is measured (health_checks.py: ~1.5 ms) against the camera's baseline, kept in Redis. A
+  frame is measured (health_checks.py: ~0.7 ms) against the camera's baseline, kept in Redis,
+  by a thread of the process off the request path (IPCAI_HEALTH_THREAD; inline when false). A
   problem held for IPCAI_HEALTH_HOLD_S of capture time makes the camera ``tampered`` (reason
   covered, blurred or moved); as long healthy again, ``recovered`` (state online). One bad
   frame raises nothing.
@@ -21,12 +22,14 @@ database failure is logged and the frame answered as usual.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from datetime import UTC, datetime
 
 import orjson
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, close_old_connections, transaction
 from redis.exceptions import RedisError
 
 from apps.alerts import counters as camera_counters
@@ -89,9 +92,76 @@ def on_frame(camera_pk: int, captured_at: float, image: bytes, width: int) -> No
         last = _sampled_at.get(camera_pk)
         if last is None or not 0 <= captured_at - last < settings.IPCAI_HEALTH_SAMPLE_S:
             _sampled_at[camera_pk] = captured_at
-            check_image(camera_pk, captured_at, image, width)
+            if settings.IPCAI_HEALTH_THREAD:
+                _checker().submit(camera_pk, captured_at, image, width)
+            else:
+                check_image(camera_pk, captured_at, image, width)
     except (RedisError, DatabaseError) as exc:
         logger.warning("camera %s health not checked: %r", camera_pk, exc)
+
+
+class _Checker:
+    """The image checks off the request path: a bounded queue of sampled frames served by one
+    thread per process. A frame that finds the queue full is skipped (the next sample, 2 s
+    later, checks the camera again)."""
+
+    def __init__(self, size: int) -> None:
+        self._queue: queue.Queue[tuple[int, float, bytes, int]] = queue.Queue(size)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.skipped = 0
+
+    def submit(self, camera_pk: int, captured_at: float, image: bytes, width: int) -> None:
+        self._start()
+        try:
+            self._queue.put_nowait((camera_pk, captured_at, image, width))
+        except queue.Full:
+            self.skipped += 1
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """True once every submitted frame was checked (tests and benchmarks)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._queue.unfinished_tasks == 0:
+                return True
+            time.sleep(0.01)
+        return False
+
+    def _start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="health", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            camera_pk, captured_at, image, width = self._queue.get()
+            try:
+                check_image(camera_pk, captured_at, image, width)
+            except (RedisError, DatabaseError) as exc:
+                logger.warning("camera %s health not checked: %r", camera_pk, exc)
+            except Exception:  # the thread must outlive any one frame
+                logger.exception("camera %s health check failed", camera_pk)
+            finally:
+                close_old_connections()
+                self._queue.task_done()
+
+
+_checker_instance: _Checker | None = None
+CHECK_QUEUE = 64
+
+
+def _checker() -> _Checker:
+    global _checker_instance
+    if _checker_instance is None:
+        _checker_instance = _Checker(CHECK_QUEUE)
+    return _checker_instance
+
+
+def wait_idle(timeout_s: float = 10.0) -> bool:
+    return _checker_instance is None or _checker_instance.wait_idle(timeout_s)
 
 
 def _load(camera_pk: int) -> dict:

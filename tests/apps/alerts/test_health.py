@@ -177,6 +177,18 @@ def test_an_endpoint_for_other_event_types_or_cameras_gets_no_health(tenant_a, c
     assert [d.endpoint_id for d in WebhookDelivery.objects.all()] == [wanted.pk]
 
 
+def test_the_checks_run_in_a_thread_off_the_request_path(settings, clip_2fps):
+    settings.IPCAI_HEALTH_THREAD = True
+    baseline_before = health._load(123_456)
+    for offset, data in clip_2fps[:6]:
+        health.on_frame(123_456, 1000 + offset, data, CLIP_WIDTH)
+    assert health.wait_idle(10)
+    state = health._load(123_456)
+    assert baseline_before == {} and state["baseline"]["samples"] == 2  # at 0 s and 2 s
+    assert health._checker_instance is not None and health._checker_instance.skipped == 0
+    health.forget(123_456)
+
+
 def test_health_checks_off_record_nothing(settings, camera, clip_2fps, db):
     settings.IPCAI_HEALTH_CHECKS = False
     send(camera, clip_2fps[:40], time.time() - 3600, alter=darkened)
