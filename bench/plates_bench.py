@@ -19,6 +19,7 @@ import argparse
 import statistics
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,8 +31,6 @@ sys.path.insert(0, str(REPO))
 
 from harness.plates_eval import Judged, judge, load_truth  # noqa: E402
 from harness.worker import running_worker  # noqa: E402
-
-PLATE_CLASSES = {"car", "motorcycle", "bus", "truck"}  # gpu_worker/stages/plates.py
 
 
 def process_cpu_ns(pid: int) -> int:
@@ -95,9 +94,8 @@ def main() -> int:
                 _, vehicle_ms = timed(pid, url, image, "vehicles-detection", args.min_confidence)
                 vehicles_ms.append(vehicle_ms)
                 judged.append(judge(truth, plates))
-                readable = sum(name[0] in PLATE_CLASSES for name in plates["class_names"])
-                if readable:
-                    per_vehicle_ms.append(max(0.0, plates_ms - vehicle_ms) / readable)
+                if judged[-1].vehicles:
+                    per_vehicle_ms.append(max(0.0, plates_ms - vehicle_ms) / judged[-1].vehicles)
         with worker(Path(logs), args.model, IPCAI_PLATES="0") as (pid, url):
             for truth in truths:
                 _, ms = timed(pid, url, truth.image.read_bytes(), "vehicles-detection", 0.5)
@@ -108,13 +106,18 @@ def main() -> int:
     if args.show_misses:
         for j in judged:
             if not j.exact:
-                print(f"  {j.truth.image.name}: truth {j.truth.text}, read {j.read or '-'}")
+                print(
+                    f"  {j.truth.image.name}: truth {j.truth.text}, read {j.read or '-'} "
+                    f"({j.failure})"
+                )
     print(f"model {args.model}, {total} images of shared/eval/plates/us")
     print("| figure | value |")
     print("|---|---|")
     print(f"| exact reads | {exact}/{total} ({100 * exact / total:.1f}%) |")
     print(f"| exact reads whose box misses the true plate | {misses} |")
     print(f"| images with a read vehicle | {len(per_vehicle_ms)} |")
+    for failure, count in Counter(j.failure for j in judged if not j.exact).most_common():
+        print(f"| misses: {failure} | {count} |")
     if per_vehicle_ms:
         print(
             f"| CPU ms per read vehicle, one core: median / mean | "

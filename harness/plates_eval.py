@@ -18,6 +18,7 @@ from pathlib import Path
 from harness.processes import shared_dir
 
 _NOT_PLATE = re.compile(r"[^A-Z0-9]")
+PLATE_CLASSES = frozenset({"car", "motorcycle", "bus", "truck"})  # gpu_worker/stages/plates.py
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,23 @@ class Judged:
     read: str  # "" when nothing was read
     exact: bool
     box_miss: bool  # right text from a box that does not overlap the true plate
+    on_plate: bool = False  # the judged read's box overlaps the true plate
+    vehicles: int = 0  # detections of a plate-carrying class in the answer
+
+    @property
+    def failure(self) -> str:
+        """Why a read is not exact, for the bench's breakdown ("" when it is)."""
+        if self.exact:
+            return ""
+        if not self.vehicles:
+            return "no vehicle detected"
+        if not self.read:
+            return "vehicle found, nothing read"
+        if not self.on_plate:
+            return "read off the plate (sticker, badge, other text)"
+        if edit_distance(self.read, self.truth.text) == 1:
+            return "on the plate, one character off"
+        return "on the plate, two or more characters off"
 
 
 def plates_dir() -> Path:
@@ -58,14 +76,25 @@ def _overlaps(a: list[int] | tuple[int, ...], b: tuple[int, int, int, int]) -> b
     return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    row = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        previous, row[0] = row[:], i
+        for j, char_b in enumerate(b, 1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+    return row[-1]
+
+
 def judge(truth: PlateTruth, answer: dict) -> Judged:
     """Score one worker answer (the seed shape with `plates`) against the truth."""
+    vehicles = sum(names[0] in PLATE_CLASSES for names in answer.get("class_names", []))
     reads = [p for p in answer.get("plates", []) if p]
     on_plate = [p for p in reads if _overlaps(p["box"], truth.box)]
     pool = on_plate or reads
     if not pool:
-        return Judged(truth, "", False, False)
+        return Judged(truth, "", False, False, False, vehicles)
     best = max(pool, key=lambda p: p["score"])
     text = _NOT_PLATE.sub("", best["text"].upper())
     exact = text == truth.text
-    return Judged(truth, text, exact, exact and not on_plate)
+    return Judged(truth, text, exact, exact and not on_plate, bool(on_plate), vehicles)
