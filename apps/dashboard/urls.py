@@ -20,6 +20,7 @@ from apps.dashboard.views import (
     exports,
     keys,
     overview,
+    privacy,
     reports,
     requests,
     services,
@@ -197,6 +198,7 @@ tenant_urls = [
     ),
     # dataset exports
     path("exports/", exports.exports, name="exports"),
+    path("privacy/", privacy.privacy, name="privacy"),
     path("exports/<str:export_id>.zip", exports.export_download, name="export-download"),
 ]
 
