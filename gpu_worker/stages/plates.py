@@ -58,9 +58,6 @@ class PlateOptions:
 
     # The vehicle's longer side in text detection's input, one pass per entry, in order.
     det_sides: tuple[int, ...] = (416, 544)
-    # A read below accept_rank is read again from its region grown by this share of its height
-    # on every side (characters cut at the edge: 123 exact against 118 on images 61-222).
-    retry_pad: float = 0.3
     accept_rank: float = 0.8  # a read this good (score x text prior) ends the search
     det_threshold: float = 0.3  # DB's pixel threshold on the probability map
     box_threshold: float = 0.5  # mean probability inside a region to keep it
