@@ -2,19 +2,21 @@
 
 The worker says where they are (`POST /regions` of gpu_worker/regions.py); this module blurs
 them: each region, grown by a margin, is pixelated to a few cells and then smoothed, so the
-finder that found it finds nothing there again (tests/apps/archive/test_redaction_live.py).
+finder that found it finds nothing there again (tests/apps/archive/test_redaction.py).
 
 Redaction takes a worker round trip and a decode/encode: never on the request path. The
 request path hands the image to `redaction_queue()`, a bounded in-process queue served by one
 thread, which redacts and then calls the continuation (publish to the archive outbox or the
 spool, stash a snapshot). What can be lost: the images waiting in that queue when the process
-dies (at most IPCAI_REDACTION_QUEUE of them, each never stored, never stored unredacted); an
+is killed (at most IPCAI_REDACTION_QUEUE of them, each never stored, never stored unredacted;
+a graceful stop first waits EXIT_WAIT_S for the queue to empty); an
 image that finds the queue full, or that the worker cannot redact, is passed on as None: its
 record is kept without the image, never with an unredacted one.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
@@ -37,6 +39,7 @@ CELLS = 2  # the region's shorter side becomes this many pixel blocks before smo
 # the re-encoding tipped over the finder's threshold) are blurred in one more pass.
 FACE_PASSES = 2
 JPEG_QUALITY = 90
+EXIT_WAIT_S = 5.0
 
 Box = Sequence[float]
 
@@ -228,4 +231,7 @@ def redaction_queue() -> RedactionQueue:
     global _queue
     if _queue is None:
         _queue = RedactionQueue(settings.IPCAI_REDACTION_QUEUE)
+        # A graceful stop (gunicorn's SIGTERM, a deploy) first finishes what is queued, for a
+        # few seconds; only a kill loses the queue (module docstring).
+        atexit.register(_queue.wait_idle, EXIT_WAIT_S)
     return _queue
