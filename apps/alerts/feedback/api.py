@@ -1,7 +1,7 @@
 """REST for feedback: a verdict on an event, a camera's learned areas, its precision and the
 suggested settings (thin views over services.py; another tenant's ids answer 404).
 
-- POST /api/v1/camera-events/<id>/feedback              (manage)
+- POST /api/v1/camera-events/<id>/feedback              (manage; GET reads it: events:read)
 - GET  /api/v1/cameras/<camera>/learned-areas           (events:read or manage)
 - DELETE /api/v1/cameras/<camera>/learned-areas/<id>    (manage)
 - GET  /api/v1/cameras/<camera>/feedback-quality        (events:read or manage)
@@ -85,7 +85,24 @@ def verdict_json(row: EventVerdict) -> dict:
 
 
 class EventFeedbackView(TenantKeyView):
-    scopes = (SCOPE_MANAGE,)  # a verdict changes what the camera alerts on: not events:read
+    # Reading a verdict: events:read (or manage). Giving one changes what the camera alerts
+    # on, so events:read is not enough: manage.
+    scopes: ClassVar[tuple[str, ...]] = (SCOPE_EVENTS_READ, SCOPE_MANAGE)
+    write_scopes: ClassVar[tuple[str, ...] | None] = (SCOPE_MANAGE,)
+
+    @extend_schema(
+        summary="The verdict given on an event (404 feedback_not_found when none)",
+        responses={200: FeedbackSerializer, **ERRORS},
+        tags=TAGS,
+    )
+    def get(self, request: Request, event_id: str) -> Response:
+        event = tenant_camera_event(self.tenant_id, event_id)
+        if event is None:
+            raise ApiError(404, "event_not_found", "No camera event with that id.")
+        row = EventVerdict.objects.filter(event=event).first()
+        if row is None:
+            raise ApiError(404, "feedback_not_found", "No verdict was given on this event.")
+        return Response(verdict_json(row))
 
     @extend_schema(
         summary="Say whether an event was a false alarm (teaches its camera) or confirmed",

@@ -152,8 +152,11 @@ def test_feedback_on_another_tenants_event_is_404_and_needs_the_manage_scope(
     _, reader = issue_api_key(tenant_a, name="reader", scopes=[SCOPE_EVENTS_READ])
     refused = call(client, "post", path, reader, {"verdict": "confirmed"})
     assert refused.status_code == 403
+    assert call(client, "get", path, reader).json()["error"]["code"] == "feedback_not_found"
     assert call(client, "post", path, key_a.raw, {"verdict": "confirmed"}).status_code == 200
     assert EventVerdict.objects.get(event=event).verdict == "confirmed"
+    assert call(client, "get", path, reader).json()["verdict"] == "confirmed"
+    assert call(client, "get", path, key_b.raw).status_code == 404
     base = f"/api/v1/cameras/{camera.public_id}"
     for route in ("/learned-areas", "/feedback-quality"):
         assert call(client, "get", base + route, key_b.raw).status_code == 404
