@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from apps.alerts import health
+from apps.alerts.counters import CameraEventsCollector
 from apps.alerts.frames import CameraFrame, track_camera_frame
 from apps.alerts.health_checks import Baseline, analyse, learn, problem
 from apps.alerts.models import WebhookDelivery
@@ -150,6 +151,9 @@ def test_a_silent_camera_goes_offline_after_its_own_time_and_online_on_its_next_
     send(camera, clip_2fps[2:3], time.time())
     assert health_changes() == [("offline", ""), ("online", "")]
     assert Camera.objects.get(pk=camera.pk).health_state == "online"
+    families = {f.name: f for f in CameraEventsCollector().collect()}
+    samples = {s.labels["change"]: s.value for s in families["ipcai_camera_health_changes"].samples}
+    assert samples["offline"] >= 1 and samples["online"] >= 1  # the /metrics counter
 
 
 def test_a_camera_silent_for_more_than_a_day_is_not_reported(camera, clip_2fps, db):
