@@ -70,7 +70,7 @@ def test_the_web_process_serves_the_thumbnail_without_decoding(
     real_open = PIL.Image.open
     monkeypatch.setattr(PIL.Image, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
 
-    response = client.get(f"/t/alpha/events/{message['event_id']}/thumbnail.jpg")
+    response = client.get(f"/t/alpha/requests/{message['event_id']}/thumbnail.jpg")
 
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
@@ -112,7 +112,7 @@ def test_an_event_without_a_stored_thumbnail_answers_404_not_a_decode(archiving_
     archive.delete([thumbnail_key(event.record_key)])  # as for events archived before
     client = Client()
     client.force_login(alice)
-    assert client.get(f"/t/alpha/events/{message['event_id']}/thumbnail.jpg").status_code == 404
+    assert client.get(f"/t/alpha/requests/{message['event_id']}/thumbnail.jpg").status_code == 404
 
 
 def test_retention_removes_the_thumbnail_with_the_event(archiving_a, archive):
