@@ -21,6 +21,7 @@ EVENT_TYPES = (
     "video_job.completed",
     "video_job.failed",
     "camera.health",  # apps/alerts/health.py: offline, online, tampered, recovered
+    "plate.matched",  # apps/alerts/watchlists.py: an event's plate is on a tenant's watchlist
 )
 
 
@@ -93,6 +94,13 @@ class CameraEvent(models.Model):
     frame_height = models.PositiveIntegerField(default=0)
     snapshot_key = models.CharField(max_length=512, blank=True)
     snapshot_content_type = models.CharField(max_length=32, blank=True)
+    # License plates (apps/alerts/plates.py): the reads of the event's frames voted by text,
+    # {text: [reads, best score]}; the winner and its agreement-boosted score.
+    plate_text = models.CharField(max_length=16, blank=True, db_index=True)
+    plate_score = models.FloatField(default=0.0)
+    plate_reads = models.JSONField(default=dict, blank=True)
+    # Names of the tenant's plate watchlists the plate matched (apps/alerts/watchlists.py).
+    watchlists = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -116,6 +124,45 @@ class CameraEvent(models.Model):
         if self.ended_at is None:
             return None
         return (self.ended_at - self.started_at).total_seconds()
+
+
+class PlateWatchlist(models.Model):
+    """A tenant's named list of plates ("residents", "banned"): a match marks the event and
+    sends one ``plate.matched`` webhook per event and list."""
+
+    tenant = models.ForeignKey(
+        "tenants.Tenant", on_delete=models.CASCADE, related_name="plate_watchlists"
+    )
+    name = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["tenant", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="watchlist_tenant_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"watchlist {self.name} of tenant {self.tenant_id}"
+
+
+class PlateWatchlistEntry(models.Model):
+    """One plate on a watchlist: exact, or fuzzy (a read one character off matches too)."""
+
+    watchlist = models.ForeignKey(PlateWatchlist, on_delete=models.CASCADE, related_name="entries")
+    plate = models.CharField(max_length=16)  # normalised: upper case letters and digits
+    fuzzy = models.BooleanField(default=False)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["watchlist", "plate"]
+        constraints = [
+            models.UniqueConstraint(fields=["watchlist", "plate"], name="watchlist_entry_plate")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plate} on {self.watchlist_id}"
 
 
 class WebhookEndpoint(models.Model):
