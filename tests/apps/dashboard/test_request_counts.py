@@ -63,6 +63,7 @@ def test_the_overview_counts_the_call_once_and_under_each_service(one_deepstack_
     assert stat(page, "pets-detection", "month-objects") == 6  # three dogs, twice
     note = re.search(r'id="count-note">(.*?)</p>', page).group(1)
     assert "runs every enabled service: one request, answered by each" in note
+    assert "refused ones included, as on the Usage page" in note
 
 
 def test_the_usage_page_and_api_total_each_call_once(one_deepstack_call, alice):
@@ -176,5 +177,12 @@ def test_a_refused_call_is_in_every_total_and_the_page_says_why_the_quota_is_low
     assert '<span id="requests-today">2</span>' in page
     assert '<span id="quota-used">1</span>' in page
     assert "the quota does not count those, so it can be lower" in page
+    # The service card counts what the Usage page's "Requests" column counts, and says so.
+    persons = card(page, "persons-detection")
+    assert "<dt>Requests today</dt>" in persons and "Answered" not in persons
+    assert stat(page, "persons-detection", "today-requests") == 2
+    assert stat(page, "persons-detection", "month-requests") == 2
+    assert "50%" in persons  # the refused call counts against the success rate
+    assert "refused ones included" in page
     usage = client.get("/api/v1/usage", **key_a.headers).json()
     assert sum(day["requests"] for day in usage["days"]) == 2
