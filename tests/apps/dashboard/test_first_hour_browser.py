@@ -113,3 +113,27 @@ def test_the_webhooks_form_keeps_its_distance_from_the_table(portal, open_page):
     )
     assert gap >= 16, gap
     screenshot(page, "first-hour-4-webhooks")
+
+
+def test_every_tab_shows_at_900_px_and_the_cards_say_requests(portal, open_page):
+    """At 900 px the tenant tabs wrap onto a second row: none is cut off or scrolled away
+    ("Requests" was), and the page itself does not scroll sideways."""
+    page = open_page({"width": 900, "height": 800})
+    sign_in(page, "alice")
+    page.goto("/t/alpha/")
+    tabs = page.locator("nav.tabs a")
+    assert tabs.count() >= 11
+    nav = page.evaluate(
+        """() => { const n = document.querySelector('nav.tabs');
+            return [n.scrollWidth, n.clientWidth, n.getBoundingClientRect().right]; }"""
+    )
+    assert nav[0] <= nav[1] + 1, nav
+    for index in range(tabs.count()):
+        box = tabs.nth(index).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= nav[2] + 1, box
+    expect(page.get_by_role("link", name="Requests", exact=True)).to_be_in_viewport(ratio=1)
+    assert test_browser.fits_the_screen(page)
+    card = page.locator('[data-service="persons-detection"]')
+    expect(card.locator("dt").first).to_have_text("Requests today")
+    expect(card).not_to_contain_text("Answered")
+    screenshot(page, "first-hour-5-tabs-900px")
