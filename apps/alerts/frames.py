@@ -25,7 +25,7 @@ from django.db import DatabaseError, transaction
 from redis.exceptions import RedisError
 
 from apps.alerts import counters as camera_counters
-from apps.alerts import health, snapshots, track_store
+from apps.alerts import health, plates, snapshots, track_store, watchlists
 from apps.alerts.alerting import tracker_settings
 from apps.alerts.feedback import learned_areas
 from apps.alerts.models import CameraEvent, zone_index
@@ -105,6 +105,26 @@ def write_changes(changes: list[Change], frame: CameraFrame | None) -> None:
             _improve(change, frame, shared)
         elif change.kind == "closed":
             _close(change)
+        if change.kind in ("opened", "updated") and frame is not None:
+            _keep_plate(change, frame)
+
+
+def _keep_plate(change: Change, frame: CameraFrame) -> None:
+    """The plate read on the track's box in this frame joins the event's vote (plates.py)."""
+    box, label = list(change.track.box), change.track.label
+    read = next(
+        (
+            plates.plate_of(d)
+            for d in frame.detections
+            if d["label"] == label and list(d["box"]) == box and d.get("plate")
+        ),
+        None,
+    )
+    if read is None:
+        return
+    event = plates.record_read(change.event_id, *read)
+    if event is not None:
+        watchlists.match_event(event)
 
 
 def _open(change: Change, frame: CameraFrame, shared: snapshots.FrameStash) -> None:

@@ -30,6 +30,12 @@ def event_item(event: CameraEvent) -> dict:
         "max_score": round(event.max_score, 4),
         "box": list(event.box),
         "snapshot_url": snapshots.signed_url(str(event.id)),
+        "plate": (
+            {"text": event.plate_text, "score": round(event.plate_score, 4)}
+            if event.plate_text
+            else None
+        ),
+        "watchlists": list(event.watchlists or []),
     }
 
 
