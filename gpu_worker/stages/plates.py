@@ -46,7 +46,9 @@ IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 REC_HEIGHT = 48
 REC_MAX_WIDTH = 320
-PLATE_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+PLATE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+PLATE_ALPHABET = frozenset(PLATE_CHARS)
+PLATE_INDEX = {char: index for index, char in enumerate(PLATE_CHARS)}
 # Characters the recogniser may emit between plate characters (dashes, dots, state
 # separators, spaces): dropped, never turned into a letter.
 SEPARATORS = frozenset(" -·.•:")
@@ -61,10 +63,10 @@ class PlateOptions:
     accept_rank: float = 0.8  # a read this good (score x text prior) ends the search
     det_threshold: float = 0.3  # DB's pixel threshold on the probability map
     box_threshold: float = 0.5  # mean probability inside a region to keep it
-    # DB grows each region by area x ratio / perimeter (the net predicts shrunken text); 1.4
-    # rather than PaddleOCR's 1.6: wider boxes took in plate-frame edges read as an extra 1 (on
-    # images 61-222 of the set: 118 exact against 111).
-    unclip_ratio: float = 1.4
+    # DB grows each region by area x ratio / perimeter (the net predicts shrunken text).
+    # PaddleOCR's 1.6: with the plate-scale second detection (refine_width) 1.4 read 153/222
+    # against 158 (1.4 helped the one-pass reader, whose regions took in frame edges).
+    unclip_ratio: float = 1.6
     min_plate_width: int = 40  # original-image pixels: narrower text is not read
     min_plate_height: int = 12
     min_vehicle_side: int = 64  # smaller vehicles cannot carry a readable plate
@@ -78,6 +80,10 @@ class PlateOptions:
     refine_pad_y: float = 0.6
     min_score: float = 0.5  # reads below this are not returned
     min_length: int = 4
+    # A read is settled to the US format it fits best (each position the likeliest letter or
+    # digit as the format says) when that costs at most this much log-probability summed over
+    # the characters changed; a read further from every format is kept as read (vanity plates).
+    format_max_cost: float = 3.0
     max_length: int = 8
 
 
@@ -204,8 +210,8 @@ class PlateReader:
                 read_boxes.append(region.box)
                 quad = self._refined_line(pixels, region)
                 probabilities = self._recognise([_warp_region(pixels, quad)])[0]
-                raw, score = self._decoder.decode(probabilities)
-                text = normalise_plate(raw)
+                raw, choices = self._decoder.decode_choices(probabilities)
+                text, score = fit_plate(raw, choices, opts.format_max_cost)
                 if not opts.min_length <= len(text) <= opts.max_length:
                     continue
                 rank = score * plate_text_prior(raw, text)
@@ -385,25 +391,40 @@ class PlateTextDecoder:
                 symbols.append(folded if folded in PLATE_ALPHABET else " ")
         self._columns = np.asarray(keep)
         self._symbols = symbols
+        self._plate_columns = np.asarray(
+            [i for i, symbol in enumerate(symbols) if symbol in PLATE_INDEX]
+        )
+        self._plate_index = np.asarray([PLATE_INDEX[symbols[i]] for i in self._plate_columns])
 
     def decode(self, probabilities: np.ndarray) -> tuple[str, float]:
         """(text, score): the score is the mean probability of the emitted characters."""
+        text, choices = self.decode_choices(probabilities)
+        if not text:
+            return "", 0.0
+        return text, float(
+            np.mean([c[PLATE_INDEX[ch]] for ch, c in zip(text, choices, strict=True)])
+        )
+
+    def decode_choices(self, probabilities: np.ndarray) -> tuple[str, list[np.ndarray]]:
+        """The greedy read and, per character, the probability of each of A-Z 0-9 at the
+        first step it was read: what a format fit chooses from."""
         restricted = probabilities[:, self._columns]
         best = restricted.argmax(axis=1)
-        confidence = restricted[np.arange(len(best)), best]
         chars: list[str] = []
-        scores: list[float] = []
+        steps: list[int] = []
         previous = -1
         for step, index in enumerate(best.tolist()):
-            if index != previous and index != 0:
-                symbol = self._symbols[index]
-                if symbol != " ":
-                    chars.append(symbol)
-                    scores.append(float(confidence[step]))
+            if index != previous and index != 0 and self._symbols[index] != " ":
+                chars.append(self._symbols[index])
+                steps.append(step)
             previous = index
         if not chars:
-            return "", 0.0
-        return "".join(chars), float(np.mean(scores))
+            return "", []
+        rows = restricted[steps]
+        # Several vocabulary entries fold to one plate character (a and A): keep the best.
+        folded = np.zeros((len(steps), len(PLATE_CHARS)), np.float32)
+        np.maximum.at(folded.T, self._plate_index, rows[:, self._plate_columns].T)
+        return "".join(chars), list(folded)
 
 
 # Common US formats (a = letter, 9 = digit); a read whose letters and digits disagree with
@@ -432,6 +453,49 @@ def normalise_plate(text: str) -> str:
             -sum(c.isdigit() for c in fit),
         ),
     )
+
+
+_FREE_TO_DIGIT = {**TO_DIGIT, "O": "0"}
+_FREE_TO_LETTER = {**TO_LETTER, "0": "O"}
+_LETTER_MASK = np.array([c.isalpha() for c in PLATE_CHARS])
+_FORMAT_MASKS = {fmt: np.array([k == "a" for k in fmt]) for fmt in US_FORMATS}
+
+
+def fit_plate(raw: str, choices: Sequence[np.ndarray], max_cost: float) -> tuple[str, float]:
+    """(text, score) of a read settled by format with the recogniser's own probabilities: for
+    each known format of the read's length, each position takes its likeliest letter or digit
+    as the format asks; the cheapest fit (log-probability lost against the read as it is)
+    wins if it costs at most max_cost. This settles look-alikes the recogniser hesitates on
+    (L/1, Z/2, S/5, D/0) the way it leans. I/1, B/8 and O/0 swap for free, as normalise_plate
+    does: the recogniser calls a plate's 1 an I and its 8 a B with confidence. Ties go to
+    fewer changes, then more digits. O is written 0 (the plates' own convention: US plates
+    do not tell them apart). Score: the mean probability of the characters returned."""
+    if not raw:
+        return "", 0.0
+    table = np.stack(choices)  # characters x 36
+    free_indices = table.argmax(axis=1)
+    free = np.log(table.max(axis=1) + 1e-9)
+    best_key = (max_cost, 0, 0)
+    text_indices = free_indices
+    probs = table.max(axis=1)
+    for fmt in US_FORMATS:
+        if len(fmt) != len(raw):
+            continue
+        allowed = np.where(_FORMAT_MASKS[fmt][:, None] == _LETTER_MASK[None, :], table, 0.0)
+        indices = allowed.argmax(axis=1)
+        chosen = allowed[np.arange(len(raw)), indices]
+        costs = free - np.log(chosen + 1e-9)
+        for position, (was, kind) in enumerate(zip(raw, fmt, strict=True)):
+            swap = (_FREE_TO_DIGIT if kind == "9" else _FREE_TO_LETTER).get(was)
+            if swap is not None:  # scored as the character read
+                indices[position], costs[position] = PLATE_INDEX[swap], 0.0
+                chosen[position] = table[position].max()
+        changes = int(np.sum(indices != free_indices))
+        key = (float(costs.sum()), changes, -int(np.sum(indices >= 26)))
+        if key <= best_key:
+            best_key, text_indices, probs = key, indices, chosen
+    text = "".join(PLATE_CHARS[i] for i in text_indices).replace("O", "0")
+    return text, float(np.mean(probs))
 
 
 def fits_a_format(text: str) -> bool:
