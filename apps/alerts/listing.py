@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import QuerySet
+from django.db.models.functions import Length
 
 from apps.alerts.models import CameraEvent, WebhookEndpoint
+from apps.alerts.plates import normalise, one_off
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class CameraEventFilter:
     # replayed recording's events started minutes "ago" but are new (`ipcai events --follow`).
     created_since: datetime | None = None
     day: date | None = None  # UTC day the event started
+    plate: str | None = None  # the event's voted plate text
+    plate_match: str = "exact"  # "fuzzy": one character off matches too
 
 
 def tenant_camera_events(
@@ -44,7 +48,25 @@ def tenant_camera_events(
     if filters.day:
         start = datetime.combine(filters.day, time.min, tzinfo=UTC)
         events = events.filter(started_at__gte=start, started_at__lt=start + timedelta(days=1))
+    if filters.plate is not None:
+        events = _with_plate(events, normalise(filters.plate), filters.plate_match == "fuzzy")
     return events
+
+
+def _with_plate(events: QuerySet[CameraEvent], plate: str, fuzzy: bool) -> QuerySet[CameraEvent]:
+    """Exact: an indexed equality. Fuzzy: the database keeps plates within one character of
+    the length, Python keeps those within one edit (Levenshtein <= 1)."""
+    if not plate:
+        return events.none()
+    if not fuzzy:
+        return events.filter(plate_text=plate)
+    near = (
+        events.exclude(plate_text="")
+        .annotate(plate_length=Length("plate_text"))
+        .filter(plate_length__gte=len(plate) - 1, plate_length__lte=len(plate) + 1)
+        .values_list("id", "plate_text")
+    )
+    return events.filter(id__in=[pk for pk, text in near if one_off(plate, text)])
 
 
 def tenant_camera_event(tenant_id: int, event_id: str) -> CameraEvent | None:

@@ -21,6 +21,22 @@ class CameraEventQuerySerializer(serializers.Serializer):
         help_text="Only events the service recorded at or after this time (ISO 8601), whatever "
         "capture time they started at: a replayed recording's events are new, not old.",
     )
+    plate = serializers.CharField(
+        required=False,
+        max_length=16,
+        help_text="Only vehicle events whose plate is this text (letters and digits; case, "
+        "spaces and dashes ignored).",
+    )
+    plate_match = serializers.ChoiceField(
+        choices=["exact", "fuzzy"],
+        default="exact",
+        help_text="`fuzzy`: a plate one character off (inserted, removed or changed) matches too.",
+    )
+
+
+class PlateSerializer(serializers.Serializer):
+    text = serializers.CharField()
+    score = serializers.FloatField(help_text="The best read's score, raised by agreeing reads.")
 
 
 class CameraEventSerializer(serializers.Serializer):
@@ -37,6 +53,13 @@ class CameraEventSerializer(serializers.Serializer):
     )
     snapshot_url = serializers.CharField(
         help_text="The best frame; a signed link that works without a key until it expires."
+    )
+    plate = PlateSerializer(
+        allow_null=True,
+        help_text="The licence plate its frames agree on (license-plates service); else null.",
+    )
+    watchlists = serializers.ListField(
+        child=serializers.CharField(), help_text="The plate watchlists its plate matched."
     )
 
 

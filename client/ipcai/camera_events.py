@@ -54,17 +54,22 @@ def list_events(
     zone: str | None = None,
     since: str | None = None,
     created_since: str | None = None,
+    plate: str | None = None,
+    fuzzy: bool = False,
     limit: int = 50,
     pages: int = 1,
 ) -> list[CameraEvent]:
     """Newest first; follows the cursor for up to `pages` pages. `since`: started at or after
-    (capture time); `created_since`: recorded by the service at or after."""
+    (capture time); `created_since`: recorded by the service at or after; `plate`: the vehicle
+    events with that plate (`fuzzy`: or one character off)."""
     wanted = {
         "camera": camera,
         "label": label,
         "zone": zone,
         "since": since,
         "created_since": created_since,
+        "plate": plate,
+        "plate_match": "fuzzy" if plate and fuzzy else None,
     }
     params = {k: v for k, v in wanted.items() if v}
     params["limit"] = str(limit)

@@ -21,6 +21,7 @@ def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
         parents=[connection],
         help="camera events (alerts): list them, or --follow them as they start and end",
         description="ipcai events [--camera ID] [--label person] [--zone NAME] [--since TIME] "
+        "[--plate TEXT [--fuzzy]] "
         "[--follow]; ipcai events feedback EVENT_ID false_alarm|confirmed [--note TEXT]",
     )
     events.add_argument(
@@ -34,6 +35,10 @@ def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
     events.add_argument("--label", help="only this class, e.g. person")
     events.add_argument("--zone", help="only events that entered this zone")
     events.add_argument("--since", help="only events started at or after this ISO 8601 time")
+    events.add_argument("--plate", help="only vehicle events with this licence plate")
+    events.add_argument(
+        "--fuzzy", action="store_true", help="--plate also matches one character off"
+    )
     events.add_argument("--limit", type=positive_int, default=50, help="how many (default 50)")
     events.add_argument(
         "--follow",
@@ -58,6 +63,8 @@ def run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
                 label=args.label,
                 zone=args.zone,
                 since=args.since,
+                plate=args.plate,
+                fuzzy=args.fuzzy,
                 limit=args.limit,
             )
             if args.json:

@@ -132,3 +132,38 @@ def test_plate_text_goes_with_its_event_at_the_tenants_retention(camera_a, archi
     camera_a.tenant.services.update(retention_days=1)
     assert purge_expired_camera_events(now=timezone.now() + timedelta(days=2)) == 1
     assert not CameraEvent.objects.filter(plate_text="7ABC123").exists()
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("plate=7ABC123", 1),
+        ("plate=7abc-123", 1),  # case and separators ignored
+        ("plate=7ABC128", 0),  # one off, exact asked
+        ("plate=7ABC128&plate_match=fuzzy", 1),
+        ("plate=7ABC12&plate_match=fuzzy", 1),
+        ("plate=7ABD128&plate_match=fuzzy", 0),  # two off
+        ("plate=--&plate_match=fuzzy", 0),
+    ],
+)
+def test_the_plate_filter_finds_events_exactly_or_one_character_off(
+    client, key_a, camera_a, archive, query, found
+):
+    drive_by(camera_a, ["7ABC123"] * 6)
+    drive_by(camera_a, ["9XYZ555"] * 6, start=2000.0)  # another vehicle, another event
+    response = client.get(f"/api/v1/camera-events?{query}", **key_a.headers)
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == found
+
+
+def test_a_bad_plate_match_is_a_clear_400(client, key_a):
+    response = client.get("/api/v1/camera-events?plate=X&plate_match=near", **key_a.headers)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_another_tenant_finds_no_event_by_plate(client, key_b, camera_a, archive):
+    drive_by(camera_a, ["7ABC123"] * 6)
+    for query in ("plate=7ABC123", "plate=7ABC123&plate_match=fuzzy"):
+        response = client.get(f"/api/v1/camera-events?{query}", **key_b.headers)
+        assert response.status_code == 200 and response.json()["results"] == []
