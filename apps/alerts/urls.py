@@ -3,6 +3,7 @@
 from django.urls import path
 
 from apps.alerts import api as camera_api
+from apps.alerts import watchlist_api
 from apps.alerts.feedback.urls import urlpatterns as feedback_urls
 from apps.alerts.video_jobs.urls import urlpatterns as video_job_urls
 
@@ -38,6 +39,22 @@ urlpatterns = [
         "api/v1/webhooks/<str:endpoint_id>/deliveries",
         camera_api.WebhookDeliveriesView.as_view(),
         name="webhook-deliveries",
+    ),
+    path("api/v1/plate-watchlists", watchlist_api.WatchlistListView.as_view(), name="watchlists"),
+    path(
+        "api/v1/plate-watchlists/<str:watchlist_id>",
+        watchlist_api.WatchlistDetailView.as_view(),
+        name="watchlist",
+    ),
+    path(
+        "api/v1/plate-watchlists/<str:watchlist_id>/entries",
+        watchlist_api.WatchlistEntriesView.as_view(),
+        name="watchlist-entries",
+    ),
+    path(
+        "api/v1/plate-watchlists/<str:watchlist_id>/entries/<str:entry_id>",
+        watchlist_api.WatchlistEntryView.as_view(),
+        name="watchlist-entry",
     ),
     *video_job_urls,
     *feedback_urls,

@@ -1,0 +1,147 @@
+"""REST: /api/v1/plate-watchlists and their entries (`manage` scope).
+
+Thin views over watchlists.py: the tenant comes from the API key; another tenant's list or
+entry answers 404, like one that never existed.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.alerts import watchlists
+from apps.alerts.models import PlateWatchlist, PlateWatchlistEntry
+from apps.core.errors import ApiError
+from apps.core.serializers import ErrorSerializer
+from apps.core.views import TenantKeyView
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Bad input."),
+    401: OpenApiResponse(ErrorSerializer, description="No API key, or a bad one."),
+    403: OpenApiResponse(ErrorSerializer, description="Inactive tenant, or no `manage` scope."),
+    404: OpenApiResponse(ErrorSerializer, description="No such watchlist for your tenant."),
+}
+
+
+class EntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    plate = serializers.CharField(
+        max_length=40, help_text="Letters and digits; case, spaces and dashes are ignored."
+    )
+    fuzzy = serializers.BooleanField(
+        default=False, help_text="A read one character off matches too."
+    )
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class WatchlistSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=64, help_text='e.g. "residents", "banned".')
+    entries = EntrySerializer(many=True, read_only=True)
+
+
+def _invalid(serializer: serializers.Serializer) -> ApiError:
+    field, problems = next(iter(serializer.errors.items()))
+    text = problems if isinstance(problems, list) else [problems]
+    return ApiError(400, "invalid_request", f"{field}: {' '.join(map(str, text))}")
+
+
+def _item(watchlist: PlateWatchlist) -> dict:
+    return {
+        "id": watchlist.pk,
+        "name": watchlist.name,
+        "entries": [_entry(entry) for entry in watchlist.entries.all()],
+    }
+
+
+def _entry(entry: PlateWatchlistEntry) -> dict:
+    return {"id": entry.pk, "plate": entry.plate, "fuzzy": entry.fuzzy, "note": entry.note}
+
+
+def _watchlist_or_404(tenant_id: int, watchlist_id: str) -> PlateWatchlist:
+    watchlist = watchlists.tenant_watchlist(tenant_id, watchlist_id)
+    if watchlist is None:
+        raise ApiError(404, "watchlist_not_found", "No plate watchlist with that id.")
+    return watchlist
+
+
+class WatchlistListView(TenantKeyView):
+    @extend_schema(
+        summary="List plate watchlists with their entries",
+        responses={200: WatchlistSerializer(many=True), **ERRORS},
+        tags=["plate watchlists"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            {"results": [_item(w) for w in watchlists.tenant_watchlists(self.tenant_id)]}
+        )
+
+    @extend_schema(
+        summary="Create a plate watchlist",
+        request=WatchlistSerializer,
+        responses={201: WatchlistSerializer, **ERRORS},
+        tags=["plate watchlists"],
+    )
+    def post(self, request: Request) -> Response:
+        body = WatchlistSerializer(data=request.data)
+        if not body.is_valid():
+            raise _invalid(body)
+        try:
+            watchlist = watchlists.create_watchlist(self.tenant_id, body.validated_data["name"])
+        except watchlists.WatchlistInvalid as exc:
+            raise ApiError(400, exc.code, str(exc)) from None
+        return Response(_item(watchlist), status=201)
+
+
+class WatchlistDetailView(TenantKeyView):
+    @extend_schema(
+        summary="One plate watchlist",
+        responses={200: WatchlistSerializer, **ERRORS},
+        tags=["plate watchlists"],
+    )
+    def get(self, request: Request, watchlist_id: str) -> Response:
+        return Response(_item(_watchlist_or_404(self.tenant_id, watchlist_id)))
+
+    @extend_schema(
+        summary="Delete a plate watchlist and its entries",
+        responses={204: None, **ERRORS},
+        tags=["plate watchlists"],
+    )
+    def delete(self, request: Request, watchlist_id: str) -> Response:
+        watchlists.delete_watchlist(_watchlist_or_404(self.tenant_id, watchlist_id))
+        return Response(status=204)
+
+
+class WatchlistEntriesView(TenantKeyView):
+    @extend_schema(
+        summary="Add a plate to a watchlist",
+        request=EntrySerializer,
+        responses={201: EntrySerializer, **ERRORS},
+        tags=["plate watchlists"],
+    )
+    def post(self, request: Request, watchlist_id: str) -> Response:
+        watchlist = _watchlist_or_404(self.tenant_id, watchlist_id)
+        body = EntrySerializer(data=request.data)
+        if not body.is_valid():
+            raise _invalid(body)
+        data = body.validated_data
+        try:
+            entry = watchlists.add_entry(watchlist, data["plate"], data["fuzzy"], data["note"])
+        except watchlists.WatchlistInvalid as exc:
+            raise ApiError(400, exc.code, str(exc)) from None
+        return Response(_entry(entry), status=201)
+
+
+class WatchlistEntryView(TenantKeyView):
+    @extend_schema(
+        summary="Remove a plate from a watchlist",
+        responses={204: None, **ERRORS},
+        tags=["plate watchlists"],
+    )
+    def delete(self, request: Request, watchlist_id: str, entry_id: str) -> Response:
+        watchlist = _watchlist_or_404(self.tenant_id, watchlist_id)
+        if not watchlists.delete_entry(watchlist, entry_id):
+            raise ApiError(404, "entry_not_found", "No such entry on that watchlist.")
+        return Response(status=204)
