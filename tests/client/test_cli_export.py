@@ -68,5 +68,8 @@ def test_an_export_with_archiving_off_says_so_and_how_to_turn_it_on(exporter_por
     key = portal.create_tenant("not-archiving", ["persons-detection"])
     run = run_cli(["export", "-o", str(tmp_path / "empty.zip")], portal.base_url, key)
     assert run.returncode == 1
-    assert "archiving is off" in run.stderr
+    assert run.stderr.startswith("ipcai: archiving is off"), run.stderr
     assert "Save requests (image and response)" in run.stderr
+    # Nothing written: no zip, no "0 frames ... written", no JSON line.
+    assert "written" not in run.stderr and run.stdout == ""
+    assert list(tmp_path.iterdir()) == []

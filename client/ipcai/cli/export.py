@@ -77,6 +77,10 @@ def run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
                 bar.set_postfix(frames=current["images"])
 
             job = wait_for_export(client, job["id"], building)
+        if job["images"] == 0 and not job.get("archiving", True):
+            # Nothing was ever saved to export: say so before writing a file or a line.
+            print(ARCHIVING_OFF, file=stderr)
+            return EXIT_FAILED
         output: Path = args.output or Path(f"{args.format}-{job['id']}.zip")
         with tqdm(
             total=job["size_bytes"],
@@ -93,7 +97,4 @@ def run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
         file=stderr,
     )
     write_line(stdout, {"export": job["id"], "path": str(output), "images": job["images"]})
-    if job["images"] == 0 and not job.get("archiving", True):
-        print(ARCHIVING_OFF, file=stderr)
-        return EXIT_FAILED
     return EXIT_OK
