@@ -75,7 +75,7 @@ class PlateOptions:
     # fractions of its width and height) scaled to this width and text-detected once more,
     # which separates the character line from the state name, slogan and frame that the
     # coarse pass merges into one region. 0 turns it off.
-    refine_width: int = 192
+    refine_width: int = 160
     refine_pad_x: float = 0.15
     refine_pad_y: float = 0.6
     min_score: float = 0.5  # reads below this are not returned
