@@ -23,13 +23,14 @@ def track_frame(
     """`explicit_time`: the request's header / query / form capture time; `body`: its parsed
     JSON (the seed's `timestamp`); `arrived`: when it arrived."""
     detections = [
-        {"label": names[0], "score": scores[0], "box": box, "zones": zones}
+        {"label": names[0], "score": scores[0], "box": box, "zones": zones, "plate": plate}
         for result in results
-        for box, scores, names, zones in zip(
+        for box, scores, names, zones, plate in zip(
             result["bbox_coords"],
             result["bbox_scores"],
             result["class_names"],
             result.get("zones") or [[]] * len(result["bbox_coords"]),
+            result.get("plates") or [None] * len(result["bbox_coords"]),  # license-plates
             strict=True,
         )
     ]
