@@ -409,7 +409,8 @@ IPCAI_VIDEO_INFERENCE = env(
 # tenant service archives its requests. Set by infra/cloudformation/portal.yaml.
 IPCAI_OFFERED_SERVICES = env.list(
     "IPCAI_OFFERED_SERVICES",
-    default=["persons-detection", "pets-detection", "vehicles-detection"],
+    # license-plates: the worker loads its plate reader by default (gpu_worker IPCAI_PLATES=1).
+    default=["persons-detection", "pets-detection", "vehicles-detection", "license-plates"],
 )
 IPCAI_DEFAULT_SAVE_REQUEST_EVENTS = env.bool("IPCAI_DEFAULT_SAVE_REQUEST_EVENTS", default=False)
 
