@@ -120,9 +120,29 @@ UNLABELLED_FIELDS = """() => [...document.querySelectorAll(
     .map((field) => field.name || field.id)"""
 
 
+# Lazy images below the window are not fetched for a full-page screenshot, which then shows
+# their grey placeholder: load them all first (each settles on load or error, 10 s at most).
+LOAD_LAZY_IMAGES = """() => Promise.race([
+    Promise.all([...document.querySelectorAll("img[loading=lazy]")].map((img) => {
+        img.loading = "eager";
+        return img.complete ? null : new Promise((settled) => {
+            img.addEventListener("load", settled, { once: true });
+            img.addEventListener("error", settled, { once: true });
+        });
+    })),
+    new Promise((settled) => setTimeout(settled, 10000)),
+])"""
+
+
+def load_lazy_images(page: Page) -> None:
+    page.evaluate(LOAD_LAZY_IMAGES)
+
+
 def screenshot(page: Page, name: str) -> None:
-    """Save the page for people to look at, after checking every form field has a label."""
+    """Save the page for people to look at, after checking every form field has a label
+    and loading its lazy images (a full-page screenshot shows what is below the window)."""
     assert page.evaluate(UNLABELLED_FIELDS) == [], f"form fields without a label on {page.url}"
+    load_lazy_images(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
