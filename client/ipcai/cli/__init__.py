@@ -24,7 +24,19 @@ from typing import IO
 
 from ipcai import __version__
 from ipcai.batch import InputError
-from ipcai.cli import cameras, detect, events, export, keys, relay, usage, video, watch, webhooks
+from ipcai.cli import (
+    cameras,
+    detect,
+    events,
+    export,
+    keys,
+    relay,
+    usage,
+    video,
+    watch,
+    watchlists,
+    webhooks,
+)
 from ipcai.cli.command import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -45,6 +57,7 @@ COMMANDS: tuple[AddParser, ...] = (
     usage.add_parser,
     events.add_parser,
     webhooks.add_parser,
+    watchlists.add_parser,
     video.add_parser,
     export.add_parser,
     relay.add_parser,

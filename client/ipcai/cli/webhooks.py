@@ -31,7 +31,7 @@ from ipcai.webhooks import (
 )
 
 JSON_HELP = "JSON instead of a table"
-EVENT_TYPES = ("event.started", "event.ended")
+EVENT_TYPES = ("event.started", "event.ended", "plate.matched")
 
 
 def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
@@ -62,7 +62,7 @@ def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
     add.add_argument("--description", default="", help="what it is for")
     add.add_argument(
         "--event", action="append", dest="event_types", choices=EVENT_TYPES,
-        help="repeatable: which changes it receives (default: both)",
+        help="repeatable: which changes it receives (default: all)",
     )  # fmt: skip
     add.add_argument("--camera", action="append", dest="cameras", help="repeatable: camera id")
     add.add_argument("--label", action="append", dest="labels", help="repeatable: e.g. person")

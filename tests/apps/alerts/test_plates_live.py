@@ -169,3 +169,22 @@ def test_one_signed_plate_matched_webhook_per_list(drive_by):
     assert Counter(p["data"]["watchlist"] for p in plate_matched) == {"banned": 1, "residents": 1}
     assert {p["data"]["id"] for p in plate_matched} == {vehicles[0]["id"]}
     assert all(p["data"]["plate"]["text"] == TRUTH.text for p in plate_matched)
+
+
+def test_ipcai_watchlists_lists_creates_adds_and_removes(drive_by):
+    portal, _, key, _, _ = drive_by
+
+    def cli(*args: str) -> str:
+        run = run_cli(list(args), portal.base_url, key)
+        assert run.returncode == 0, run.stderr
+        return run.stdout
+
+    table = cli("watchlists")
+    assert "banned" in table and TRUTH.text in table and "fuzzy" in table
+    created = json.loads(cli("watchlists", "create", "visitors", "--json"))
+    entry = json.loads(cli("watchlists", "add", str(created["id"]), "ab-12c", "--fuzzy", "--json"))
+    assert entry["plate"] == "AB12C" and entry["fuzzy"] is True
+    cli("watchlists", "remove", str(created["id"]), str(entry["id"]))
+    cli("watchlists", "delete", str(created["id"]))
+    names = [w["name"] for w in json.loads(cli("watchlists", "--json"))["watchlists"]]
+    assert names == ["banned", "residents", "strict"]

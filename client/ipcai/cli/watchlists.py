@@ -1,0 +1,99 @@
+"""`ipcai watchlists [ACTION]`: the tenant's plate watchlists: list them, create or delete one,
+add a plate (exact, or --fuzzy: one character off matches too) or remove one. A key with the
+`manage` scope; the connection options and --json count before or after the action."""
+
+from __future__ import annotations
+
+import argparse
+from typing import IO
+
+from ipcai.cli.command import EXIT_OK, Commands, json_option, write_line
+from ipcai.cli.connection import client_from, connection_options
+from ipcai.watchlists import (
+    add_plate,
+    create_watchlist,
+    delete_watchlist,
+    format_watchlists,
+    list_watchlists,
+    remove_plate,
+)
+
+JSON_HELP = "JSON instead of a table"
+
+
+def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
+    watchlists = commands.add_parser(
+        "watchlists",
+        parents=[connection, json_option(JSON_HELP)],
+        help="licence plate watchlists: list, create, delete; add or remove plates",
+        description="ipcai watchlists [list] | create NAME | delete LIST_ID | "
+        "add LIST_ID PLATE [--fuzzy] [--note TEXT] | remove LIST_ID ENTRY_ID",
+    )
+    watchlists.set_defaults(handler=run_list)
+    actions = watchlists.add_subparsers(dest="action", help="default: list")
+    shared = [connection_options(inherited=True), json_option(JSON_HELP, inherited=True)]
+
+    listing = actions.add_parser("list", parents=shared, help="the lists and their plates")
+    listing.set_defaults(handler=run_list)
+    create = actions.add_parser("create", parents=shared, help="create a list")
+    create.add_argument("name")
+    create.set_defaults(handler=run_create)
+    delete = actions.add_parser("delete", parents=shared, help="delete a list and its plates")
+    delete.add_argument("watchlist_id", metavar="LIST_ID")
+    delete.set_defaults(handler=run_delete)
+    add = actions.add_parser("add", parents=shared, help="add a plate to a list")
+    add.add_argument("watchlist_id", metavar="LIST_ID")
+    add.add_argument("plate")
+    add.add_argument("--fuzzy", action="store_true", help="a read one character off matches")
+    add.add_argument("--note", default="", help="what it is for")
+    add.set_defaults(handler=run_add)
+    remove = actions.add_parser("remove", parents=shared, help="remove a plate from a list")
+    remove.add_argument("watchlist_id", metavar="LIST_ID")
+    remove.add_argument("entry_id", metavar="ENTRY_ID")
+    remove.set_defaults(handler=run_remove)
+
+
+def run_list(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    with client_from(args) as client:
+        found = list_watchlists(client)
+    if args.json:
+        write_line(stdout, {"watchlists": found})
+    else:
+        print(format_watchlists(found), file=stdout)
+    return EXIT_OK
+
+
+def run_create(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    with client_from(args) as client:
+        created = create_watchlist(client, args.name)
+    _done(args, stdout, created, f"Created watchlist {created['id']} ({created['name']}).")
+    return EXIT_OK
+
+
+def run_delete(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    with client_from(args) as client:
+        delete_watchlist(client, args.watchlist_id)
+    _done(args, stdout, {"deleted": args.watchlist_id}, f"Deleted watchlist {args.watchlist_id}.")
+    return EXIT_OK
+
+
+def run_add(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    with client_from(args) as client:
+        entry = add_plate(client, args.watchlist_id, args.plate, fuzzy=args.fuzzy, note=args.note)
+    match = "fuzzy" if entry["fuzzy"] else "exact"
+    _done(args, stdout, entry, f"Added {entry['plate']} ({match}) as entry {entry['id']}.")
+    return EXIT_OK
+
+
+def run_remove(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
+    with client_from(args) as client:
+        remove_plate(client, args.watchlist_id, args.entry_id)
+    _done(args, stdout, {"removed": args.entry_id}, f"Removed entry {args.entry_id}.")
+    return EXIT_OK
+
+
+def _done(args: argparse.Namespace, stdout: IO[str], body: dict, text: str) -> None:
+    if args.json:
+        write_line(stdout, body)
+    else:
+        print(text, file=stdout)
