@@ -34,7 +34,8 @@ class CameraEventFilter:
 def tenant_camera_events(
     tenant_id: int, filters: CameraEventFilter = CameraEventFilter()
 ) -> QuerySet[CameraEvent]:
-    events = CameraEvent.objects.filter(tenant_id=tenant_id).select_related("camera")
+    # The verdict comes in the same query: every listed item carries it (payloads.event_item).
+    events = CameraEvent.objects.filter(tenant_id=tenant_id).select_related("camera", "verdict")
     if filters.camera:
         events = events.filter(camera__public_id=filters.camera)
     if filters.label:
@@ -75,7 +76,9 @@ def tenant_camera_event(tenant_id: int, event_id: str) -> CameraEvent | None:
     except ValueError:
         return None
     return (
-        CameraEvent.objects.select_related("camera").filter(tenant_id=tenant_id, id=parsed).first()
+        CameraEvent.objects.select_related("camera", "verdict")
+        .filter(tenant_id=tenant_id, id=parsed)
+        .first()
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 
 from apps.alerts import snapshots
@@ -36,7 +37,17 @@ def event_item(event: CameraEvent) -> dict:
             else None
         ),
         "watchlists": list(event.watchlists or []),
+        "verdict": verdict_of(event),
     }
+
+
+def verdict_of(event: CameraEvent) -> str | None:
+    """The user's verdict on the event ("false_alarm" / "confirmed"), None when none was given.
+    Lists fetch it with the event (listing.py's select_related); a lone event costs a query."""
+    try:
+        return event.verdict.verdict
+    except ObjectDoesNotExist:
+        return None
 
 
 def event_payload(event: CameraEvent, event_type: str) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from apps.alerts.feedback.models import Verdict
 from apps.alerts.models import EVENT_TYPES, MAX_CONFIRM_WINDOW
 
 
@@ -60,6 +61,11 @@ class CameraEventSerializer(serializers.Serializer):
     )
     watchlists = serializers.ListField(
         child=serializers.CharField(), help_text="The plate watchlists its plate matched."
+    )
+    verdict = serializers.ChoiceField(
+        choices=Verdict.choices,
+        allow_null=True,
+        help_text="A user's verdict on it (POST .../feedback); null when none was given.",
     )
 
 

@@ -235,3 +235,63 @@ def test_precision_and_suggestions_show_their_numbers_and_apply_in_one_call(
         client, "post", base + "/apply", key_a.raw, {"setting": "threshold", "label": "cat"}
     )
     assert refused.status_code == 400
+
+
+def test_camera_event_answers_carry_the_verdict_without_a_query_per_event(
+    client, tenant_a, key_a, key_b
+):
+    """GET /camera-events and /<id> say each event's verdict (null when none): a client
+    listing its alerts sees which were marked, in the one query that lists them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    camera = create_camera(tenant_a, {"name": "porch"})
+    false_alarm, confirmed, unjudged = (make_event(camera, "person", 0.7) for _ in range(3))
+    for event, verdict in ((false_alarm, "false_alarm"), (confirmed, "confirmed")):
+        path = f"/api/v1/camera-events/{event.id}/feedback"
+        assert call(client, "post", path, key_a.raw, {"verdict": verdict}).status_code == 200
+
+    def listed() -> tuple[dict[str, str | None], int]:
+        with CaptureQueriesContext(connection) as queries:
+            answer = call(client, "get", "/api/v1/camera-events", key_a.raw)
+        assert answer.status_code == 200
+        return {item["id"]: item["verdict"] for item in answer.json()["results"]}, len(queries)
+
+    verdicts, queries_for_three = listed()
+    assert verdicts == {
+        str(false_alarm.id): "false_alarm",
+        str(confirmed.id): "confirmed",
+        str(unjudged.id): None,
+    }
+    for _ in range(3):
+        call(
+            client,
+            "post",
+            f"/api/v1/camera-events/{make_event(camera, 'person', 0.6).id}/feedback",
+            key_a.raw,
+            {"verdict": "confirmed"},
+        )
+    verdicts, queries_for_six = listed()
+    assert len(verdicts) == 6 and queries_for_six == queries_for_three
+
+    detail = call(client, "get", f"/api/v1/camera-events/{false_alarm.id}", key_a.raw).json()
+    assert detail["verdict"] == "false_alarm"
+    assert (
+        call(client, "get", f"/api/v1/camera-events/{unjudged.id}", key_a.raw).json()["verdict"]
+        is None
+    )
+    assert (
+        call(client, "get", f"/api/v1/camera-events/{false_alarm.id}", key_b.raw).status_code == 404
+    )
+    assert call(client, "get", "/api/v1/camera-events", key_b.raw).json()["results"] == []
+
+
+def test_the_schema_documents_the_event_verdict():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    verdict = schema["components"]["schemas"]["CameraEvent"]["properties"]["verdict"]
+    assert verdict.get("nullable") or any(
+        option.get("type") == "null" or "NullEnum" in option.get("$ref", "")
+        for option in verdict.get("oneOf", [])
+    ), verdict
