@@ -15,6 +15,9 @@ class AlertFilterForm(forms.Form):
     label = forms.CharField(required=False, max_length=32, label="Class")
     zone = forms.CharField(required=False, max_length=64)
     day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    plate = forms.CharField(
+        required=False, max_length=16, help_text="one character off matches too"
+    )
 
     def __init__(self, *args, cameras: list[Camera], **kwargs) -> None:
         super().__init__(*args, **kwargs)

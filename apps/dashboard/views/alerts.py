@@ -22,6 +22,7 @@ from apps.alerts.listing import (
     tenant_camera_events,
 )
 from apps.alerts.models import WebhookDelivery
+from apps.alerts.watchlists import tenant_watchlists
 from apps.archive.thumbnails import thumbnail_with_boxes
 from apps.cameras.models import Camera
 from apps.core.storage import StorageError
@@ -48,6 +49,8 @@ def alerts(request: TenantRequest) -> HttpResponse:
             label=data["label"] or None,
             zone=data["zone"] or None,
             day=data["day"],
+            plate=data["plate"] or None,
+            plate_match="fuzzy",  # a plate typed from memory or a photo: one off matches
         )
     events = tenant_camera_events(request.tenant.pk, filters).select_related("verdict")
     page_obj = Paginator(events, ALERTS_PER_PAGE).get_page(request.GET.get("page"))
@@ -69,6 +72,7 @@ def alerts(request: TenantRequest) -> HttpResponse:
             "cameras": cameras,
             "camera": camera,
             "settings_form": settings_form,
+            "watchlists": tenant_watchlists(request.tenant.pk),
         },
     )
 

@@ -43,3 +43,18 @@ def test_an_outsider_does_not_see_the_plate(charlie, plate_event):
     client = signed_in(charlie)
     assert client.get(f"/t/alpha/alerts/{plate_event.id}/").status_code == 404
     assert client.get("/t/alpha/alerts/").status_code == 404
+
+
+def test_the_timeline_searches_by_plate_one_character_off(alice, plate_event):
+    client = signed_in(alice)
+    found = client.get("/t/alpha/alerts/?plate=7ABC128").content.decode()
+    assert 'data-plate="7ABC123"' in found
+    missed = client.get("/t/alpha/alerts/?plate=9XYZ555").content.decode()
+    assert 'data-plate="7ABC123"' not in missed and "No alerts match this filter" in missed
+
+
+def test_members_see_the_tenants_watchlists(alice, bob, charlie, plate_event):
+    for user in (alice, bob):
+        page = signed_in(user).get("/t/alpha/alerts/").content.decode()
+        assert 'data-watchlist="banned"' in page and "<code>7ABC123</code>" in page
+    assert signed_in(charlie).get("/t/alpha/alerts/").status_code == 404
