@@ -97,23 +97,56 @@ async def _faces(state: WorkerState, body: bytes, header: Any) -> list[dict[str,
 
 async def _plates(state: WorkerState, body: bytes) -> list[dict[str, object]]:
     served = state.model(None)
-    reader = state.plates is not None and state.plates.reader is not None
-    application_type = "license-plates" if reader else "vehicles-detection"
+    reader = state.plates.reader if state.plates is not None else None
+    application_type = "license-plates" if reader is not None else "vehicles-detection"
     job = (job_image(body, OFF), application_type, VEHICLE_MIN_CONFIDENCE)
     result, _ = await served.batcher.submit(job)
     plates = getattr(result, "plates", None) or [None] * len(result.labels)
+    vehicles = [
+        (box, read)
+        for box, label, read in zip(result.boxes.tolist(), result.labels, plates, strict=True)
+        if label in PLATE_CLASSES and min(box[2] - box[0], box[3] - box[1]) >= MIN_VEHICLE_SIDE
+    ]
     regions: list[dict[str, object]] = []
-    for box, label, read in zip(result.boxes.tolist(), result.labels, plates, strict=True):
-        if label not in PLATE_CLASSES:
-            continue
+    for box, read in vehicles:
         if read is not None:
             regions.append({"box": [round(v) for v in read.box], "read": True})
-            continue
-        x1, y1, x2, y2 = box
-        if min(x2 - x1, y2 - y1) < MIN_VEHICLE_SIDE:
-            continue
-        fx1, fy1, fx2, fy2 = PLATE_REGION
-        w, h = x2 - x1, y2 - y1
-        region = np.array([x1 + fx1 * w, y1 + fy1 * h, x1 + fx2 * w, y1 + fy2 * h])
-        regions.append({"box": [round(v) for v in region.tolist()], "read": False})
+        else:
+            fx1, fy1, fx2, fy2 = PLATE_REGION
+            x1, y1, x2, y2 = box
+            w, h = x2 - x1, y2 - y1
+            region = [x1 + fx1 * w, y1 + fy1 * h, x1 + fx2 * w, y1 + fy2 * h]
+            regions.append({"box": [round(v) for v in region], "read": False})
+    if reader is not None and vehicles:
+        # The read is the most plate-like text of a vehicle, not always its plate (a truck's
+        # fleet number can win): every text line the reader's detector finds on a vehicle is
+        # blurred too.
+        def text_lines() -> list[dict[str, object]]:
+            pixels = decode_image(body, read_header(body, state.settings.max_pixels)).pixels
+            scale = pixels.shape[1] / result.width
+            found = []
+            for box, _ in vehicles:
+                for line in vehicle_text(reader, pixels, [v * scale for v in box]):
+                    found.append({"box": [round(v / scale) for v in line], "read": False})
+            return found
+
+        regions += await asyncio.get_running_loop().run_in_executor(state.cpu_pool, text_lines)
     return regions
+
+
+def vehicle_text(reader: Any, pixels: np.ndarray, box: list[float]) -> list[list[float]]:
+    """Text lines (x1, y1, x2, y2 in `pixels`) the plate reader's text detector finds inside a
+    vehicle box, at each of its detection sizes. Uses the reader's own detection pass
+    (PlateReader._detect_regions) so the regions are exactly those it could read."""
+    height, width = pixels.shape[:2]
+    x1, y1 = max(0, round(box[0])), max(0, round(box[1]))
+    x2, y2 = min(width, round(box[2])), min(height, round(box[3]))
+    if min(x2 - x1, y2 - y1) < 8:
+        return []
+    crop = pixels[y1:y2, x1:x2]
+    lines = []
+    for side in reader.options.det_sides:
+        for region in reader._detect_regions(crop, side / max(x2 - x1, y2 - y1)):
+            rx1, ry1, rx2, ry2 = region.box
+            lines.append([rx1 + x1, ry1 + y1, rx2 + x1, ry2 + y1])
+    return lines
