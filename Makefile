@@ -38,9 +38,11 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest
 	@# The database-backed tests again on PostgreSQL (production's database) when one answers.
+	@# The slow live-stack tests (whole clips, outages, kills) ran above and run once: CI's
+	@# budget; those whose point is the database itself are marked `postgres` and run again.
 	@if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then \
 		echo "database-backed tests on PostgreSQL (127.0.0.1:5432)"; \
-		DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q tests/apps tests/portal; \
+		DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m "not slow or postgres" tests/apps tests/portal; \
 	else echo "PostgreSQL not answering on 127.0.0.1:5432: PostgreSQL run skipped"; fi
 
 run: $(STAMP)

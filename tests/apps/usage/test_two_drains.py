@@ -23,7 +23,7 @@ import redis
 
 from harness.portal import Portal, running_portal
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]  # the race is the database's
 
 REQUESTS = 150
 COUNT = (
