@@ -136,7 +136,7 @@ async def _plates(state: WorkerState, body: bytes) -> list[dict[str, object]]:
 
 def vehicle_text(reader: Any, pixels: np.ndarray, box: list[float]) -> list[list[float]]:
     """Text lines (x1, y1, x2, y2 in `pixels`) the plate reader's text detector finds inside a
-    vehicle box, at each of its detection sizes. Uses the reader's own detection pass
+    vehicle box, at the finest of its detection sizes. Uses the reader's own detection pass
     (PlateReader._detect_regions) so the regions are exactly those it could read."""
     height, width = pixels.shape[:2]
     x1, y1 = max(0, round(box[0])), max(0, round(box[1]))
@@ -145,8 +145,8 @@ def vehicle_text(reader: Any, pixels: np.ndarray, box: list[float]) -> list[list
         return []
     crop = pixels[y1:y2, x1:x2]
     lines = []
-    for side in reader.options.det_sides:
-        for region in reader._detect_regions(crop, side / max(x2 - x1, y2 - y1)):
-            rx1, ry1, rx2, ry2 = region.box
-            lines.append([rx1 + x1, ry1 + y1, rx2 + x1, ry2 + y1])
+    side = max(reader.options.det_sides)  # the finest of its sizes: one pass, not each
+    for region in reader._detect_regions(crop, side / max(x2 - x1, y2 - y1)):
+        rx1, ry1, rx2, ry2 = region.box
+        lines.append([rx1 + x1, ry1 + y1, rx2 + x1, ry2 + y1])
     return lines
