@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 
 from apps.cameras.models import Anchor, Camera, Slicing
@@ -26,7 +28,7 @@ class ConnectForm(forms.Form):
 
     def __init__(self, *args, enabled: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["services"].choices = service_choices(enabled)
+        cast(forms.ChoiceField, self.fields["services"]).choices = service_choices(enabled)
         self.fields["services"].initial = enabled
 
 
@@ -68,7 +70,7 @@ class CameraSettingsForm(forms.Form):
                 **{f"threshold_{k}": v for k, v in camera.class_thresholds.items()},
             }
         super().__init__(*args, **kwargs)
-        self.fields["services"].choices = service_choices(enabled)
+        cast(forms.ChoiceField, self.fields["services"]).choices = service_choices(enabled)
         for label in labels_of(threshold_services(enabled, camera, bound=self.is_bound)):
             self.fields[f"threshold_{label}"] = forms.FloatField(
                 required=False,
@@ -130,4 +132,4 @@ class BindKeyForm(forms.Form):
 
     def __init__(self, *args, keys: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["key"].choices = keys
+        cast(forms.ChoiceField, self.fields["key"]).choices = keys
