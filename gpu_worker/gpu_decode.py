@@ -39,7 +39,7 @@ class GpuJpegDecoder:
     def create(cls, device_id: int = 0) -> GpuJpegDecoder | None:
         """The decoder, or None where nvImageCodec or a CUDA device is missing."""
         try:
-            from nvidia import nvimgcodec  # type: ignore[import-not-found]
+            from nvidia import nvimgcodec  # type: ignore[import-not-found]  # GPU image only
 
             decoder = cls(nvimgcodec, device_id)
             decoder._decoder()  # fails here, at start-up, without a usable device

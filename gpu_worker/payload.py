@@ -150,7 +150,7 @@ def _min_confidence(value: object, default: float) -> float:
     if value is None or value == "":
         return default
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]  # any object: refused below
     except (TypeError, ValueError):
         number = math.nan
     if not 0.0 <= number <= 1.0:

@@ -188,7 +188,7 @@ async def _detect(
     fields.update(objects=len(result.labels), batch=info.size, cores=info.cores, timings_ms=timings)
     # mypy wants NotRequired keys (slices) spelled out even beside a ** of another TypedDict.
     answer: WorkerAnswer = {
-        **result.to_seed_json(),  # type: ignore[typeddict-item]
+        **result.to_seed_json(),  # type: ignore[typeddict-item]  # see the comment above
         "application_type": invocation.application_type,
         "model": served.name,
         "timings_ms": timings,

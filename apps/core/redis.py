@@ -37,21 +37,21 @@ class _Guarded:
     def connect_check_health(self, *args, **kwargs):  # every checkout and every reconnect
         redis_breaker().check()
         try:
-            return super().connect_check_health(*args, **kwargs)  # type: ignore[misc]
+            return super().connect_check_health(*args, **kwargs)  # type: ignore[misc]  # a mixin
         except (RedisConnectionError, RedisTimeoutError) as exc:
             redis_breaker().trip(exc)
             raise
 
     def send_packed_command(self, *args, **kwargs):
         try:
-            return super().send_packed_command(*args, **kwargs)  # type: ignore[misc]
+            return super().send_packed_command(*args, **kwargs)  # type: ignore[misc]  # a mixin
         except (RedisConnectionError, RedisTimeoutError) as exc:
             redis_breaker().trip(exc)
             raise
 
     def read_response(self, *args, **kwargs):
         try:
-            return super().read_response(*args, **kwargs)  # type: ignore[misc]
+            return super().read_response(*args, **kwargs)  # type: ignore[misc]  # a mixin
         except (RedisConnectionError, RedisTimeoutError) as exc:
             redis_breaker().trip(exc)
             raise

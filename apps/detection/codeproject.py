@@ -123,7 +123,7 @@ def deepstack_message(
         return NO_IMAGE
     if code == "invalid_min_confidence":
         try:
-            number = float(min_confidence)  # type: ignore[arg-type]
+            number = float(min_confidence)  # type: ignore[arg-type]  # refused below
         except (TypeError, ValueError):
             return BAD_MIN_CONFIDENCE
         return MIN_CONFIDENCE_ABOVE_ONE if number > 1 else message

@@ -23,7 +23,7 @@ class PathKeyMixin:
 
     def presented_key(self, request: Request) -> str | None:
         path_key = (request.parser_context or {}).get("kwargs", {}).get(PATH_KEY_KWARG)
-        return path_key or super().presented_key(request)  # type: ignore[misc]
+        return path_key or super().presented_key(request)  # type: ignore[misc]  # a mixin
 
 
 def path_key_variant(view_class: type[APIView]) -> type[APIView]:

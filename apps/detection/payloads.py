@@ -92,7 +92,7 @@ def application_type(value: object) -> str:
             "unknown_application_type",
             f"Unknown application_type {value!r}; valid types: {valid_types_text()}.",
         )
-    return value  # type: ignore[return-value]
+    return value  # type: ignore[return-value]  # a str: checked above
 
 
 def slices(value: object) -> bool | None:
@@ -109,7 +109,7 @@ def min_confidence(value: object) -> float | None:
     if value is None or value == "":
         return None
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]  # any object: refused below
     except (TypeError, ValueError):
         number = math.nan
     if isinstance(value, bool) or not 0.0 <= number <= 1.0:
