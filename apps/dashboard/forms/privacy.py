@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC
+from typing import cast
 
 from django import forms
 
@@ -43,7 +44,8 @@ class ErasureForm(forms.Form):
     def __init__(self, *args, tenant: Tenant, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         cameras = tenant.cameras.order_by("name").values_list("public_id", "name")
-        self.fields["camera"].choices = [("", "All cameras"), *cameras]  # type: ignore[attr-defined]
+        camera_field = cast(forms.ChoiceField, self.fields["camera"])
+        camera_field.choices = [("", "All cameras"), *cameras]
 
     def clean(self) -> dict:
         data = super().clean() or {}

@@ -61,7 +61,7 @@ def privacy(request: TenantRequest) -> HttpResponse:
     invalid = action is not None
     erasures = list(ErasureRequest.objects.filter(tenant=tenant)[:ERASURES_SHOWN])
     for row in erasures:  # "archived requests: 3" rather than the report's keys
-        row.removed_items = [  # type: ignore[attr-defined]
+        row.removed_items = [  # type: ignore[attr-defined]  # for the template only
             (kind.replace("_", " "), count) for kind, count in row.removed.items() if count
         ]
     return page(
