@@ -231,7 +231,8 @@ IPCAI_SPOOL_SWEEP_S = env.float("IPCAI_SPOOL_SWEEP_S", default=60.0)
 IPCAI_SPOOL_REPLAY = {
     "archive": "apps.archive.enqueue.republish",
     "usage": "apps.usage.metering.requeue_spooled_usage",
-    "forget": "apps.core.forgetting.replay",  # cache drops Redis refused (a key revoked in an outage)
+    # cache drops Redis refused (a key revoked in an outage)
+    "forget": "apps.core.forgetting.replay",
 }
 # Beat writes a heartbeat at every tick (portal/celery.py) and ticks at least this often, so
 # the readiness route (/healthz/celery) calls a beat silent for half a drain interval dead.

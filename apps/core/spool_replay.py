@@ -56,7 +56,6 @@ def replay_spool() -> ReplayResult:
     return result
 
 
-
 class _SpoolReplayer:
     """One daemon thread per process that replays the spool until it is empty."""
 

@@ -347,7 +347,7 @@ def test_the_quota_bar_shows_this_months_share(alice, tenant_a, inference):
         assert try_it(client, "alpha", "pets-detection", seed_image("pets")).status_code == 200
     page = client.get("/t/alpha/").content.decode()  # live from the quota counter, no drain
     assert '<progress max="8" value="2"' in page
-    assert "<span id=\"quota-used\">2</span> of 8 used (25%)" in page
+    assert '<span id="quota-used">2</span> of 8 used (25%)' in page
 
 
 def test_usage_page_and_csv_cover_the_chosen_range(alice, tenant_a, inference):

@@ -3,7 +3,7 @@
 from tests.apps.detection.conftest import (  # noqa: F401 - fixtures
     persons_jpg,
     pets_jpg,
-    vehicles_jpg,
     post_native,
     post_seed,
+    vehicles_jpg,
 )
