@@ -23,8 +23,8 @@ from standardwebhooks import Webhook
 
 from harness.camera_clip import sampled
 from harness.camera_frames import create_camera, post_frame
-from harness.portal import running_portal
 from harness.webhook_receiver import Receiver, running_receiver
+from tests.apps.alerts.live import alerts_portal
 from tests.apps.alerts.test_health import blurred, darkened, shifted
 
 pytestmark = pytest.mark.slow
@@ -35,19 +35,7 @@ CLEAR_S = 20.0  # the camera's usual picture first: its baseline and reference v
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory, worker_url):
     log_dir = tmp_path_factory.mktemp("camera-health-live")
-    with running_portal(
-        log_dir,
-        worker_url,
-        celery=True,
-        workers=2,
-        threads=8,
-        IPCAI_ARCHIVE_URL=f"file://{log_dir / 'archive'}",
-        IPCAI_EVENT_SPOOL_DIR=str(log_dir / "spool"),
-        IPCAI_WEBHOOK_ALLOW_PRIVATE="true",
-        IPCAI_WEBHOOK_RETRY_BASE_S="0.5",
-        IPCAI_WEBHOOK_RETRY_MAX_S="2",
-        IPCAI_CAMERA_SWEEP_S="1",
-    ) as portal:
+    with alerts_portal(log_dir, worker_url) as portal:
         yield portal
 
 

@@ -17,8 +17,8 @@ import requests
 
 from gpu_worker.stages.faces import FaceFinder
 from harness.camera_clip import VISITS, sampled
-from harness.portal import running_portal
 from harness.processes import model_dir
+from tests.apps.alerts.live import alerts_portal
 from tests.apps.alerts.test_camera_events_live import Tenant
 
 pytestmark = pytest.mark.slow
@@ -28,16 +28,7 @@ FPS = 5
 @pytest.fixture(scope="module")
 def portal(tmp_path_factory, worker_url):
     log_dir = tmp_path_factory.mktemp("snapshot-redaction")
-    with running_portal(
-        log_dir,
-        worker_url,
-        celery=True,
-        workers=2,
-        threads=8,
-        IPCAI_ARCHIVE_URL=f"file://{log_dir / 'archive'}",
-        IPCAI_EVENT_SPOOL_DIR=str(log_dir / "spool"),
-        IPCAI_CAMERA_SWEEP_S="1",
-    ) as portal:
+    with alerts_portal(log_dir, worker_url) as portal:
         yield portal
 
 
