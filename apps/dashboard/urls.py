@@ -198,8 +198,9 @@ tenant_urls = [
     ),
     # dataset exports
     path("exports/", exports.exports, name="exports"),
-    path("privacy/", privacy.privacy, name="privacy"),
     path("exports/<str:export_id>.zip", exports.export_download, name="export-download"),
+    # privacy: redaction settings and erasure
+    path("privacy/", privacy.privacy, name="privacy"),
 ]
 
 
