@@ -28,7 +28,12 @@ ERRORS = {
 class EntrySerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     plate = serializers.CharField(
-        max_length=40, help_text="Letters and digits; case, spaces and dashes are ignored."
+        max_length=40,
+        help_text=(
+            "Letters A-Z and digits; case, spaces, dashes and dots are ignored, other "
+            "characters refused (400 invalid_plate). A list holds at most 500 plates "
+            "(400 too_many_entries)."
+        ),
     )
     fuzzy = serializers.BooleanField(
         default=False, help_text="A read one character off matches too."

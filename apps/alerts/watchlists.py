@@ -1,13 +1,18 @@
 """Plate watchlists: a tenant's named lists of plates, and the match that marks an event.
 
-One write function per state change (create or delete a list, add or remove an entry), each
-scoped to the tenant. ``match_event`` runs when an event's voted plate changes (frames.py): each
+One write function per state change (create, edit or delete a list, add or remove an entry),
+each scoped to the tenant and shared by the API (watchlist_api.py) and the dashboard
+(apps/dashboard/views/watchlists.py). Every input is checked before anything is written, so bad
+input saves nothing. ``match_event`` runs when an event's voted plate changes (frames.py): each
 list with an entry equal to the plate (or one character off, for a fuzzy entry) is added to the
 event's ``watchlists`` and announced by one signed ``plate.matched`` webhook, once per event and
 list, queued in the same transaction as the mark.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -19,6 +24,11 @@ from apps.alerts.webhooks.delivery import queue_event_deliveries
 
 MAX_NAME = 64
 MAX_PLATE = 16
+MAX_ENTRIES = 500  # per list: matching reads every entry of every list per voted plate
+# What a typed plate may hold: letters and digits, and the spaces, dashes and dots people
+# write between groups (dropped). Anything else is a typo or a character the reader never
+# returns (it reads A-Z and 0-9), so it is refused rather than silently dropped.
+_TYPED_PLATE = re.compile(r"[A-Za-z0-9 .\-]*")
 
 
 class WatchlistInvalid(ValueError):
@@ -41,15 +51,101 @@ def tenant_watchlist(tenant_id: int, watchlist_id: int | str) -> PlateWatchlist 
     return PlateWatchlist.objects.filter(tenant_id=tenant_id, pk=pk).first()
 
 
-def create_watchlist(tenant_id: int, name: str) -> PlateWatchlist:
+def clean_name(name: str) -> str:
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME:
         raise WatchlistInvalid("invalid_name", f"name: 1 to {MAX_NAME} characters.")
+    return name
+
+
+def clean_plate(plate: str) -> str:
+    """A typed plate as stored: upper-case letters and digits (spaces, dashes, dots dropped)."""
+    typed = (plate or "").strip()
+    if not _TYPED_PLATE.fullmatch(typed):
+        bad = "".join(sorted({c for c in typed if not _TYPED_PLATE.fullmatch(c)}))
+        raise WatchlistInvalid(
+            "invalid_plate",
+            f"{typed!r}: a plate holds letters A-Z and digits only (not {bad!r}).",
+        )
+    text = normalise(typed)
+    if not text or len(text) > MAX_PLATE:
+        raise WatchlistInvalid(
+            "invalid_plate", f"{typed!r}: a plate is 1 to {MAX_PLATE} letters or digits."
+        )
+    return text
+
+
+def clean_plates(plates: Iterable[str]) -> list[str]:
+    """Typed plates (blank ones skipped) as stored, each once, in the order given; the first
+    bad one, or too many, raises WatchlistInvalid."""
+    cleaned: list[str] = []
+    for line_no, typed in enumerate(plates, 1):
+        if not typed.strip():
+            continue
+        try:
+            text = clean_plate(typed)
+        except WatchlistInvalid as exc:
+            raise WatchlistInvalid(exc.code, f"line {line_no}: {exc}") from None
+        if text not in cleaned:
+            cleaned.append(text)
+    if len(cleaned) > MAX_ENTRIES:
+        raise WatchlistInvalid(
+            "too_many_entries",
+            f"{len(cleaned)} plates: a watchlist holds at most {MAX_ENTRIES}.",
+        )
+    return cleaned
+
+
+def _name_taken(name: str) -> WatchlistInvalid:
+    return WatchlistInvalid("watchlist_exists", f"A watchlist named {name!r} exists.")
+
+
+def create_watchlist(
+    tenant_id: int, name: str, plates: Iterable[str] = (), fuzzy: bool = False
+) -> PlateWatchlist:
+    """A new list, with its plates (all exact or all fuzzy) when given."""
+    name = clean_name(name)
+    texts = clean_plates(plates)
     try:
         with transaction.atomic():
-            return PlateWatchlist.objects.create(tenant_id=tenant_id, name=name)
+            watchlist = PlateWatchlist.objects.create(tenant_id=tenant_id, name=name)
+            PlateWatchlistEntry.objects.bulk_create(
+                PlateWatchlistEntry(watchlist=watchlist, plate=text, fuzzy=fuzzy) for text in texts
+            )
     except IntegrityError as exc:
-        raise WatchlistInvalid("watchlist_exists", f"A watchlist named {name!r} exists.") from exc
+        raise _name_taken(name) from exc
+    return watchlist
+
+
+def update_watchlist(
+    watchlist: PlateWatchlist, name: str, plates: Iterable[str], fuzzy: bool | None
+) -> PlateWatchlist:
+    """The dashboard's edit: the list's new name and exactly these plates. Plates already on
+    it keep their note; ``fuzzy`` sets every plate's match (None: each kept plate keeps its
+    own, new ones are exact). Nothing is written unless all of it is valid."""
+    name = clean_name(name)
+    texts = clean_plates(plates)
+    current = {entry.plate: entry for entry in watchlist.entries.all()}
+    try:
+        with transaction.atomic():
+            if name != watchlist.name:
+                watchlist.name = name
+                watchlist.save(update_fields=["name"])
+            gone = [entry.pk for plate, entry in current.items() if plate not in texts]
+            PlateWatchlistEntry.objects.filter(pk__in=gone).delete()
+            if fuzzy is not None:
+                PlateWatchlistEntry.objects.filter(watchlist=watchlist).exclude(fuzzy=fuzzy).update(
+                    fuzzy=fuzzy
+                )
+            PlateWatchlistEntry.objects.bulk_create(
+                PlateWatchlistEntry(watchlist=watchlist, plate=text, fuzzy=bool(fuzzy))
+                for text in texts
+                if text not in current
+            )
+    except IntegrityError as exc:
+        watchlist.refresh_from_db()
+        raise _name_taken(name) from exc
+    return watchlist
 
 
 def delete_watchlist(watchlist: PlateWatchlist) -> None:
@@ -59,13 +155,15 @@ def delete_watchlist(watchlist: PlateWatchlist) -> None:
 def add_entry(
     watchlist: PlateWatchlist, plate: str, fuzzy: bool = False, note: str = ""
 ) -> PlateWatchlistEntry:
-    text = normalise(plate or "")
-    if not text or len(text) > MAX_PLATE:
-        raise WatchlistInvalid(
-            "invalid_plate", f"plate: 1 to {MAX_PLATE} letters or digits (others are ignored)."
-        )
+    text = clean_plate(plate)
     try:
         with transaction.atomic():
+            # The list's row locked: two adds at once cannot both pass the size check.
+            PlateWatchlist.objects.select_for_update().filter(pk=watchlist.pk).first()
+            if PlateWatchlistEntry.objects.filter(watchlist=watchlist).count() >= MAX_ENTRIES:
+                raise WatchlistInvalid(
+                    "too_many_entries", f"{watchlist.name} holds {MAX_ENTRIES} plates, the most."
+                )
             return PlateWatchlistEntry.objects.create(
                 watchlist=watchlist, plate=text, fuzzy=bool(fuzzy), note=(note or "")[:200]
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from apps.alerts import watchlists
 from apps.alerts.models import PlateWatchlist
 from apps.core.grants import SCOPE_EVENTS_READ
 from apps.tenants.services import issue_api_key
@@ -64,7 +65,8 @@ def test_bad_lists_are_a_clear_400(client, key_a, body, code):
 
 def test_bad_entries_are_a_clear_400(client, key_a):
     url = f"{BASE}/{make_list(client, key_a)['id']}/entries"
-    for body, code in [({"plate": "--"}, "invalid_plate"), ({}, "invalid_request")]:
+    bad = [({"plate": "--"}, "invalid_plate"), ({"plate": "AB$12"}, "invalid_plate")]
+    for body, code in [*bad, ({}, "invalid_request")]:
         response = client.post(url, body, content_type="application/json", **key_a.headers)
         assert response.status_code == 400 and response.json()["error"]["code"] == code
     client.post(url, {"plate": "A1"}, content_type="application/json", **key_a.headers)
@@ -93,3 +95,13 @@ def test_another_tenant_gets_404_and_sees_none(client, key_a, key_b):
     assert response.json()["error"]["code"] == "watchlist_not_found"
     assert client.get(f"{BASE}/nope", **key_a.headers).status_code == 404
     assert PlateWatchlist.objects.filter(pk=created["id"]).exists()
+
+
+def test_a_full_list_takes_no_more_plates(client, key_a, monkeypatch):
+    monkeypatch.setattr(watchlists, "MAX_ENTRIES", 2)
+    url = f"{BASE}/{make_list(client, key_a)['id']}/entries"
+    for plate in ("A1", "A2"):
+        added = client.post(url, {"plate": plate}, content_type="application/json", **key_a.headers)
+        assert added.status_code == 201
+    full = client.post(url, {"plate": "A3"}, content_type="application/json", **key_a.headers)
+    assert full.status_code == 400 and full.json()["error"]["code"] == "too_many_entries"
