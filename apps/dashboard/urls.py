@@ -27,6 +27,7 @@ from apps.dashboard.views import (
     try_it,
     usage,
     video_jobs,
+    watchlists,
     webhooks,
 )
 
@@ -183,6 +184,14 @@ tenant_urls = [
     path("alerts/<str:event_id>/feedback", alert_feedback.alert_feedback, name="alert-feedback"),
     path("alerts/<str:event_id>/snapshot.jpg", alerts.alert_snapshot, name="alert-snapshot"),
     path("alerts/<str:event_id>/thumbnail.jpg", alerts.alert_thumbnail, name="alert-thumbnail"),
+    # plate watchlists (reached from Alerts)
+    path("watchlists/", watchlists.watchlist_list, name="watchlists"),
+    path("watchlists/<str:watchlist_id>/", watchlists.watchlist_detail, name="watchlist"),
+    path(
+        "watchlists/<str:watchlist_id>/delete",
+        watchlists.watchlist_delete,
+        name="watchlist-delete",
+    ),
     # webhooks
     path("webhooks/", webhooks.webhooks, name="webhooks"),
     path("webhooks/<str:endpoint_id>/", webhooks.webhook_detail, name="webhook"),
