@@ -110,14 +110,12 @@ def write_changes(changes: list[Change], frame: CameraFrame | None) -> None:
 
 
 def _keep_plate(change: Change, frame: CameraFrame) -> None:
-    """The plate read on the track's box in this frame joins the event's vote (plates.py)."""
-    box, label = list(change.track.box), change.track.label
+    """The plate read on the track's box in this frame joins the event's vote (plates.py).
+    By box alone: a vehicle track may have matched a box of another class of its family
+    (tracking.VEHICLE_FAMILY: the car called a truck in this frame)."""
+    box = list(change.track.box)
     read = next(
-        (
-            plates.plate_of(d)
-            for d in frame.detections
-            if d["label"] == label and list(d["box"]) == box and d.get("plate")
-        ),
+        (plates.plate_of(d) for d in frame.detections if list(d["box"]) == box and d.get("plate")),
         None,
     )
     if read is None:

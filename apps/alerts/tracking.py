@@ -15,6 +15,13 @@ fixed camera sees a few objects at a time, where greedy matching by overlap with
 prediction (what ByteTrack's first association stage does) is exact enough and costs
 microseconds. So: per class, greedy IoU against each track's box moved by its velocity, with a
 centre-distance fallback for fast motion at low frame rates; state as small JSON.
+
+Vehicle classes are one family: detectors score each class on its own, so one car is often also
+a weaker "truck" (or a van a "bus") at nearly the same box. Within a family, a frame's box that
+overlaps a more confident box of another class is the same object and is dropped, a track
+follows its object when the class flips from frame to frame, and a track is labelled with the
+class it was seen as most (scores summed) until its event opens. Persons and pets are no family:
+they track per class as before.
 """
 
 from __future__ import annotations
@@ -42,6 +49,11 @@ _MAX_INTERVAL_S = 2.0
 # Capture times are decimal seconds: 16.1 - 13.1 is 3.0000000000000018, not 3.
 _EPSILON_S = 1e-6
 
+# Classes a detector reports one object as at once (each class scored on its own): a car is
+# often also a weaker "truck" at nearly the same box. Two-wheelers are left out: a motorcycle
+# is small beside a car, and one parked in front of it is a second object.
+VEHICLE_FAMILY = frozenset({"bus", "car", "truck"})
+
 
 @dataclass(frozen=True)
 class TrackerSettings:
@@ -63,6 +75,14 @@ class TrackerSettings:
     labels: frozenset[str] | None = None  # alerting classes; None: every class kept
     match_iou: float = 0.15
     match_distance: float = 0.6  # centre distance over the track box's diagonal
+    # Classes that are one object when their boxes overlap (see VEHICLE_FAMILY): boxes of one
+    # frame overlapping a more confident box of another class of the family by duplicate_iou
+    # or more are dropped; a track matches a box of another class of its family only by
+    # overlap (family_match_iou or more, no centre-distance fallback), so it never takes the
+    # box of a neighbouring vehicle of another class.
+    families: tuple[frozenset[str], ...] = (VEHICLE_FAMILY,)
+    duplicate_iou: float = 0.7
+    family_match_iou: float = 0.5
     # Bounds per camera (each open event holds a snapshot in Redis; issue 31): a crowded
     # frame opens at most this many events, the rest open as earlier ones close; detections
     # beyond max_tracks new tracks (the lowest scores first) are not tracked.
@@ -99,6 +119,8 @@ class Track:
     best_box: list[float] = field(default_factory=list)
     best_at: float | None = None
     zones: list[str] = field(default_factory=list)
+    # Summed scores per class it was seen as; `label` is the highest until its event opens.
+    label_scores: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -194,20 +216,47 @@ def expire(state: CameraState, t: float, settings: TrackerSettings) -> list[Chan
     return changes
 
 
+def _kin(a: str, b: str, settings: TrackerSettings) -> bool:
+    """Two different classes of one family (one object may be reported as both)."""
+    return a != b and any(a in family and b in family for family in settings.families)
+
+
+def one_per_object(detections: list[Detection], settings: TrackerSettings) -> list[Detection]:
+    """The frame's detections less each one that overlaps a more confident detection of
+    another class of its family by duplicate_iou or more (the same vehicle, scored twice).
+    Same-class overlaps are the detector's own NMS's business and stay; order is kept."""
+    by_score = sorted(range(len(detections)), key=lambda i: -detections[i].score)
+    kept: list[int] = []
+    for i in by_score:
+        det = detections[i]
+        if not any(
+            _kin(det.label, detections[k].label, settings)
+            and iou(det.box, detections[k].box) >= settings.duplicate_iou
+            for k in kept
+        ):
+            kept.append(i)
+    return [detections[i] for i in sorted(kept)]
+
+
 def _associate(
     tracks: list[Track], detections: list[Detection], t: float, settings: TrackerSettings
 ) -> tuple[dict[int, int], list[int]]:
-    """Greedy one-to-one matching per class: {track index: detection index}, unmatched
-    detection indexes. Best overlap first, then nearest centre."""
+    """Greedy one-to-one matching per class (or family, by overlap alone): {track index:
+    detection index}, unmatched detection indexes. Best overlap first, then nearest centre."""
     pairs: list[tuple[float, float, int, int]] = []
     for ti, track in enumerate(tracks):
         predicted = _predicted(track, t)
         for di, det in enumerate(detections):
-            if det.label != track.label:
+            if det.label == track.label:
+                needed_iou = settings.match_iou
+            elif _kin(det.label, track.label, settings):
+                needed_iou = settings.family_match_iou
+            else:
                 continue
             overlap = iou(predicted, det.box)
             distance = _centre_distance(predicted, det.box)
-            if overlap >= settings.match_iou or distance <= settings.match_distance:
+            near = det.label == track.label and distance <= settings.match_distance
+            if overlap >= needed_iou or near:
                 pairs.append((-overlap, distance, ti, di))
     pairs.sort()
     matched: dict[int, int] = {}
@@ -232,6 +281,7 @@ def _observe(track: Track, det: Detection, t: float, settings: TrackerSettings) 
     track.box = list(det.box)
     track.last_seen = t
     track.score = det.score
+    _vote_label(track, det)
     overlap = iou(track.still_box, det.box) if track.still_box else 0.0
     if track.stationary:
         if overlap < settings.moved_iou:  # it drove off or got up: a new visit may start
@@ -246,6 +296,17 @@ def _observe(track: Track, det: Detection, t: float, settings: TrackerSettings) 
         return False
     track.still_box, track.still_since = list(det.box), t
     return False
+
+
+def _vote_label(track: Track, det: Detection) -> None:
+    """Count this sighting's class; before its event opens the track takes the class it was
+    seen as most (summed scores: frequent and confident), after it keeps the one its event
+    was announced with."""
+    scores = track.label_scores or {track.label: 0.0}
+    scores[det.label] = scores.get(det.label, 0.0) + det.score
+    track.label_scores = scores
+    if track.event_id is None:
+        track.label = max(scores, key=lambda label: (scores[label], label == track.label))
 
 
 def _improve_best(track: Track, det: Detection, t: float) -> bool:
@@ -276,7 +337,7 @@ def step(
         )
     state.last_t = t
     changes = expire(state, t, settings)
-    wanted = [d for d in detections if settings.labels is None or d.label in settings.labels]
+    wanted = _wanted(detections, settings)
     matched, unmatched = _associate(state.tracks, wanted, t, settings)
 
     seen: dict[int, Detection] = {}  # track id -> its detection in this frame
@@ -313,6 +374,7 @@ def step(
             still_since=t,
             score=det.score,
             max_score=det.score,
+            label_scores={det.label: det.score},
         )
         state.next_track += 1
         state.tracks.append(track)
@@ -349,7 +411,7 @@ def _late_frame(
     later than the track's own last sighting is moved there (its timeout counts from then);
     nothing opens or closes. Only tracks with an open event: a tentative track fed by late
     frames would compete with the visit's own track. None when it changed nothing."""
-    wanted = [d for d in detections if settings.labels is None or d.label in settings.labels]
+    wanted = _wanted(detections, settings)
     stale = [track for track in state.tracks if track.last_seen < t and track.event_open]
     if not stale or not wanted:
         return None
@@ -358,6 +420,12 @@ def _late_frame(
         track, det = stale[ti], wanted[di]
         track.box, track.last_seen, track.score = list(det.box), t, det.score
     return [] if matched else None
+
+
+def _wanted(detections: Iterable[Detection], settings: TrackerSettings) -> list[Detection]:
+    """The frame's detections of the alerting classes, one per object (one_per_object)."""
+    kept = [d for d in detections if settings.labels is None or d.label in settings.labels]
+    return one_per_object(kept, settings)
 
 
 def _confirmed(track: Track, settings: TrackerSettings) -> bool:
