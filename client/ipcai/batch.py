@@ -116,6 +116,7 @@ async def detect_many(
     service: str,
     *,
     min_confidence: float | None = None,
+    slices: str | None = None,
     concurrency: int = 4,
     out_dir: Path | None = None,
     on_done: Callable[[ImageOutcome], None] = lambda outcome: None,
@@ -133,7 +134,9 @@ async def detect_many(
         async with semaphore:
             started = time.monotonic()
             try:
-                result = await client.detect(path, service, min_confidence=min_confidence)
+                result = await client.detect(
+                    path, service, min_confidence=min_confidence, slices=slices
+                )
             except (AuthenticationError, PermissionDenied):
                 raise
             except IpcaiError as exc:

@@ -84,6 +84,17 @@ def _check_service(service: str) -> str:
     return service
 
 
+SLICES = ("auto", "off")
+
+
+def _check_slices(slices: str) -> str:
+    """The native API's `slices` option; anything else is the caller's mistake, said before
+    a request is sent."""
+    if slices not in SLICES:
+        raise ConfigurationError(f"slices must be 'auto' or 'off', got {slices!r}")
+    return slices
+
+
 def error_from_response(response: httpx.Response) -> APIError:
     """An APIError from the service's `{"error": {"code", "message"}}` body (or any body)."""
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -147,8 +158,11 @@ class _BaseClient:
         min_confidence: float | None,
         camera: str | None = None,
         captured_at: float | None = None,
+        slices: str | None = None,
     ) -> dict[str, Any]:
         params = {} if min_confidence is None else {"min_confidence": f"{min_confidence:g}"}
+        if slices is not None:  # sliced inference: auto | off; None leaves it to tier / camera
+            params["slices"] = _check_slices(slices)
         if camera:
             params["camera"] = camera  # the camera's zones, masks and thresholds apply
         if captured_at is not None:  # camera events run on capture time, not arrival
@@ -224,13 +238,18 @@ class Client(_BaseClient):
         min_confidence: float | None = None,
         camera: str | None = None,
         captured_at: float | None = None,
+        slices: str | None = None,
     ) -> DetectionResult:
         """Detect the service's classes in one image (bytes, path or PIL image), as `camera`
-        (its id) when given, captured at `captured_at` (Unix seconds) when known."""
+        (its id) when given, captured at `captured_at` (Unix seconds) when known. `slices`
+        ("auto" or "off") asks for sliced inference or turns it off (None: as the service's
+        tier or the camera says); `result.slices` then names the slices that ran."""
         body, content_type = encode_image(image)
         response = self.request(
             "POST",
-            **self._detect_args(body, content_type, service, min_confidence, camera, captured_at),
+            **self._detect_args(
+                body, content_type, service, min_confidence, camera, captured_at, slices
+            ),
         )
         return DetectionResult.from_json(_json(response), service)
 
@@ -306,14 +325,19 @@ class AsyncClient(_BaseClient):
         min_confidence: float | None = None,
         camera: str | None = None,
         captured_at: float | None = None,
+        slices: str | None = None,
     ) -> DetectionResult:
         """Detect the service's classes in one image (bytes, path or PIL image), as `camera`
-        (its id) when given, captured at `captured_at` (Unix seconds) when known."""
+        (its id) when given, captured at `captured_at` (Unix seconds) when known. `slices`
+        ("auto" or "off") asks for sliced inference or turns it off (None: as the service's
+        tier or the camera says); `result.slices` then names the slices that ran."""
         # Reading and possibly re-encoding the image must not stall other requests in flight.
         body, content_type = await asyncio.to_thread(encode_image, image)
         response = await self.request(
             "POST",
-            **self._detect_args(body, content_type, service, min_confidence, camera, captured_at),
+            **self._detect_args(
+                body, content_type, service, min_confidence, camera, captured_at, slices
+            ),
         )
         return DetectionResult.from_json(_json(response), service)
 

@@ -77,6 +77,9 @@ class DetectionResult:
     model: str | None = None
     request_id: str | None = None
     timings: Mapping[str, float] = field(default_factory=dict)  # milliseconds, per stage
+    # Sliced inference, when it ran or was asked for: {"requested", "count", "windows"}
+    # (each window [x1, y1, x2, y2] in image pixels); None for the whole frame alone.
+    slices: Mapping[str, Any] | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -91,6 +94,7 @@ class DetectionResult:
             model=data.get("model"),
             request_id=None if data.get("request_id") is None else str(data["request_id"]),
             timings=dict(data.get("timings_ms") or data.get("timings") or {}),
+            slices=dict(data["slices"]) if isinstance(data.get("slices"), Mapping) else None,
             raw=dict(data),
         )
 
@@ -110,6 +114,8 @@ class DetectionResult:
             "counts": self.counts(),
             "detections": [d.to_json() for d in self.detections],
         }
+        if self.slices is not None:
+            shape["slices"] = dict(self.slices)
         if "events" in self.raw:
             shape["events"] = list(self.raw["events"])
         return shape

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from tests.client.running_cli import json_lines, paths_of
+from tests.gpu_worker.test_detector_slicing import distant_persons_frame
 
 VEHICLE_LABELS = {"bicycle", "car", "motorcycle", "bus", "train", "truck"}
 
@@ -39,6 +40,21 @@ def test_persons_and_vehicles_images_give_only_their_services_classes(ipcai, ima
     assert set(traffic["counts"]) <= VEHICLE_LABELS
     assert traffic["counts"].get("bus", 0) >= 2
     assert traffic["counts"].get("car", 0) >= 2
+
+
+def test_slices_auto_finds_the_distant_people_and_prints_the_slices(ipcai, tmp_path):
+    frame = tmp_path / "distant.jpg"
+    frame.write_bytes(distant_persons_frame())
+    plain = ipcai("detect", str(frame), "--service", "persons-detection")
+    sliced = ipcai("detect", str(frame), "--service", "persons-detection", "--slices", "auto")
+    wrong = ipcai("detect", str(frame), "--slices", "sometimes")
+
+    assert plain.returncode == sliced.returncode == 0, sliced.stderr
+    ((whole,), (record,)) = json_lines(plain.stdout), json_lines(sliced.stdout)
+    assert "slices" not in whole
+    assert record["slices"]["requested"] == "auto" and record["slices"]["count"] >= 2
+    assert record["counts"].get("person", 0) > whole["counts"].get("person", 0)
+    assert wrong.returncode == 2 and "--slices" in wrong.stderr
 
 
 def test_a_folder_run_writes_annotated_images_and_a_summary_without_progress_bar(

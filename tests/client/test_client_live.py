@@ -7,11 +7,12 @@ import asyncio
 import time
 
 import pytest
-from ipcai import AsyncClient, AuthenticationError, Client, PermissionDenied
+from ipcai import AsyncClient, AuthenticationError, Client, ConfigurationError, PermissionDenied
 from ipcai.drawing import draw_detections
 from PIL import Image
 
 from harness.portal import running_portal
+from tests.gpu_worker.test_detector_slicing import distant_persons_frame
 
 
 def test_typed_results_and_drawing_for_the_pets_image(live_portal, api_key, images_dir):
@@ -28,6 +29,26 @@ def test_typed_results_and_drawing_for_the_pets_image(live_portal, api_key, imag
     assert all(d.score >= 0.745 for d in strict.detections)
     annotated = draw_detections(images_dir / "pets.jpg", result)
     assert annotated.size == (result.width, result.height)
+
+
+def test_slices_auto_finds_distant_people_and_says_which_slices_ran(live_portal, api_key):
+    frame = distant_persons_frame()  # 1920x1080, five pedestrians far off in the lower right
+    with Client(api_key, live_portal.base_url) as client:
+        plain = client.detect(frame, "persons-detection")
+        sliced = client.detect(frame, "persons-detection", slices="auto")
+        off = client.detect(frame, "persons-detection", slices="off")
+        with pytest.raises(ConfigurationError):
+            client.detect(frame, "persons-detection", slices="sometimes")
+
+    assert plain.slices is None and off.slices is None
+    assert sliced.slices is not None and sliced.slices["requested"] == "auto"
+    assert sliced.slices["count"] == len(sliced.slices["windows"]) >= 2
+    assert all(
+        0 <= x1 < x2 <= 1920 and 0 <= y1 < y2 <= 1080 for x1, y1, x2, y2 in sliced.slices["windows"]
+    )
+    assert sliced.counts().get("person", 0) > plain.counts().get("person", 0)
+    assert off.counts() == plain.counts()
+    assert sliced.to_json()["slices"] == sliced.slices
 
 
 def test_async_client_detects_several_images_at_once(live_portal, api_key, images_dir):

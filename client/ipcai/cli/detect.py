@@ -26,6 +26,12 @@ def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
     detect.add_argument("images", nargs="+", metavar="IMAGE", help="file, folder or glob")
     detect.add_argument("--service", default=DEFAULT_SERVICE, help="application type")
     detect.add_argument("--min-confidence", type=confidence, help="score threshold 0..1")
+    detect.add_argument(
+        "--slices",
+        choices=("auto", "off"),
+        help="sliced inference: auto also looks at overlapping slices of each image (distant "
+        "objects; more CPU), off never; default as the key's tier says",
+    )
     detect.add_argument("--out", type=Path, metavar="DIR", help="write annotated images here")
     detect.add_argument(
         "-j", "--concurrency", type=positive_int, default=4, help="requests in flight"
@@ -59,6 +65,7 @@ def run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
                 paths,
                 args.service,
                 min_confidence=args.min_confidence,
+                slices=args.slices,
                 concurrency=args.concurrency,
                 out_dir=args.out,
                 on_done=done,
