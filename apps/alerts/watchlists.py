@@ -61,16 +61,17 @@ def clean_name(name: str) -> str:
 def clean_plate(plate: str) -> str:
     """A typed plate as stored: upper-case letters and digits (spaces, dashes, dots dropped)."""
     typed = (plate or "").strip()
+    shown = typed if len(typed) <= 24 else typed[:23] + "…"  # echoed in the error, bounded
     if not _TYPED_PLATE.fullmatch(typed):
         bad = "".join(sorted({c for c in typed if not _TYPED_PLATE.fullmatch(c)}))
         raise WatchlistInvalid(
             "invalid_plate",
-            f"{typed!r}: a plate holds letters A-Z and digits only (not {bad!r}).",
+            f"{shown!r}: a plate holds letters A-Z and digits only (not {bad[:10]!r}).",
         )
     text = normalise(typed)
     if not text or len(text) > MAX_PLATE:
         raise WatchlistInvalid(
-            "invalid_plate", f"{typed!r}: a plate is 1 to {MAX_PLATE} letters or digits."
+            "invalid_plate", f"{shown!r}: a plate is 1 to {MAX_PLATE} letters or digits."
         )
     return text
 

@@ -11,7 +11,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
 from apps.alerts import watchlists
-from apps.alerts.models import PlateWatchlist
+from apps.alerts.models import PlateWatchlistEntry
 from apps.dashboard.access import TenantRequest, can_manage, not_found, tenant_page
 from apps.dashboard.forms.watchlists import MODE_EXACT, MODE_FUZZY, MODE_MIXED, WatchlistForm
 from apps.dashboard.pages import page
@@ -29,8 +29,9 @@ def _refused(form: WatchlistForm, exc: watchlists.WatchlistInvalid) -> None:
     form.add_error(_FIELD_OF.get(exc.code), str(exc))
 
 
-def _mode(watchlist: PlateWatchlist) -> str:
-    modes = {entry.fuzzy for entry in watchlist.entries.all()}
+def _mode(entries: list[PlateWatchlistEntry]) -> str:
+    """The form's match choice for these plates: mixed when some are exact, some fuzzy."""
+    modes = {entry.fuzzy for entry in entries}
     if len(modes) > 1:
         return MODE_MIXED
     return MODE_FUZZY if modes == {True} else MODE_EXACT
@@ -73,11 +74,12 @@ def watchlist_detail(request: TenantRequest, watchlist_id: str) -> HttpResponse:
     if watchlist is None:
         return not_found(request)
     entries = list(watchlist.entries.all())
-    mixed = _mode(watchlist) == MODE_MIXED
+    mode = _mode(entries)
+    mixed = mode == MODE_MIXED
     form = WatchlistForm(
         initial={
             "name": watchlist.name,
-            "mode": _mode(watchlist),
+            "mode": mode,
             "plates": "\n".join(entry.plate for entry in entries),
         },
         mixed=mixed,

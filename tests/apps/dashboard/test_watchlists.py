@@ -83,6 +83,8 @@ def test_an_owner_deletes_a_list_after_a_confirmation(alice, banned):
         ),
         ({"name": "new", "mode": "exact", "plates": "ÄB123"}, "letters A-Z and digits only"),
         ({"name": "new", "mode": "exact", "plates": "A" * 17}, "1 to 16 letters or digits"),
+        # A pasted paragraph: the error shows its start, not all of it.
+        ({"name": "new", "mode": "exact", "plates": "X" * 5000 + "$"}, "X" * 23 + "…&#x27;: a"),
         (
             {"name": "new", "mode": "exact", "plates": "\n".join(f"P{i}" for i in range(501))},
             "501 plates: a watchlist holds at most 500.",
