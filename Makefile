@@ -19,13 +19,13 @@ EDITABLE_QUIET := PYTHONWARNINGS="ignore:Editable installation"
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt package-lock.json
+$(STAMP): pyproject.toml constraints.txt package-lock.json Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(EDITABLE_QUIET) $(BIN)/pip install -q -c constraints.txt -e '.[$(EXTRAS)]'
-	@# The plate reader's weights ship in this wheel (gpu_worker/stages.json); its own
+	@# The plate reader's weights ship in these wheels (gpu_worker/stages.json); their own
 	@# dependencies (a second OpenCV build among them) are not wanted, hence --no-deps.
-	$(BIN)/pip install -q --no-deps rapidocr-onnxruntime==1.4.4
+	$(BIN)/pip install -q --no-deps rapidocr-onnxruntime==1.4.4 rapidocr==3.10.0
 	@if [ -f client/pyproject.toml ]; then $(EDITABLE_QUIET) $(BIN)/pip install -q -c constraints.txt -e ./client; fi
 	npm ci --no-audit --no-fund --loglevel=error
 	@rm -f $(VENV)/.installed-*

@@ -15,10 +15,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # then removed, so the image runs exactly the installed package.
 COPY pyproject.toml constraints.txt README.md /tmp/src/
 COPY gpu_worker /tmp/src/gpu_worker
-# The plate reader's weights ship in the rapidocr wheel (gpu_worker/stages.json); --no-deps:
+# The plate reader's weights ship in the rapidocr wheels (gpu_worker/stages.json); --no-deps:
 # its dependencies (a second OpenCV build among them) are not wanted.
 RUN pip install -c /tmp/src/constraints.txt '/tmp/src[worker]' \
- && pip install --no-deps rapidocr-onnxruntime==1.4.4 \
+ && pip install --no-deps rapidocr-onnxruntime==1.4.4 rapidocr==3.10.0 \
  && rm -rf /tmp/src
 
 COPY --chmod=0755 docker/serve /usr/local/bin/serve

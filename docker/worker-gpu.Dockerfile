@@ -35,7 +35,7 @@ COPY gpu_worker /tmp/src/gpu_worker
 RUN pip install -c /tmp/src/constraints.txt '/tmp/src[worker,gpu]' \
  && pip uninstall -y onnxruntime onnxruntime-gpu \
  && pip install --no-deps "onnxruntime-gpu==${ONNXRUNTIME_GPU_VERSION}" \
- && pip install --no-deps rapidocr-onnxruntime==1.4.4 \
+ && pip install --no-deps rapidocr-onnxruntime==1.4.4 rapidocr==3.10.0 \
  && rm -rf /tmp/src
 
 COPY --chmod=0755 docker/serve /usr/local/bin/serve
