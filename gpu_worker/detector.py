@@ -25,7 +25,16 @@ from gpu_worker.gpu_decode import jpeg_decoder_for
 from gpu_worker.images import DecodedImage, decode_image, read_header
 from gpu_worker.manifest import ModelSpec, get_spec, verified_model_path
 from gpu_worker.metrics import CpuTotal
-from gpu_worker.slicing import OFF, SliceRequest, Window, merge, plan_slices
+from gpu_worker.slicing import (
+    KEEP_OF_INPUT,
+    OFF,
+    SliceRequest,
+    Window,
+    decode_size,
+    merge,
+    plan_slices,
+    reduced,
+)
 
 log = logging.getLogger(__name__)
 GPU_MAX_BATCH = 8  # IPCAI_MAX_BATCH=0 (auto) on a GPU
@@ -209,21 +218,39 @@ class Detector:
         return PreparedImage(decoded, self.family.preprocess(decoded.pixels))
 
     def prepare_sliced(self, data: bytes, request: SliceRequest) -> PreparedImage:
-        """The whole frame and the slices planned for it, from one full-resolution decode (a
-        slice needs every pixel); a frame too small to slice is prepared as usual."""
+        """The whole frame and the slices planned for it, from one decode at the smallest
+        scale every slice still reaches the model input at (slicing.decode_size), each input
+        then halved while it stays that large (slicing.reduced): the model sees the same
+        detail, for a cheaper decode and resizes. A frame too small to slice is prepared as
+        usual."""
         header = read_header(data, self.settings.max_pixels)
         input_size = (self.family.input_width, self.family.input_height)
-        windows = plan_slices(
-            header.width, header.height, input_size, request, self.family.letterbox
-        )
+        letterbox = self.family.letterbox
+        windows = plan_slices(header.width, header.height, input_size, request, letterbox)
         if not windows:
             item = self.prepare(data)
             item.slice_request = request
             return item
-        decoded = decode_image(data, header, min_size=None, fast=self.settings.jpeg_fast)
+        min_size = decode_size(header.width, header.height, windows, input_size, letterbox)
+        decoded = decode_image(data, header, min_size, fast=self.settings.jpeg_fast)
         pixels = decoded.pixels
-        slices = [(w, self.family.preprocess(pixels[w.y1 : w.y2, w.x1 : w.x2])) for w in windows]
-        return PreparedImage(decoded, self.family.preprocess(pixels), slices, request)
+        sx, sy = decoded.scale_to_original
+        windows = [w.scaled(1 / sx, 1 / sy, pixels.shape[1], pixels.shape[0]) for w in windows]
+        whole = self._reduced_input(pixels, 1.0)
+        slices = [
+            (w, self._reduced_input(pixels[w.y1 : w.y2, w.x1 : w.x2], KEEP_OF_INPUT))
+            for w in windows
+        ]
+        return PreparedImage(decoded, whole, slices, request)
+
+    def _reduced_input(self, pixels: np.ndarray, keep: float) -> Prepared:
+        """The model input of `pixels` halved while they stay `keep` of the input's size;
+        `extra["to_pixels"]` maps its boxes back to `pixels`' (see _merge_slices)."""
+        input_size = (self.family.input_width, self.family.input_height)
+        small, fx, fy = reduced(pixels, input_size, self.family.letterbox, keep)
+        prepared = self.family.preprocess(small)
+        prepared.extra["to_pixels"] = (fx, fy)
+        return prepared
 
     def run_batch(self, lane: Backend, items: list[PreparedImage]) -> list[dict[str, np.ndarray]]:
         """Stack the items' inputs (whole frames and slices), run them in as few calls as the
@@ -306,16 +333,19 @@ class Detector:
         min_confidence: float,
         class_ids: Sequence[int] | None,
     ) -> Detections:
-        """Each slice's boxes, moved into the frame, merged with the whole frame's."""
+        """Each slice's boxes, moved into the frame, merged with the whole frame's (all in
+        decoded pixels: each input's boxes scaled back from its halved pixels first)."""
         tiles = []
         for row, (window, prepared) in enumerate(item.slices, start=1):
             rows = {k: v[row : row + 1] for k, v in outputs.items()}
-            found = self.family.decode(rows, prepared, min_confidence, class_ids)
-            boxes = found.boxes.astype(np.float32, copy=True)
-            boxes[:, 0::2] += window.x1
-            boxes[:, 1::2] += window.y1
-            tiles.append((window, Detections(boxes, found.scores, found.class_ids)))
+            found = to_pixels(
+                self.family.decode(rows, prepared, min_confidence, class_ids), prepared
+            )
+            found.boxes[:, 0::2] += window.x1
+            found.boxes[:, 1::2] += window.y1
+            tiles.append((window, found))
         height, width = item.decoded.pixels.shape[:2]
+        whole = to_pixels(whole, item.prepared)
         return merge(whole, tiles, (width, height), max_detections=self.family.max_detections)
 
     def detect(
@@ -400,3 +430,13 @@ class Detector:
     def close(self) -> None:
         for lane in [*self.lanes, *([self.wide_lane] if self.wide_lane else [])]:
             lane.close()
+
+
+def to_pixels(found: Detections, prepared: Prepared) -> Detections:
+    """Boxes of an input built from halved pixels (Detector._reduced_input), in the pixels
+    it was cut from; a copy, so the family's own arrays are never changed."""
+    fx, fy = prepared.extra.get("to_pixels", (1.0, 1.0))
+    boxes = found.boxes.astype(np.float32, copy=True)
+    boxes[:, 0::2] *= fx
+    boxes[:, 1::2] *= fy
+    return Detections(boxes, found.scores, found.class_ids)

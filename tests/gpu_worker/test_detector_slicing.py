@@ -94,6 +94,24 @@ def test_slicing_finds_distant_people_the_whole_frame_misses(detector):
     assert ((sliced.boxes[:, 0] >= 1290) & (sliced.boxes[:, 1] >= 590)).all()
 
 
+def test_a_frame_decoded_at_half_scale_gives_its_boxes_in_the_frames_pixels(detector):
+    """A 3840x2880 frame: every slice still fills the model input at half scale, so the
+    sliced request decodes at half (as the whole frame alone does); boxes and windows are
+    still in the frame's own pixels, on the people."""
+    canvas = np.full((2880, 3840, 3), 110, np.uint8)
+    people = seed_pixels("persons")  # 819x546, pasted at (2600, 1800)
+    canvas[1800 : 1800 + people.shape[0], 2600 : 2600 + people.shape[1]] = people
+    job = SliceJob(encode(canvas), AUTO)
+    item = detector.prepare(job)
+    assert item.decoded.pixels.shape[1] < 3840  # decoded at a reduced scale
+    _, result = run(detector, job)
+    assert (result.width, result.height) == (3840, 2880)
+    assert len(result.labels) >= 4 and set(result.labels) == {"person"}
+    assert ((result.boxes[:, 0] >= 2590) & (result.boxes[:, 1] >= 1790)).all()
+    assert ((result.boxes[:, 2] <= 2600 + 819 + 10) & (result.boxes[:, 3] <= 1800 + 546 + 10)).all()
+    assert max(x2 for _, _, x2, _ in result.slices["windows"]) == 3840
+
+
 def test_on_a_cpu_by_default_slices_run_one_call_each():
     settings = WorkerSettings.from_env(
         {"IPCAI_MODEL_DIR": str(shared_dir() / "models"), "IPCAI_LANES": "1"}

@@ -12,9 +12,11 @@ from gpu_worker.slicing import (
     OFF,
     SliceRequest,
     Window,
+    decode_size,
     merge,
     parse_slices,
     plan_slices,
+    reduced,
 )
 
 INPUT = (416, 416)
@@ -142,3 +144,23 @@ def test_regions_never_run_more_slices_than_the_whole_frame_would():
     corners = "|".join(f"{x}:{y}:{x + 0.1}:{y + 0.1}" for x in (0, 0.45, 0.9) for y in (0, 0.9))
     many = plan_slices(3840, 2160, INPUT, parse_slices(corners))
     assert many == plan_slices(3840, 2160, INPUT, AUTO)
+
+
+def test_a_frame_decodes_at_the_smallest_scale_its_slices_still_fill_the_input_at():
+    windows = plan_slices(1920, 1440, INPUT, AUTO)  # slices of 1098x823: 549x411 at half
+    assert decode_size(1920, 1440, windows, INPUT) == (960, 720)
+    windows = plan_slices(1920, 1080, INPUT, AUTO)  # 1098x618: 309 rows at half, too few
+    assert decode_size(1920, 1080, windows, INPUT) == (1920, 1080)
+    windows = plan_slices(3840, 2160, INPUT, AUTO)  # 3x2 slices of 1536x1235: 384 at 1/4
+    assert decode_size(3840, 2160, windows, INPUT) == (1920, 1080)
+
+
+def test_an_input_is_halved_only_along_sides_that_stay_as_large_as_the_models():
+    pixels = np.zeros((618, 1098, 3), np.uint8)
+    pixels[:, ::2] = 200  # columns alternate: halving averages each pair
+    small, fx, fy = reduced(pixels, INPUT)
+    assert small.shape[:2] == (618, 549) and (fx, fy) == (2.0, 1.0)
+    assert (small == 100).all()
+    letterboxed, fx, fy = reduced(pixels, INPUT, letterbox=True)
+    assert letterboxed.shape[:2] == (309, 549) and fx == fy == 2.0
+    assert reduced(pixels[:400, :800], INPUT)[0].shape[:2] == (400, 800)
