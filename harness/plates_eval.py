@@ -3,9 +3,9 @@ benchmark and the test that holds a floor on a fixed subset.
 
 Scoring follows the set's README: a read is exact when its text, upper-cased with everything
 but letters and digits removed, equals the truth. Per image the read judged is the one whose
-box overlaps the true plate, else the best-scoring read anywhere in the image (a reader that
-reads a sticker or another car's plate instead is wrong, and counted as a box miss when the
-text still happens to match).
+box overlaps the true plate, else the best-scoring read anywhere in the image, a frame plate
+(read where no vehicle was detected) included. A reader that reads a sticker or another car's
+plate instead is wrong, and counted as a box miss when the text still happens to match.
 """
 
 from __future__ import annotations
@@ -89,7 +89,8 @@ def edit_distance(a: str, b: str) -> int:
 def judge(truth: PlateTruth, answer: dict) -> Judged:
     """Score one worker answer (the seed shape with `plates`) against the truth."""
     vehicles = sum(names[0] in PLATE_CLASSES for names in answer.get("class_names", []))
-    reads = [p for p in answer.get("plates", []) if p]
+    # frame_plates: read in a frame where no plate-carrying vehicle was detected (close-ups)
+    reads = [p for p in [*answer.get("plates", []), *answer.get("frame_plates", [])] if p]
     on_plate = [p for p in reads if _overlaps(p["box"], truth.box)]
     pool = on_plate or reads
     if not pool:

@@ -1,12 +1,13 @@
 """The plate reader: a second model stage that reads the licence plate of each detected vehicle.
 
 Vehicle box (from the detector) → text regions in the vehicle crop (PP-OCRv4 text detection, a
-DB segmentation net) → the best plate-like regions recognised (PP-OCRv4 recognition, CTC) →
-text normalised to letters and digits, with O/0, I/1, B/8 settled by position where a known
-format tells → one read with its score and box. Both networks are the ONNX files shipped in
-the pinned `rapidocr-onnxruntime` wheel (manifest: plates_det, plates_rec); we call them with
-our own ONNX Runtime sessions rather than rapidocr's wrapper, which would pull in its own
-OpenCV build and run a direction classifier we do not need.
+DB segmentation net) → the best plate-like regions recognised (PP-OCRv6 small recognition,
+CTC) → text normalised to letters and digits, with O/0, I/1, B/8 settled by position where a
+known format tells → one read with its score and box. A frame with no plate-carrying vehicle
+is searched whole, as one vehicle (close-ups of a plate). The networks are ONNX files shipped
+in pinned wheels (manifest: plates_det from `rapidocr-onnxruntime`, plates_rec from
+`rapidocr`); we call them with our own ONNX Runtime sessions rather than rapidocr's wrapper,
+which would pull in its own OpenCV build and run a direction classifier we do not need.
 
 A general text detector rather than a plate detector: none with a permissive licence was found
 (`platedet` is AGPL-3.0). Text detection also finds stickers, dealer frames and badges; the
@@ -176,6 +177,13 @@ class PlateReader:
             self.read(pixels, (x1, y1, x2, y2)) if label in PLATE_CLASSES else None
             for (x1, y1, x2, y2), label in zip(boxes.tolist(), labels, strict=True)
         ]
+
+    def read_frame(self, pixels: np.ndarray) -> PlateRead | None:
+        """The most plate-like read in the whole frame, searched as one vehicle would be: for
+        frames where the detector found no plate-carrying vehicle (a close-up of a plate and
+        a bumper is no "car" to the detector, but its plate is the easiest to read)."""
+        height, width = pixels.shape[:2]
+        return self.read(pixels, (0, 0, width, height))
 
     def read(
         self, pixels: np.ndarray, vehicle_box: tuple[float, float, float, float]
@@ -533,20 +541,27 @@ def plate_text_prior(raw: str, text: str) -> float:
 
 
 class SeedAnswerWithPlates(SeedAnswer):
-    """The seed's answer plus `plates`: one entry per object, null where none was read."""
+    """The seed's answer plus `plates`: one entry per object, null where none was read, and
+    `frame_plates`: plates found in a frame without a plate-carrying vehicle (PlateResult)."""
 
     plates: list[PlateAnswer | None]
+    frame_plates: list[PlateAnswer]
 
 
 @dataclass
 class PlateResult(DetectionResult):
-    """A detection result with one plate read (or None) per detection, in the same order."""
+    """A detection result with one plate read (or None) per detection, in the same order,
+    and `frame_plates`: plates read in a frame with no plate-carrying vehicle detected (at
+    most one), which belong to no detection, so they never pose as one (a box labelled car
+    that is a plate would mislead every client counting cars)."""
 
     plates: list[PlateRead | None] = field(default_factory=list)
+    frame_plates: list[PlateRead] = field(default_factory=list)
 
     def to_seed_json(self) -> SeedAnswerWithPlates:
         plates = [None if read is None else read.to_json() for read in self.plates]
-        return {**super().to_seed_json(), "plates": plates}
+        frame_plates = [read.to_json() for read in self.frame_plates]
+        return {**super().to_seed_json(), "plates": plates, "frame_plates": frame_plates}
 
 
 class PlateStage:
@@ -603,11 +618,16 @@ class PlateStage:
             None if read is None else _scaled(read, 1 / scale)
             for read in self.reader.read_many(pixels, boxes, result.labels)
         ]
+        frame_plates = []
+        if not any(label in PLATE_CLASSES for label in result.labels):
+            frame_read = self.reader.read_frame(pixels)
+            if frame_read is not None:
+                frame_plates.append(_scaled(frame_read, 1 / scale))
         values = {f.name: getattr(result, f.name) for f in fields(result)}
         timings = dict(result.timings_s)
         timings["postprocess"] = timings.get("postprocess", 0.0) + time.perf_counter() - started
         values["timings_s"] = timings
-        return PlateResult(**values, plates=reads)
+        return PlateResult(**values, plates=reads, frame_plates=frame_plates)
 
 
 def _full_resolution(image: Any) -> tuple[np.ndarray, float]:
