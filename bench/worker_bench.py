@@ -154,13 +154,15 @@ def run_server_loads(args, model_dir: Path, tmp: Path, json_body: Path, pipeline
         run_ab("warm-up", url, json_body, "application/json", 100, 8)
         n, c = args.requests, args.concurrency
         results = []
+        assert server.process is not None  # started by worker_process
+        pid = server.process.pid
         for label, body, content_type in (
             ("seed JSON body (base64)", json_body, "application/json"),
             ("raw image/jpeg body", PERSONS, "image/jpeg"),
         ):
-            cpu_before = process_cpu_seconds(server.process.pid)
+            cpu_before = process_cpu_seconds(pid)
             result = run_ab(f"{pipeline}: {label}", url, body, content_type, n, c)
-            result.cpu_ms = (process_cpu_seconds(server.process.pid) - cpu_before) * 1000 / n
+            result.cpu_ms = (process_cpu_seconds(pid) - cpu_before) * 1000 / n
             results.append(result)
         return results
 

@@ -61,6 +61,7 @@ class Load:
     errors: int
     cpu_ms: float  # the worker process's CPU per request
     inference_cpu_ms: float | None  # its lanes' CPU inside infer per request (/metrics)
+    loop_cpu_ms: float  # its main thread's CPU per request: the event loop (HTTP, batcher)
 
 
 def bare_cpu_ms(model: str, model_dir: Path, inferences: int) -> float:
@@ -70,6 +71,12 @@ def bare_cpu_ms(model: str, model_dir: Path, inferences: int) -> float:
     for _ in range(inferences):
         lane.infer(sample)
     return (time.thread_time() - started) * 1000 / inferences
+
+
+def main_thread_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process's main thread (the worker's event loop), from /proc."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def inference_cpu_s(port: int) -> float | None:
@@ -83,14 +90,17 @@ def inference_cpu_s(port: int) -> float | None:
 
 def drive(name: str, label: str, server, port: int, body: Path, content_type: str, args) -> Load:
     url = f"http://127.0.0.1:{port}/invocations"
-    cpu_before, inference_before = process_cpu_seconds(server.process.pid), inference_cpu_s(port)
+    pid = server.process.pid
+    cpu_before, inference_before = process_cpu_seconds(pid), inference_cpu_s(port)
+    loop_before = main_thread_cpu_seconds(pid)
     result = run_ab(f"{name}: {label}", url, body, content_type, args.requests, args.concurrency)
-    cpu_ms = (process_cpu_seconds(server.process.pid) - cpu_before) * 1000 / args.requests
+    cpu_ms = (process_cpu_seconds(pid) - cpu_before) * 1000 / args.requests
+    loop_ms = (main_thread_cpu_seconds(pid) - loop_before) * 1000 / args.requests
     inference_after = inference_cpu_s(port)
     inference_ms = None
     if inference_before is not None and inference_after is not None:
         inference_ms = (inference_after - inference_before) * 1000 / args.requests
-    return Load(name, label, result.rps, result.errors, cpu_ms, inference_ms)
+    return Load(name, label, result.rps, result.errors, cpu_ms, inference_ms, loop_ms)
 
 
 def main() -> int:
@@ -159,9 +169,9 @@ def main() -> int:
     print(
         "| worker | body | req/s | errors | worker / bare req/s | worker CPU ms/req "
         "| outside inference: minus bare ms | in-process inference CPU ms/req "
-        "| outside inference: minus in-process ms |"
+        "| outside inference: minus in-process ms | event loop thread CPU ms/req |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for load in loads:
         in_process = "n/a" if load.inference_cpu_ms is None else f"{load.inference_cpu_ms:.2f}"
         outside_in_process = (
@@ -170,7 +180,7 @@ def main() -> int:
         print(
             f"| {load.worker} | {load.body} | {load.rps:.1f} | {load.errors} | "
             f"{load.rps / rps:.2f} | {load.cpu_ms:.2f} | **{load.cpu_ms - bare:.2f}** | "
-            f"{in_process} | {outside_in_process} |"
+            f"{in_process} | {outside_in_process} | {load.loop_cpu_ms:.2f} |"
         )
     if args.rounds > 1:
         print_medians(loads)
@@ -180,15 +190,25 @@ def main() -> int:
 def print_medians(loads: list[Load]) -> None:
     """Per body, the median over rounds of each worker's CPU per request and of the
     after-minus-before difference within a round (the pairs ran back to back)."""
-    print("\n| body | rounds | median CPU ms/req, before | after | median of after - before |")
-    print("|---|---|---|---|---|")
+    print(
+        "\n| body | rounds | median CPU ms/req, before | after | median of after - before "
+        "| median event loop ms/req, before | after |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for body in dict.fromkeys(load.body for load in loads):
         before = [load.cpu_ms for load in loads if load.body == body and load.worker == "before"]
         after = [load.cpu_ms for load in loads if load.body == body and load.worker == "after"]
         pairs = [b - a for a, b in zip(before, after, strict=True)]
+        loops = {
+            worker: statistics.median(
+                load.loop_cpu_ms for load in loads if load.body == body and load.worker == worker
+            )
+            for worker in ("before", "after")
+        }
         print(
             f"| {body} | {len(pairs)} | {statistics.median(before):.2f} | "
-            f"{statistics.median(after):.2f} | **{statistics.median(pairs):+.2f}** |"
+            f"{statistics.median(after):.2f} | **{statistics.median(pairs):+.2f}** | "
+            f"{loops['before']:.2f} | {loops['after']:.2f} |"
         )
 
 

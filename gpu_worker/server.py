@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from gpu_worker.answer import WorkerAnswer
 from gpu_worker.app_types import DEFAULT_APPLICATION_TYPE
@@ -38,7 +39,7 @@ from gpu_worker.serving import ServedModel, WorkerState
 
 log = logging.getLogger("gpu_worker.server")
 access_log = logging.getLogger("gpu_worker.access")
-CUSTOM_ATTRIBUTES = "x-amzn-sagemaker-custom-attributes"
+CUSTOM_ATTRIBUTES_KEY = b"x-amzn-sagemaker-custom-attributes"  # ASGI: lower-case bytes
 STAGES = ("decode", "queue", "infer", "postprocess")
 
 
@@ -66,6 +67,45 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def receive_body(receive: Receive, declared: bytes | None, limit: int) -> bytes:
+    """read_body on the raw ASGI channel (the /invocations fast path)."""
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _body_too_large(int(declared), limit)
+    first = b""
+    chunks: list[bytes] | None = None  # most bodies arrive in one message: no join then
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _body_too_large(size, limit)
+        if chunks is not None:
+            chunks.append(chunk)
+        elif first and chunk:
+            chunks = [first, chunk]
+        elif chunk:
+            first = chunk
+        if not message.get("more_body", False):
+            return b"".join(chunks) if chunks is not None else first
+
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+async def send_json(
+    send: Send, content: bytes, status: int = 200, headers: dict[str, str] | None = None
+) -> None:
+    """What json_response sends, without a Response object (the /invocations fast path)."""
+    raw = [*JSON_HEADERS, (b"content-length", str(len(content)).encode())]
+    if headers:
+        raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": content})
+
+
 def _not_ready() -> WorkerError:
     return WorkerError(503, "not_ready", "the models are loading", {"Retry-After": "5"})
 
@@ -77,7 +117,7 @@ def _body_too_large(size: int, limit: int) -> WorkerError:
     )
 
 
-def create_app(settings: WorkerSettings) -> Starlette:
+def create_app(settings: WorkerSettings) -> WorkerApp:
     state = WorkerState(settings)
 
     @asynccontextmanager
@@ -109,54 +149,62 @@ def create_app(settings: WorkerSettings) -> Starlette:
         state.update_gauges()
         return Response(state.metrics.render(), media_type=CONTENT_TYPE)
 
-    async def invocations(request: Request) -> Response:
+    async def invocations(scope: Scope, receive: Receive, send: Send) -> None:
+        """POST /invocations on the raw ASGI channel: no routing, middleware, Request or
+        Response objects on the hot path (issue 28: the event loop's CPU per request)."""
         started = time.perf_counter()
-        # scope's path, not request.url: that builds a URL object per request for one field.
-        fields: dict[str, Any] = {"method": request.method, "path": request.scope["path"]}
+        fields: dict[str, Any] = {"method": "POST", "path": "/invocations"}
         application_type = "unknown"
         model_name = "unknown"
+        content_type = attributes = length = None
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value.decode("latin-1")
+            elif name == CUSTOM_ATTRIBUTES_KEY:
+                attributes = value.decode("latin-1")
+            elif name == b"content-length":
+                length = value
+        status, headers = 200, None
         try:
             if not state.ready:
                 raise _not_ready()
-            body = await read_body(request, settings.max_body_bytes)
+            body = await receive_body(receive, length, settings.max_body_bytes)
             fields["bytes_in"] = len(body)
             invocation = parse_invocation(
-                request.headers.get("content-type"),
+                content_type,
                 body,
-                request.headers.get(CUSTOM_ATTRIBUTES),
+                attributes,
                 DEFAULT_APPLICATION_TYPE,
                 settings.default_min_confidence,
             )
             application_type = invocation.application_type
             served = state.model(invocation.model)
             model_name = served.name
-            result_body = await _detect(state, served, invocation, fields)
-            response = json_response(result_body)
+            content = orjson.dumps(await _detect(state, served, invocation, fields))
         except WorkerError as error:
             fields["error"] = error.code
-            response = error_response(error)
+            status, content, headers = error.status, orjson.dumps(error.to_body()), error.headers
         except ClientDisconnect:
             fields["error"] = "client_disconnected"
-            response = Response(status_code=499)
+            status, content = 499, b""
         except Exception:
             log.exception("invocation failed")
             fields["error"] = "internal_error"
-            response = error_response(
-                WorkerError(500, "internal_error", "inference failed; see the worker's log")
-            )
+            failure = WorkerError(500, "internal_error", "inference failed; see the worker's log")
+            status, content = 500, orjson.dumps(failure.to_body())
         elapsed = time.perf_counter() - started
+        await send_json(send, content, status, headers)
         state.answered += 1
-        status = str(response.status_code)
-        state.metrics.requests.labels(model_name, application_type, status).inc()
+        state.metrics.requests.labels(model_name, application_type, str(status)).inc()
         state.metrics.request_seconds.labels(model_name).observe(elapsed)
-        fields.update(
-            status=response.status_code,
-            model=model_name,
-            application_type=application_type,
-            latency_ms=round(elapsed * 1000, 2),
-        )
-        access_log.info("request", extra={"fields": fields})
-        return response
+        if access_log.isEnabledFor(logging.INFO):
+            fields.update(
+                status=status,
+                model=model_name,
+                application_type=application_type,
+                latency_ms=round(elapsed * 1000, 2),
+            )
+            access_log.info("request", extra={"fields": fields})
 
     async def regions(request: Request) -> Response:
         # Faces and plate boxes for the portal's redaction (gpu_worker/regions.py).
@@ -168,11 +216,45 @@ def create_app(settings: WorkerSettings) -> Starlette:
 
     routes = [
         Route("/ping", ping, methods=["GET"]),
-        Route("/invocations", invocations, methods=["POST"]),
+        # The router takes /invocations only from a caller that bypasses WorkerApp, and
+        # answers its other methods 405 with `Allow: POST` like any route's.
+        Route("/invocations", AsgiEndpoint(invocations), methods=["POST"]),
         Route("/regions", regions, methods=["POST"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return WorkerApp(Starlette(routes=routes, lifespan=lifespan), invocations)
+
+
+Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class AsgiEndpoint:
+    """A raw ASGI handler as a Starlette route's endpoint (a plain function would be
+    wrapped in Request/Response)."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.handler(scope, receive, send)
+
+
+class WorkerApp:
+    """The ASGI app: `POST /invocations`, the hot path, goes straight to its handler; every
+    other request and the lifespan go through Starlette. Its router, middleware and
+    Request/Response objects were ~0.15 of the loop's 1.2-1.5 CPU ms per request under ab at a
+    load average of 9-12 (issue 28, docs/BENCHMARKS.md)."""
+
+    def __init__(self, app: Starlette, invocations: Handler) -> None:
+        self.app = app
+        self._invocations = invocations
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hot = scope["type"] == "http" and scope["method"] == "POST"  # lifespan: no path
+        if hot and scope["path"] == "/invocations":
+            await self._invocations(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 async def _detect(

@@ -106,3 +106,44 @@ def test_base64_with_line_breaks_is_accepted(worker):
         timeout=30,
     )
     assert response.status_code == 200, response.text
+
+
+def _chunks(data: bytes, size: int = 64 * 1024):
+    """A generator body: requests sends it chunked, with no Content-Length."""
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_chunked_body_over_the_byte_limit_is_413(worker):
+    """Without a Content-Length the limit is enforced while the body streams in."""
+    response = worker.http.post(
+        f"{worker.base_url}/invocations",
+        data=_chunks(b"\xff\xd8\xff" + b"\x00" * (21 * 1024 * 1024)),
+        headers={"Content-Type": "image/jpeg"},
+        timeout=60,
+    )
+    assert_error(response, 413, "body_too_large")
+
+
+def test_chunked_image_is_reassembled_and_detected(worker):
+    """/invocations reads the raw ASGI channel (no Starlette Request): a body arriving in
+    many pieces is joined whole."""
+    response = worker.http.post(
+        f"{worker.base_url}/invocations",
+        data=_chunks(seed_image("pets"), 4096),
+        headers={
+            "Content-Type": "image/jpeg",
+            "X-Amzn-SageMaker-Custom-Attributes": "application_type=pets-detection",
+        },
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["application_type"] == "pets-detection"
+    assert answer["class_names"]
+
+
+def test_other_methods_on_invocations_are_405(worker):
+    response = worker.get("/invocations")
+    assert response.status_code == 405
+    assert "POST" in response.headers["allow"]
