@@ -16,9 +16,11 @@ NO_PLATES = "No plates found"
 
 
 def alpr_predictions(result: Mapping[str, Any]) -> list[dict]:
-    """One prediction per vehicle whose plate was read, in the worker's order."""
+    """One prediction per vehicle whose plate was read, in the worker's order, then the
+    plates read in a frame with no vehicle detected (a close-up of a plate): the module
+    answers plates, wherever in the image they are."""
     predictions = []
-    for plate in result.get("plates") or []:
+    for plate in [*(result.get("plates") or []), *(result.get("frame_plates") or [])]:
         if not plate:
             continue
         x1, y1, x2, y2 = plate["box"]

@@ -45,6 +45,7 @@ class WorkerAnswer(TypedDict):
     timings_ms: dict[str, float]
     slices: NotRequired[dict[str, Any]]  # requested, count, windows: when slices were asked
     plates: NotRequired[list[dict[str, Any] | None]]  # license-plates: one per object
+    frame_plates: NotRequired[list[dict[str, Any]]]  # license-plates: read with no vehicle
 
 
 class InferenceError(Exception):

@@ -22,9 +22,17 @@ def seed_response(call: DetectionCall, result: dict) -> dict:
     )
     if "plates" in result:  # license-plates: one {text, score, box} or null per box
         body["plates"] = result["plates"]
+        body["frame_plates"] = frame_plates(result)
     if "camera" in result:
         body["camera"] = result["camera"]
     return body
+
+
+def frame_plates(result: dict) -> list[dict]:
+    """Plates the worker read in a frame where it detected no vehicle (a close-up of a plate),
+    which belong to no detection. None for a camera's frame: its zones and masks filter
+    detections, and a plate with no box of its own would slip past them."""
+    return [] if "camera" in result else list(result.get("frame_plates") or [])
 
 
 def native_response(call: DetectionCall, result: dict) -> dict:
@@ -46,6 +54,7 @@ def native_response(call: DetectionCall, result: dict) -> dict:
     if "plates" in result:  # license-plates: each vehicle's plate, null when none was read
         for detection, plate in zip(body["detections"], result["plates"], strict=True):
             detection["plate"] = plate
+        body["frame_plates"] = frame_plates(result)
     if "slices" in result:  # sliced inference ran: how many slices, where
         body["slices"] = result["slices"]
     if "camera" in result:  # a camera's request: the zones of each box, and what was dropped

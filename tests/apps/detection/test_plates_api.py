@@ -90,7 +90,8 @@ def test_seed_answer_keeps_its_shape_and_adds_plates(
 def test_an_image_without_vehicles_answers_empty_lists(
     inference, plates_tenant, key_a, post_native, client, pets_jpg
 ):
-    assert post_native("license-plates", pets_jpg, key_a.raw).json()["detections"] == []
+    native = post_native("license-plates", pets_jpg, key_a.raw).json()
+    assert native["detections"] == [] and native["frame_plates"] == []
     alpr = client.post(
         "/v1/image/alpr",
         data=multipart("upload", "pets.jpg", pets_jpg, "b0undary"),
@@ -100,6 +101,37 @@ def test_an_image_without_vehicles_answers_empty_lists(
     assert alpr["success"] is True
     assert alpr["predictions"] == [] and alpr["count"] == 0
     assert alpr["message"] == "No plates found"
+
+
+@pytest.fixture
+def close_up_jpg() -> bytes:
+    """The plate of TRUTH with a plate's width and twice its height around it: a close-up of a
+    plate and a bumper, in which the detector finds no vehicle."""
+    import cv2
+
+    image = cv2.imread(str(TRUTH.image))
+    x1, y1, x2, y2 = TRUTH.box
+    w, h = x2 - x1, y2 - y1
+    crop = image[max(0, y1 - 2 * h) : y2 + 2 * h, max(0, x1 - w) : x2 + w]
+    return cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+
+
+def test_a_close_up_without_a_vehicle_answers_its_plate_apart_from_the_detections(
+    inference, plates_tenant, key_a, post_native, post_seed, client, close_up_jpg
+):
+    native = post_native("license-plates", close_up_jpg, key_a.raw).json()
+    assert not [d for d in native["detections"] if d["label"] in {"car", "truck", "bus"}]
+    [plate] = native["frame_plates"]
+    assert plate["text"] == TRUTH.text and 0 < plate["score"] <= 1
+    x1, y1, x2, y2 = plate["box"]
+    assert 0 <= x1 < x2 <= native["width"] and 0 <= y1 < y2 <= native["height"]
+    seed = post_seed(seed_body(close_up_jpg, application_type="license-plates"), key_a.raw)
+    assert [p["text"] for p in seed.json()["frame_plates"]] == [TRUTH.text]
+    alpr = client.post(
+        "/v1/image/alpr", {"upload": _upload(close_up_jpg)}, HTTP_X_API_KEY=key_a.raw
+    ).json()
+    assert [p["plate"] for p in alpr["predictions"]] == [TRUTH.text]
+    assert alpr["message"] == f"Found Plate: {TRUTH.text}" and alpr["count"] == 1
 
 
 def test_codeproject_alpr_request_gets_the_modules_answer_field_for_field(
