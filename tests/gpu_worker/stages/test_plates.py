@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import cv2
 import numpy as np
 import pytest
 
@@ -60,7 +61,21 @@ def test_each_detection_has_a_plate_entry_with_box_inside_the_image(plates_worke
 
 def test_an_image_without_vehicles_answers_empty_lists(plates_worker):
     body = plates_of(plates_worker, seed_image("pets"))
-    assert body["class_names"] == [] and body["plates"] == []
+    assert body["class_names"] == [] and body["plates"] == [] and body["frame_plates"] == []
+
+
+def test_a_close_up_of_a_plate_answers_it_as_a_frame_plate(plates_worker):
+    """A plate and a bumper, no vehicle to the detector: the frame is searched whole and the
+    plate answered in frame_plates, attached to no detection."""
+    truth = load_truth(SUBSET)[2]
+    image = cv2.imread(str(truth.image))
+    x1, y1, x2, y2 = truth.box
+    w, h = x2 - x1, y2 - y1
+    crop = image[max(0, y1 - 2 * h) : y2 + 2 * h, max(0, x1 - w) : x2 + w]
+    body = plates_of(plates_worker, cv2.imencode(".jpg", crop)[1].tobytes())
+    assert not any(names[0] in {"car", "truck", "bus"} for names in body["class_names"])
+    assert [p["text"] for p in body["frame_plates"]] == [truth.text]
+    assert len(body["plates"]) == len(body["class_names"])
 
 
 def test_vehicles_detection_answers_without_plates(plates_worker):
