@@ -9,10 +9,13 @@ import math
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from functools import cache, partial
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -258,6 +261,37 @@ def kept_detections(
     return kept
 
 
+Batch = TypeVar("Batch")
+
+# Batches of one chunk task at the worker at once (IPCAI_VIDEO_BATCH_FRAMES frames each): one
+# in flight while the next decodes, two while a decoded one waits (docs/BENCHMARKS.md).
+BATCHES_IN_FLIGHT = 2
+
+
+def inferred(
+    batches: Iterator[Batch], run: Callable[[Batch], list[dict]], depth: int
+) -> Generator[tuple[Batch, list[dict]]]:
+    """Each batch with its answers, in order, with up to `depth` batches at the worker: while
+    the caller's thread decodes the next batch (FFmpeg and libjpeg release the GIL), the
+    previous one is being inferred, so the worker's lanes never wait for this chunk's
+    decoding. A worker error comes out of the batch that met it (the task retries)."""
+    pending: deque[tuple[Batch, Future[list[dict]]]] = deque()
+    pool = ThreadPoolExecutor(max_workers=max(1, depth), thread_name_prefix="video-infer")
+    try:
+        for batch in batches:
+            pending.append((batch, pool.submit(run, batch)))
+            if len(pending) >= depth:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+    finally:
+        for _, future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
+
+
 def analyze(job_id: str, index: int) -> str:
     """Analyse one chunk: decode its samples, send them in batches, keep what the camera would
     keep, and store the frames with the chunk (one write when done, so a killed worker leaves
@@ -277,7 +311,12 @@ def analyze(job_id: str, index: int) -> str:
     stats = decode.DecodeStats()
     frames: list[dict] = []
     path = local_clip(job)
-    for batch in decode.sampled_frames(
+    send = infer()
+
+    def run(batch: list[decode.SampledFrame]) -> list[dict]:
+        return send([f.jpeg for f in batch], job.services, floor, model)
+
+    decoded = decode.sampled_frames(
         path,
         fps=job.sample_fps,
         clip_fps=job.clip_fps,
@@ -285,16 +324,26 @@ def analyze(job_id: str, index: int) -> str:
         end_sample=chunk.end_sample,
         batch_size=settings.IPCAI_VIDEO_BATCH_FRAMES,
         stats=stats,
-    ):
-        answers = infer()([f.jpeg for f in batch], job.services, floor, model)
-        for frame, answer in zip(batch, answers, strict=True):
-            frames.append({"t": frame.t, "detections": kept_detections(answer, thresholds, camera)})
-        # Still ours, and not cancelled? Renewing the hold keeps the sweep off a live chunk.
-        renewed = VideoJobChunk.objects.filter(
-            pk=chunk.pk, status=VideoJobChunk.Status.RUNNING, job__status=VideoJob.Status.RUNNING
-        ).update(held_until=timezone.now() + timedelta(seconds=settings.IPCAI_VIDEO_CHUNK_LEASE_S))
-        if not renewed:
-            return "abandoned"
+    )
+    answered = inferred(decoded, run, BATCHES_IN_FLIGHT)
+    try:
+        for batch, answers in answered:
+            for frame, answer in zip(batch, answers, strict=True):
+                frames.append(
+                    {"t": frame.t, "detections": kept_detections(answer, thresholds, camera)}
+                )
+            # Still ours, and not cancelled? Renewing the hold keeps the sweep off a live chunk.
+            renewed = VideoJobChunk.objects.filter(
+                pk=chunk.pk,
+                status=VideoJobChunk.Status.RUNNING,
+                job__status=VideoJob.Status.RUNNING,
+            ).update(
+                held_until=timezone.now() + timedelta(seconds=settings.IPCAI_VIDEO_CHUNK_LEASE_S)
+            )
+            if not renewed:
+                return "abandoned"
+    finally:
+        answered.close()  # an abandoned chunk: the batches still at the worker are waited for
     cut = stats.cut_at_s
     if cut is not None and cut >= job.duration_s - 2.0 / job.clip_fps - 1.0 / job.sample_fps:
         cut = None  # the clip's last samples rounded past its last frame: not a damaged file
