@@ -20,11 +20,13 @@ class SeedAnswer(TypedDict):
 
 class SlicesAnswer(TypedDict):
     """What sliced inference ran: the request's `slices` (auto, regions), how many slices
-    beside the whole frame (0: the frame was too small to need them), and each slice."""
+    beside the whole frame were planned and ran (0: the frame was too small to need them),
+    and each slice that ran."""
 
     requested: str
-    count: int
-    windows: list[list[int]]  # [x1, y1, x2, y2] in original-image pixels
+    planned: int  # slices the frame called for; a CPU runs only those worth it (screening)
+    count: int  # slices that ran
+    windows: list[list[int]]  # each that ran: [x1, y1, x2, y2] in original-image pixels
 
 
 class WorkerAnswer(SeedAnswer):

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from gpu_worker.answer import SeedAnswer, SlicesAnswer
-from gpu_worker.app_types import class_ids_for
+from gpu_worker.app_types import APPLICATION_CLASSES, class_ids_for
 from gpu_worker.backends import Backend, BackendOptions, candidate_backends, load_first_backend
 from gpu_worker.config import WorkerSettings, available_cpus
 from gpu_worker.families import Detections, Family, Prepared, create_family
@@ -28,12 +28,14 @@ from gpu_worker.metrics import CpuTotal
 from gpu_worker.slicing import (
     KEEP_OF_INPUT,
     OFF,
+    SCREEN_SCORE,
     SliceRequest,
     Window,
     decode_size,
     merge,
     plan_slices,
     reduced,
+    worth_running,
 )
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ class PreparedImage:
     # model input; they run in the same batch as the whole frame.
     slices: list[tuple[Window, Prepared]] = field(default_factory=list)
     slice_request: SliceRequest = OFF
+    slices_planned: int = 0  # before a CPU's screening dropped those with nothing to add
 
     @property
     def tiles(self) -> list[Prepared]:
@@ -132,6 +135,13 @@ class Detector:
         self.max_batch = min(wanted, self.lanes[0].max_batch_size)
         self.report = LoadReport(0.0, 0.0, 0)
         self.inference_cpu = CpuTotal()  # the calling threads' CPU in lane.infer (/metrics)
+        # Slices are screened by the whole frame's candidates of the classes any service
+        # answers with (all the model's classes if it has none of them).
+        names = spec.class_names
+        served = sorted(
+            {names.index(n) for ns in APPLICATION_CLASSES.values() for n in ns if n in names}
+        )
+        self.screen_classes: list[int] | None = served or None
         # nvJPEG on a GPU device where IPCAI_JPEG_DECODER allows (gpu_decode.py), else None.
         self.gpu_decoder = jpeg_decoder_for(settings.jpeg_decoder, self.device)
 
@@ -241,7 +251,7 @@ class Detector:
             (w, self._reduced_input(pixels[w.y1 : w.y2, w.x1 : w.x2], KEEP_OF_INPUT))
             for w in windows
         ]
-        return PreparedImage(decoded, whole, slices, request)
+        return PreparedImage(decoded, whole, slices, request, len(slices))
 
     def _reduced_input(self, pixels: np.ndarray, keep: float) -> Prepared:
         """The model input of `pixels` halved while they stay `keep` of the input's size;
@@ -260,8 +270,10 @@ class Detector:
         is dynamic; static-batch models take one input per call); on a CPU, where batching
         does not pay, one call each (a sliced 1080p frame cost 10% more CPU as one batch of 5:
         docs/BENCHMARKS.md, "Sliced inference")."""
-        tiles = [tile for item in items for tile in item.tiles]
         per_call = max(1, min(lane.max_batch_size, self.max_batch))
+        if per_call == 1 and any(item.slices for item in items):
+            return self._run_screened(lane, items)
+        tiles = [tile for item in items for tile in item.tiles]
         parts = []
         for start in range(0, len(tiles), per_call):
             chunk = tiles[start : start + per_call]
@@ -270,9 +282,7 @@ class Detector:
             else:
                 names = chunk[0].inputs.keys()
                 batch = {n: np.concatenate([t.inputs[n] for t in chunk]) for n in names}
-            began = time.thread_time()
-            parts.append(lane.infer(batch))
-            self.inference_cpu.add(time.thread_time() - began)
+            parts.append(self._infer(lane, batch))
         outputs = (
             parts[0]
             if len(parts) == 1
@@ -283,6 +293,31 @@ class Detector:
             count = 1 + len(item.slices)
             rows.append({k: v[start : start + count] for k, v in outputs.items()})
             start += count
+        return rows
+
+    def _infer(self, lane: Backend, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        began = time.thread_time()
+        outputs = lane.infer(batch)
+        self.inference_cpu.add(time.thread_time() - began)
+        return outputs
+
+    def _run_screened(
+        self, lane: Backend, items: list[PreparedImage]
+    ) -> list[dict[str, np.ndarray]]:
+        """One input per call (a CPU): each whole frame first, then only the slices where it
+        has a candidate a slice could add or improve (slicing.worth_running); the others are
+        dropped from the item, so the answer names the slices that ran."""
+        rows = []
+        for item in items:
+            whole = self._infer(lane, item.prepared.inputs)
+            if item.slices:
+                candidates = to_pixels(
+                    self.family.decode(whole, item.prepared, SCREEN_SCORE, self.screen_classes),
+                    item.prepared,
+                )
+                item.slices = [(w, p) for w, p in item.slices if worth_running(w, candidates)]
+            outputs = [whole, *(self._infer(lane, p.inputs) for _, p in item.slices)]
+            rows.append({k: np.concatenate([o[k] for o in outputs]) for k in whole})
         return rows
 
     def finish(
@@ -320,6 +355,7 @@ class Detector:
             ]
             result.slices = {
                 "requested": item.slice_request.mode,
+                "planned": item.slices_planned,
                 "count": len(windows),
                 "windows": windows,
             }

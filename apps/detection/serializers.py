@@ -88,12 +88,14 @@ class NativeMultipartSerializer(serializers.Serializer):
 
 class SlicesSerializer(serializers.Serializer):
     requested = serializers.CharField(help_text="auto, or regions (a camera's include zones).")
-    count = serializers.IntegerField(
-        help_text="Slices run beside the whole image (0: the image was too small to need them)."
+    planned = serializers.IntegerField(
+        help_text="Slices the image called for beside the whole image (0: too small to need "
+        "them). A CPU worker runs only those where the whole image has a candidate."
     )
+    count = serializers.IntegerField(help_text="Slices run beside the whole image.")
     windows = serializers.ListField(
         child=serializers.ListField(child=serializers.IntegerField(), min_length=4, max_length=4),
-        help_text="Each slice, `[x1, y1, x2, y2]` in pixels of the original image.",
+        help_text="Each slice run, `[x1, y1, x2, y2]` in pixels of the original image.",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -68,11 +69,11 @@ def test_slices_and_the_whole_frame_go_through_the_model_in_one_batch_where_it_t
 ):
     calls, result = run(detector, SliceJob(distant_persons_frame(), AUTO))
     count = result.slices["count"]
-    assert count >= 2
-    if detector.spec.name == "deimv2_femto":  # dynamic batch: one call
-        assert calls == [1 + count]
-    else:  # a static batch of one: one call per input
-        assert calls == [1] * (1 + count)
+    assert result.slices["planned"] >= 2
+    if detector.spec.name == "deimv2_femto":  # dynamic batch: one call, every slice
+        assert calls == [1 + count] and count == result.slices["planned"]
+    else:  # a static batch of one: one call per input, the slices screened
+        assert calls == [1] * (1 + count) and 1 <= count <= result.slices["planned"]
 
 
 def test_a_zone_limited_request_runs_only_the_slices_of_its_zone(detector):
@@ -80,7 +81,7 @@ def test_a_zone_limited_request_runs_only_the_slices_of_its_zone(detector):
     calls, result = run(detector, SliceJob(distant_persons_frame(), zone))
     _, auto = run(detector, SliceJob(distant_persons_frame(), AUTO))
     assert sum(calls) == 1 + result.slices["count"]
-    assert 1 <= result.slices["count"] < auto.slices["count"]
+    assert 1 <= result.slices["count"] <= result.slices["planned"] < auto.slices["planned"]
     for x1, y1, x2, y2 in result.slices["windows"]:
         assert x1 >= 0.6 * 1920 - 1 and y1 >= 0.5 * 1080 - 1 and x2 <= 1920 and y2 <= 1080
 
@@ -124,8 +125,31 @@ def test_on_a_cpu_by_default_slices_run_one_call_each():
     assert calls == [1] * (1 + result.slices["count"])
 
 
+def test_on_a_cpu_only_slices_where_the_whole_frame_has_a_candidate_run():
+    """Screening: the distant people stand in the lower-right slice and the rest is a
+    plain wall; the CPU worker runs that slice alone and finds what all four found."""
+    settings = WorkerSettings.from_env(
+        {"IPCAI_MODEL_DIR": str(shared_dir() / "models"), "IPCAI_LANES": "1"}
+    )
+    detector = Detector.load(settings)
+    try:
+        calls, screened = run(detector, SliceJob(distant_persons_frame(), AUTO))
+        whole = detector.detect(distant_persons_frame(), "persons-detection", 0.5)
+        batching = Detector.load(replace(settings, max_batch=8))
+        try:
+            _, everything = run(batching, SliceJob(distant_persons_frame(), AUTO))
+        finally:
+            batching.close()
+    finally:
+        detector.close()
+    assert screened.slices["planned"] == everything.slices["count"] == 4
+    assert screened.slices["windows"] == [[822, 462, 1920, 1080]] and calls == [1, 1]
+    assert len(screened.labels) == len(everything.labels) > len(whole.labels)
+    np.testing.assert_allclose(np.sort(screened.scores), np.sort(everything.scores), atol=0.02)
+
+
 def test_a_small_frame_asked_to_slice_runs_whole_and_says_so(detector):
     small = encode(cv2.resize(seed_pixels("persons"), (480, 320)))
     calls, result = run(detector, SliceJob(small, AUTO))
     assert calls == [1]
-    assert result.slices == {"requested": "auto", "count": 0, "windows": []}
+    assert result.slices == {"requested": "auto", "planned": 0, "count": 0, "windows": []}

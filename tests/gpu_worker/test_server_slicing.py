@@ -24,7 +24,10 @@ def test_slices_auto_in_the_header_finds_more_distant_people_and_says_what_ran(
     assert "slices" not in plain.json()
     body = sliced.json()
     assert body["slices"]["requested"] == "auto"
-    assert body["slices"]["count"] == len(body["slices"]["windows"]) >= 2
+    assert body["slices"]["planned"] >= 2
+    # A CPU worker runs only the slices holding a candidate: here the one with the people.
+    assert 1 <= body["slices"]["count"] == len(body["slices"]["windows"])
+    assert body["slices"]["count"] <= body["slices"]["planned"]
     assert body["model"] in {"yolox_nano", "picodet_s_416", "deimv2_femto"}
     assert persons(body) > persons(plain.json())
     for x1, y1, x2, y2 in body["bbox_coords"]:
