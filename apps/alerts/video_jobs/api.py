@@ -10,9 +10,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from apps.alerts.api import KeyOrSignedLinkAuthentication
+from apps.alerts.api import _refuse_link as refuse_link
 from apps.alerts.payloads import iso_utc
-from apps.alerts.video_jobs import services
+from apps.alerts.video_jobs import links, services
 from apps.alerts.video_jobs.models import VideoJob, VideoJobEvent
 from apps.alerts.video_jobs.serializers import (
     VideoJobCreateSerializer,
@@ -21,6 +24,7 @@ from apps.alerts.video_jobs.serializers import (
     VideoJobSerializer,
 )
 from apps.alerts.video_jobs.uploads import BoundedFile, BoundedUploadHandler
+from apps.core.auth import ActiveTenantKey, RequireScope, key_grant
 from apps.core.errors import ApiError
 from apps.core.grants import SCOPE_DETECT, SCOPE_EVENTS_READ, SCOPE_MANAGE
 from apps.core.serializers import ErrorSerializer
@@ -64,11 +68,7 @@ def event_item(event: VideoJobEvent) -> dict:
         "zones": list(event.zones),
         "box": list(event.box),
         "best_s": event.best_s,
-        "snapshot_url": (
-            f"/api/v1/video-jobs/{event.job_id}/events/{event.id}/snapshot"
-            if event.snapshot_key
-            else None
-        ),
+        "snapshot_url": (links.signed_url(event.job_id, event.id) if event.snapshot_key else None),
     }
     if event.plate:
         item["plate"] = event.plate
@@ -226,17 +226,34 @@ class VideoJobDetailView(TenantKeyView):
         return Response(job_item(cancelled))
 
 
-class VideoJobSnapshotView(TenantKeyView):
-    scopes = (SCOPE_EVENTS_READ,)
+class VideoJobSnapshotView(APIView):
+    """The best frame of a job's event: with the signed `token` of its `snapshot_url` (no key
+    needed), or with a key of the job's tenant that has `events:read`; anything else 404s."""
+
+    authentication_classes = [KeyOrSignedLinkAuthentication]
+    permission_classes = []
 
     @extend_schema(
-        summary="The best frame of a video job's event (JPEG)",
+        summary="The best frame of a video job's event (JPEG): a signed link, or your key",
         responses={(200, "image/jpeg"): bytes, **ERRORS},
         tags=["video jobs"],
     )
     def get(self, request: Request, job_id: str, event_id: str) -> HttpResponse:
-        job = _job_or_404(self.tenant_id, job_id)
-        event = job.events.filter(pk=event_id).first() if _is_uuid(event_id) else None
+        token = request.query_params.get("token", "")
+        event: VideoJobEvent | None = None
+        if token:
+            if not links.token_allows(job_id, event_id, token):
+                raise refuse_link(request)
+            event = VideoJobEvent.objects.filter(
+                pk=uuid.UUID(event_id), job_id=uuid.UUID(job_id), tenant__active=True
+            ).first()  # a suspended tenant's links stop with its keys
+        else:
+            if request.auth is None:
+                raise ApiError(401, "missing_api_key", "Send your API key or a signed link.")
+            ActiveTenantKey().has_permission(request, self)
+            RequireScope(SCOPE_EVENTS_READ)().has_permission(request, self)
+            job = _job_or_404(key_grant(request).tenant_id, job_id)
+            event = job.events.filter(pk=event_id).first() if _is_uuid(event_id) else None
         if event is None or not event.snapshot_key:
             raise ApiError(404, "snapshot_not_found", "No snapshot for that event.")
         try:
@@ -247,6 +264,7 @@ class VideoJobSnapshotView(TenantKeyView):
             raise ApiError(503, "archive_unavailable", "Snapshot storage is unavailable.") from exc
         response = HttpResponse(data, content_type="image/jpeg")
         response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, max-age=300"
         return response
 
 
