@@ -6,6 +6,11 @@ usage drain). A request is one API call: the quota, the `all` rows and every "re
 count each call once; a service's own numbers count the requests that ran it, and a DeepStack
 call runs every enabled service, so the services can add up to more than the requests.
 
+Video seconds analysed by stored-video jobs are a unit of their own (apps/usage
+DailyVideoUsage, booked once per finished job under its first service): every monthly row
+carries `video_jobs` and `video_seconds` beside the requests, the `all` row the tenant's sum,
+and a service used only for video jobs still gets its row (zero requests).
+
 Latency percentiles need the individual requests, so they come from the usage events; the
 database sorts and picks the nearest-rank value, so a busy month is never loaded
 into memory. Percentiles cover successful requests only: a flood of fast 401s or 400s would
@@ -18,13 +23,13 @@ import csv
 import io
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
-from apps.usage.models import DailyUsage, UsageEvent
+from apps.usage.models import DailyUsage, DailyVideoUsage, UsageEvent
 
 REPORT_FIELDS = [
     "month",
@@ -36,6 +41,8 @@ REPORT_FIELDS = [
     "objects",
     "p50_latency_ms",
     "p95_latency_ms",
+    "video_jobs",
+    "video_seconds",
 ]
 MONTHLY_FIELDS = [
     "tenant",
@@ -45,6 +52,8 @@ MONTHLY_FIELDS = [
     "successes",
     "errors",
     "objects",
+    "video_jobs",
+    "video_seconds",
 ]
 DAILY_FIELDS = ["date", "application_type", "requests", "successes", "errors", "objects"]
 # The application_type of a report row that counts the tenant's requests, each call once.
@@ -63,6 +72,8 @@ class ServiceTotals:
     objects: int
     p50_latency_ms: float | None
     p95_latency_ms: float | None
+    video_jobs: int = 0
+    video_seconds: float = 0.0
 
     @property
     def successes(self) -> int:
@@ -75,7 +86,11 @@ class ServiceTotals:
     def report_row(self, month: date) -> dict:
         row = asdict(self)
         del row["tenant_id"]
-        row.update(month=f"{month:%Y-%m}", successes=self.successes)
+        row.update(
+            month=f"{month:%Y-%m}",
+            successes=self.successes,
+            video_seconds=round(self.video_seconds, 1),
+        )
         return {name: row[name] for name in REPORT_FIELDS}
 
 
@@ -164,16 +179,55 @@ def request_totals(
     }
 
 
+def video_totals(
+    start: date, end: date, tenant_ids: Iterable[int] | None = None
+) -> dict[tuple[int, str], tuple[str, int, float]]:
+    """(tenant, service) -> (tenant slug, video jobs, video seconds) for start <= day < end."""
+    rows = DailyVideoUsage.objects.filter(day__gte=start, day__lt=end)
+    if tenant_ids is not None:
+        rows = rows.filter(tenant_id__in=list(tenant_ids))
+    grouped = rows.values("tenant_id", "tenant__slug", "application_type").annotate(
+        jobs=Sum("jobs"), seconds=Sum("video_seconds")
+    )
+    return {
+        (group["tenant_id"], group["application_type"]): (
+            group["tenant__slug"],
+            group["jobs"] or 0,
+            float(group["seconds"] or 0.0),
+        )
+        for group in grouped
+    }
+
+
 def report_rows_by_tenant(month: date, tenant_ids: Iterable[int] | None = None) -> dict[int, list]:
-    """A month's report rows per tenant: one per service, then the `all` row."""
+    """A month's report rows per tenant: one per service (requests and video seconds), then
+    the `all` row (each call once, and the tenant's video seconds)."""
     tenant_ids = None if tenant_ids is None else list(tenant_ids)
     end = next_month(month)
+    services = {
+        (totals.tenant_id, totals.application_type): totals
+        for totals in service_totals(month, end, tenant_ids)
+    }
+    alls = request_totals(month, end, tenant_ids)
+    for (tenant_id, service), (slug, jobs, seconds) in video_totals(month, end, tenant_ids).items():
+        found = services.get((tenant_id, service)) or _no_requests(tenant_id, slug, service)
+        services[tenant_id, service] = replace(found, video_jobs=jobs, video_seconds=seconds)
+        total = alls.get(tenant_id) or _no_requests(tenant_id, slug, ALL_SERVICES)
+        alls[tenant_id] = replace(
+            total,
+            video_jobs=total.video_jobs + jobs,
+            video_seconds=total.video_seconds + seconds,
+        )
     rows: dict[int, list[dict]] = {}
-    for totals in service_totals(month, end, tenant_ids):
+    for totals in sorted(services.values(), key=lambda t: (t.tenant, t.application_type)):
         rows.setdefault(totals.tenant_id, []).append(totals.report_row(month))
-    for tenant_id, totals in request_totals(month, end, tenant_ids).items():
+    for tenant_id, totals in alls.items():
         rows.setdefault(tenant_id, []).append(totals.report_row(month))
     return rows
+
+
+def _no_requests(tenant_id: int, slug: str, application_type: str) -> ServiceTotals:
+    return ServiceTotals(tenant_id, slug, application_type, 0, 0, 0, None, None)
 
 
 def latency_percentiles(
@@ -212,27 +266,56 @@ def _midnight(day: date) -> datetime:
 
 
 def monthly_totals(tenant_ids: Iterable[int], since: date) -> list[dict]:
-    """Requests, errors and objects per tenant, calendar month and service from `since` on,
-    newest month first: the operator's summary (no percentiles, so it stays one query)."""
+    """Requests, errors, objects and video seconds per tenant, calendar month and service from
+    `since` on, newest month first: the operator's summary (no percentiles, so it stays two
+    queries)."""
+    tenant_ids = list(tenant_ids)
     rows = (
-        DailyUsage.objects.filter(tenant_id__in=list(tenant_ids), day__gte=since)
+        DailyUsage.objects.filter(tenant_id__in=tenant_ids, day__gte=since)
         .annotate(month=TruncMonth("day"))
         .values("tenant__slug", "month", "application_type")
         .annotate(requests=Sum("requests"), errors=Sum("errors"), found=Sum("objects_found"))
-        .order_by("tenant__slug", "-month", "application_type")
     )
-    return [
-        {
-            "tenant": row["tenant__slug"],
-            "month": f"{row['month']:%Y-%m}",
-            "application_type": row["application_type"],
+    found: dict[tuple[str, str, str], dict] = {}
+    for row in rows:
+        key = (row["tenant__slug"], f"{row['month']:%Y-%m}", row["application_type"])
+        found[key] = {
+            "tenant": key[0],
+            "month": key[1],
+            "application_type": key[2],
             "requests": row["requests"],
             "successes": row["requests"] - row["errors"],
             "errors": row["errors"],
             "objects": row["found"],
+            "video_jobs": 0,
+            "video_seconds": 0.0,
         }
-        for row in rows
-    ]
+    videos = (
+        DailyVideoUsage.objects.filter(tenant_id__in=tenant_ids, day__gte=since)
+        .annotate(month=TruncMonth("day"))
+        .values("tenant__slug", "month", "application_type")
+        .annotate(jobs=Sum("jobs"), seconds=Sum("video_seconds"))
+    )
+    for video in videos:
+        key = (video["tenant__slug"], f"{video['month']:%Y-%m}", video["application_type"])
+        summary = found.setdefault(
+            key,
+            {
+                "tenant": key[0],
+                "month": key[1],
+                "application_type": key[2],
+                "requests": 0,
+                "successes": 0,
+                "errors": 0,
+                "objects": 0,
+            },
+        )
+        summary["video_jobs"] = video["jobs"] or 0
+        summary["video_seconds"] = round(float(video["seconds"] or 0.0), 1)
+    by_month = sorted(found.values(), key=lambda r: r["application_type"])
+    by_month.sort(key=lambda r: r["month"], reverse=True)
+    by_month.sort(key=lambda r: r["tenant"])
+    return by_month
 
 
 def daily_rows(tenant_id: int, start: date, end: date) -> QuerySet[DailyUsage]:

@@ -93,6 +93,8 @@ def test_usage_export_has_one_row_per_tenant_month_and_service(operator, tenant_
             "successes": "1",
             "errors": "0",
             "objects": "5",
+            "video_jobs": "0",
+            "video_seconds": "0.0",
         }
     ]
 

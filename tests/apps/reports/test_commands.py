@@ -44,6 +44,8 @@ def test_csv_has_one_row_per_tenant_and_service_then_the_tenants_requests(march_
             "objects": "12",
             "p50_latency_ms": "20.0",
             "p95_latency_ms": "40.0",
+            "video_jobs": "0",
+            "video_seconds": "0.0",
         },
         {  # each API call once (a DeepStack call is in the row of every service it ran)
             "month": "2026-03",
@@ -55,6 +57,8 @@ def test_csv_has_one_row_per_tenant_and_service_then_the_tenants_requests(march_
             "objects": "12",
             "p50_latency_ms": "",
             "p95_latency_ms": "",
+            "video_jobs": "0",
+            "video_seconds": "0.0",
         },
         {
             "month": "2026-03",
@@ -66,6 +70,8 @@ def test_csv_has_one_row_per_tenant_and_service_then_the_tenants_requests(march_
             "objects": "1",
             "p50_latency_ms": "15.0",
             "p95_latency_ms": "15.0",
+            "video_jobs": "0",
+            "video_seconds": "0.0",
         },
         {
             "month": "2026-03",
@@ -77,6 +83,8 @@ def test_csv_has_one_row_per_tenant_and_service_then_the_tenants_requests(march_
             "objects": "1",
             "p50_latency_ms": "",
             "p95_latency_ms": "",
+            "video_jobs": "0",
+            "video_seconds": "0.0",
         },
     ]
 
@@ -93,7 +101,7 @@ def test_json_lines_for_one_tenant(march_usage):
 def test_a_month_without_usage_prints_only_the_header(march_usage):
     assert usage_report("--month", "2025-01", "--format", "csv").splitlines() == [
         "month,tenant,application_type,requests,successes,errors,objects,"
-        "p50_latency_ms,p95_latency_ms"
+        "p50_latency_ms,p95_latency_ms,video_jobs,video_seconds"
     ]
 
 
