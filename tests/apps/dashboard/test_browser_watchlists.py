@@ -2,7 +2,7 @@
 as deployed: an owner goes from Alerts to the watchlists page, creates a fuzzy list with two
 plates, is told a plate with a bad character is refused (and nothing saved), edits the list's
 name, match and plates, then deletes it after the confirmation; a viewer on a phone sees the
-lists and no form. Screenshots land in test-artifacts/browser/."""
+lists and no form. Screenshots (49-55) land in test-artifacts/browser/."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ def test_an_owner_creates_edits_and_deletes_a_watchlist(portal, open_page):
     page = open_page()
     sign_in(page, "alice")
     page.get_by_role("link", name="Alerts").click()
+    expect(page.locator("#watchlists")).to_contain_text("Plate watchlists")
+    screenshot(page, "49-alerts-watchlists-link")
     page.get_by_role("link", name="Create and edit watchlists").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Plate watchlists")
     tab = page.get_by_role("navigation", name="Tenant pages").get_by_role("link", name="Alerts")
