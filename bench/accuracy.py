@@ -11,8 +11,9 @@ session per core, measured in the same run.
 
 --slices compares sliced inference (gpu_worker/slicing.py: the whole frame plus overlapping
 slices, in one batch) with the whole frame alone, in one run, on the val2017 images as they are
-and 3x upscaled: mAP, small- and large-object AP, precision / recall at 0.5 per service, and
-the CPU time per image.
+and 3x upscaled: mAP, small- and large-object AP, precision / recall at 0.5 per service, the
+slices run per image (a CPU runs those where the whole frame has a candidate) and the CPU time
+per image.
 
 Then a regression check on all 447 images (train2017 included, fine for comparing two decoders):
 the served decoding (DCT-domain downscaling of large JPEGs) against a plain full decode, on the
@@ -30,6 +31,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -39,7 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.worker_bench import bare_model_rps  # noqa: E402
 from gpu_worker.config import WorkerSettings, available_cpus  # noqa: E402
-from gpu_worker.detector import Detector  # noqa: E402
+from gpu_worker.detector import Detector, PreparedImage  # noqa: E402
 from gpu_worker.slicing import AUTO, OFF  # noqa: E402
 from harness.coco_eval import (  # noqa: E402
     EVAL,
@@ -58,6 +60,7 @@ THRESHOLDS = (0.3, 0.5)
 
 def upscaled(data: bytes, factor: int = 3) -> bytes:
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert pixels is not None, "an eval image does not decode"
     big = cv2.resize(pixels, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
     return cv2.imencode(".jpg", big, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
 
@@ -94,24 +97,47 @@ def precision_recall(data: EvalSet, results: list[dict], cats: list[int], thresh
     return tp / max(1, len(kept)), tp / max(1, total)
 
 
+class SliceCounter:
+    """Counts the slices a detector's run_batch ran and planned, running it unchanged."""
+
+    def __init__(self, detector: Detector) -> None:
+        self.run = self.planned = 0
+        self._run_batch = detector.run_batch
+        detector.run_batch = self._counting  # type: ignore[method-assign]  # same calls
+
+    def _counting(self, lane: Any, items: list[PreparedImage]) -> list[dict[str, np.ndarray]]:
+        outputs = self._run_batch(lane, items)
+        self.run += sum(len(item.slices) for item in items)
+        self.planned += sum(item.slices_planned for item in items)
+        return outputs
+
+
 def compare_slicing(coco_gt, val: EvalSet, served: WorkerSettings, models: list[str]) -> None:
     """Whole frame against whole frame + slices: same model, same run, both image sizes."""
     print(
         "\nSliced inference against the whole frame alone (val2017): mAP50:95 (small / large "
-        "AP), precision / recall at IoU 0.5 and min_confidence 0.5, CPU seconds per image:\n"
+        "AP), precision / recall at IoU 0.5 and min_confidence 0.5, slices run / planned per "
+        "image, CPU seconds per image:\n"
     )
     header = " | ".join(f"{s.split('-')[0]} mAP (S / L)" for s in SERVICES)
     pr_header = " | ".join(f"{s.split('-')[0]} P / R" for s in SERVICES)
-    print(f"| model | images | inference | {header} | {pr_header} | CPU s / image |")
-    print("|---" * (4 + 2 * len(SERVICES)) + "|")
+    print(
+        f"| model | images | inference | {header} | {pr_header} | slices run / planned "
+        "| CPU s / image |"
+    )
+    print("|---" * (5 + 2 * len(SERVICES)) + "|")
     big = {image_id: upscaled(data) for image_id, data in val.blobs.items()}
     for model in models:
         detector = Detector.load(dataclasses.replace(served, model=model))
+        slices = SliceCounter(detector)
         for label, blobs, scale in (("as they are", val.blobs, 1.0), ("3x upscaled", big, 3.0)):
             for name, request in (("whole frame", OFF), ("sliced (auto)", AUTO)):
+                slices.run = slices.planned = 0
                 started = time.process_time()
                 found = detections(detector, val, blobs, scale, request)
                 cpu_s = (time.process_time() - started) / len(val.images)
+                count = len(val.images)
+                per_image = f"{slices.run / count:.2f} / {slices.planned / count:.2f}"
                 cells, rates = [], []
                 for s in SERVICES:
                     stats = service_stats(coco_gt, found[s], val.image_ids, val.cat_ids[s])
@@ -122,7 +148,7 @@ def compare_slicing(coco_gt, val: EvalSet, served: WorkerSettings, models: list[
                 print(
                     f"| {model} | {label} | {name} | "
                     + " | ".join([*cells, *rates])
-                    + f" | {cpu_s:.3f} |",
+                    + f" | {per_image} | {cpu_s:.3f} |",
                     flush=True,
                 )
         detector.close()
