@@ -23,7 +23,7 @@ from apps.alerts.video_jobs.serializers import (
     VideoJobQuerySerializer,
     VideoJobSerializer,
 )
-from apps.alerts.video_jobs.uploads import BoundedFile, BoundedUploadHandler
+from apps.alerts.video_jobs.uploads import BoundedFile, BoundedUploadHandler, stream_chunked
 from apps.core.auth import ActiveTenantKey, RequireScope, key_grant
 from apps.core.errors import ApiError
 from apps.core.grants import SCOPE_DETECT, SCOPE_EVENTS_READ, SCOPE_MANAGE
@@ -150,15 +150,15 @@ class VideoJobListView(TenantKeyView):
         tags=["video jobs"],
     )
     def post(self, request: Request) -> Response:
-        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-            raise ApiError(411, "length_required", "Send the clip with a Content-Length.")
         handler = BoundedUploadHandler(request._request)
         request._request.upload_handlers = [handler]
+        chunked = stream_chunked(request._request, handler.limit)
         try:
             body = VideoJobCreateSerializer(data=request.data)
             valid = body.is_valid()
         finally:
-            if handler.too_large:
+            if handler.too_large or (chunked is not None and chunked.too_large):
+                handler.discard()
                 raise ApiError(
                     413,
                     "payload_too_large",

@@ -1,0 +1,125 @@
+"""Chunked uploads (Transfer-Encoding: chunked, no Content-Length) through a real portal
+(gunicorn de-chunks, the video route streams the body to its temporary file): the shared clip
+sent chunked is stored byte for byte and queued; a chunked body past the upload bound gets 413
+while it is still arriving, with nothing stored, no temporary file left and the portal's memory
+flat. The bound is 8 MiB here (IPCAI_VIDEO_MAX_UPLOAD_BYTES; 2 GiB by default) so the refused
+body is small; the code path is the one a 2 GiB bound takes."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from harness.camera_clip import CLIP
+from harness.polling import eventually
+from harness.portal import running_portal
+from tests.apps.alerts.video_jobs.test_video_jobs_live import _rss_kib
+
+pytestmark = pytest.mark.slow
+
+BOUND = 8 * 1024 * 1024
+BOUNDARY = "clipboundary" + "x" * 8
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory, worker_url):
+    folder = tmp_path_factory.mktemp("chunked-upload")
+    (folder / "tmp").mkdir()
+    with running_portal(
+        folder,
+        worker_url,
+        IPCAI_ARCHIVE_URL=f"file://{folder / 'archive'}",
+        IPCAI_EVENT_SPOOL_DIR=str(folder / "spool"),
+        IPCAI_VIDEO_WORK_DIR=str(folder / "work"),
+        IPCAI_VIDEO_MAX_UPLOAD_BYTES=str(BOUND),
+        TMPDIR=str(folder / "tmp"),  # where the upload's temporary file goes
+    ) as running:
+        yield running, folder
+
+
+def multipart(name: str, parts: Iterator[bytes], fps: str = "2") -> Iterator[bytes]:
+    """A multipart body, yielded piece by piece (requests sends a generator chunked)."""
+    yield (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="fps"\r\n\r\n{fps}\r\n'
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    yield from parts
+    yield f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+def test_a_chunked_upload_is_streamed_stored_and_queued(portal):
+    running, folder = portal
+    key = running.create_tenant(f"chunked-{uuid.uuid4().hex[:6]}")
+    clip = CLIP.read_bytes()
+    pieces = (clip[i : i + 300_000] for i in range(0, len(clip), 300_000))
+    response = requests.post(
+        f"{running.base_url}/api/v1/video-jobs",
+        data=multipart("hall.mp4", pieces),
+        headers={
+            "x-api-key": key,
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+        },
+        timeout=120,
+    )
+    assert response.request.headers.get("Transfer-Encoding") == "chunked"
+    assert "Content-Length" not in response.request.headers
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert job["status"] == "queued" and job["clip"]["size_bytes"] == len(clip)
+    (stored,) = (folder / "archive").rglob(f"{job['id']}/clip-hall.mp4")
+    assert stored.read_bytes() == clip
+    assert list((folder / "tmp").iterdir()) == []
+
+
+def test_a_chunked_upload_past_the_bound_is_refused_while_it_arrives(portal):
+    running, folder = portal
+    key = running.create_tenant(f"chunked-{uuid.uuid4().hex[:6]}")
+    before = _rss_kib(running.server.process.pid)
+    stored_before = sorted((folder / "archive").rglob("*"))
+    host, port = running.base_url.removeprefix("http://").split(":")
+    head = next(multipart("big.mp4", iter(())))
+    request = (
+        f"POST /api/v1/video-jobs HTTP/1.1\r\nHost: {host}\r\nx-api-key: {key}\r\n"
+        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    piece = b"\0" * (1024 * 1024)
+    framed = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(request + f"{len(head):x}\r\n".encode() + head + b"\r\n")
+        conn.settimeout(0.05)
+        answer, sent = b"", len(head)
+        while sent < 8 * BOUND and not answer:  # at most 64 MiB of a never-ending body
+            try:
+                conn.sendall(framed)
+                sent += len(piece)
+            except OSError:
+                break  # the portal answered and closed: fine
+            with contextlib.suppress(TimeoutError):
+                answer = conn.recv(65536)
+        conn.settimeout(30)
+        while b"\r\n\r\n" not in answer:
+            more = conn.recv(65536)
+            if not more:
+                break
+            answer += more
+        with contextlib.suppress(OSError):
+            while b"payload_too_large" not in answer and (more := conn.recv(65536)):
+                answer += more
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
+    assert b"payload_too_large" in answer
+    assert sent < 8 * BOUND  # refused while arriving, not after the whole body
+    assert sorted((folder / "archive").rglob("*")) == stored_before
+    # The request thread deletes its partial file as it unwinds.
+    eventually(lambda: not list((folder / "tmp").iterdir()), 10, "no temporary file left")
+    assert _rss_kib(running.server.process.pid) - before < 64 * 1024  # under 64 MiB more
+    jobs = requests.get(
+        f"{running.base_url}/api/v1/video-jobs", headers={"x-api-key": key}, timeout=30
+    ).json()
+    assert jobs["results"] == []
