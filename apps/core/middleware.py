@@ -50,8 +50,9 @@ class RequestBodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        # A route with its own bound (a video upload) reads its body as a stream and takes no
-        # chunked body, so it is never buffered here.
+        # A route with its own bound (a video upload) reads its body as a stream, a chunked one
+        # too (bounded as it arrives: apps/alerts/video_jobs/uploads.py), so it is never
+        # buffered here.
         own_limit = _own_limit(request.path_info)
         limit = own_limit or settings.IPCAI_MAX_REQUEST_BODY_BYTES
         meta = request.META
