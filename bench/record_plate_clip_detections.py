@@ -28,8 +28,8 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from harness.plate_clip import FRAMES, SHIFT_PX, TRUTH, shifted_frames  # noqa: E402
 from harness.worker import running_worker  # noqa: E402
-from tests.apps.alerts.test_plates_live import FRAMES, SHIFT_PX, TRUTH, shifted_frames  # noqa: E402
 
 DEFAULT_OUT = REPO / "tests" / "apps" / "alerts" / "data" / "plate_clip_detections.json"
 MODEL = "yolox_nano"

@@ -15,38 +15,19 @@ import json
 import time
 from collections import Counter
 
-import cv2
-import numpy as np
 import pytest
 import requests
 from standardwebhooks import Webhook
 
 from harness.camera_frames import create_camera, post_frame
-from harness.plates_eval import load_truth
+from harness.plate_clip import TRUTH, shifted_frames
 from harness.portal import running_portal
 from harness.webhook_receiver import running_receiver
 from tests.client.running_cli import run_cli
 
 pytestmark = pytest.mark.slow
 
-TRUTH = load_truth(3)[2]  # CCLVN3: read exactly (tests/apps/detection/test_plates_api.py)
-FRAMES = 30
-SHIFT_PX = 3
 SERVICES = "persons-detection,pets-detection,vehicles-detection,license-plates"
-
-
-def shifted_frames() -> list[bytes]:
-    """The photo moved SHIFT_PX to the right each frame (edge pixels repeated)."""
-    image = cv2.imread(str(TRUTH.image))
-    height, width = image.shape[:2]
-    frames = []
-    for i in range(FRAMES):
-        move = np.float32([[1, 0, SHIFT_PX * i], [0, 1, 0]])
-        moved = cv2.warpAffine(image, move, (width, height), borderMode=cv2.BORDER_REPLICATE)
-        ok, jpeg = cv2.imencode(".jpg", moved, [cv2.IMWRITE_JPEG_QUALITY, 92])
-        assert ok
-        frames.append(jpeg.tobytes())
-    return frames
 
 
 def one_off(text: str) -> str:
