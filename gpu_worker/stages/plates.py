@@ -59,8 +59,11 @@ SEPARATORS = frozenset(" -·.•:")
 class PlateOptions:
     """The reader's knobs. Defaults are the measured ones (docs/PLATES.md)."""
 
-    # The vehicle's longer side in text detection's input, one pass per entry, in order.
-    det_sides: tuple[int, ...] = (416, 544)
+    # The vehicle's longer side in text detection's input, one pass per entry, in order; a
+    # pass runs only when the ones before it read nothing good enough (accept_rank). With
+    # PP-OCRv6 recognition a cheap 288 px look first reads most plates: 179/222 at 32 ms per
+    # read vehicle against 177/222 at 51 ms for (416, 544), same run (docs/PLATES.md).
+    det_sides: tuple[int, ...] = (288, 416, 544)
     accept_rank: float = 0.8  # a read this good (score x text prior) ends the search
     det_threshold: float = 0.3  # DB's pixel threshold on the probability map
     box_threshold: float = 0.5  # mean probability inside a region to keep it
