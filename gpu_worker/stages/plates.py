@@ -244,6 +244,7 @@ class PlateReader:
                 quad = self._refined_line(pixels, region)
                 probabilities = self._recognise([_warp_region(pixels, quad)])[0]
                 raw, choices = self._decoder.decode_choices(probabilities)
+                raw, choices = trim_edge_mark(raw, choices)
                 text, score = fit_plate(raw, choices, opts.format_max_cost)
                 if not opts.min_length <= len(text) <= opts.max_length:
                     continue
@@ -527,6 +528,20 @@ def fit_plate(raw: str, choices: Sequence[np.ndarray], max_cost: float) -> tuple
             best_key, text_indices, probs = key, indices, chosen
     text = "".join(PLATE_CHARS[i] for i in text_indices).replace("O", "0")
     return text, float(np.mean(probs))
+
+
+def trim_edge_mark(raw: str, choices: list[np.ndarray]) -> tuple[str, list[np.ndarray]]:
+    """A read longer than a US serial (7) whose first or last character dropped leaves a read
+    fitting a known format as it is: that character was a state's emblem beside the serial
+    (Arizona's cactus reads as a 4) or a bolt, not part of the plate. Eight-character vanity
+    plates fit no format once trimmed and are kept."""
+    if len(raw) <= 7:
+        return raw, choices
+    normalised = raw.replace("O", "0")
+    for start, end in ((1, len(raw)), (0, len(raw) - 1)):
+        if len(raw) - 1 == end - start and fits_a_format(normalised[start:end]):
+            return raw[start:end], choices[start:end]
+    return raw, choices
 
 
 def fits_a_format(text: str) -> bool:

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from gpu_worker.stages.plates import PLATE_INDEX, fit_plate, normalise_plate
+from gpu_worker.stages.plates import PLATE_INDEX, fit_plate, normalise_plate, trim_edge_mark
 from harness.images import seed_image
 from harness.plates_eval import judge, load_truth
 from harness.worker import running_worker
@@ -142,3 +142,17 @@ def test_format_fit_follows_the_recognisers_second_choice(read, doubts, fitted):
     text, score = fit_plate(read, _choices(read, doubts), max_cost=3.0)
     assert text == fitted
     assert 0 < score <= 1
+
+
+@pytest.mark.parametrize(
+    ("read", "trimmed"),
+    [
+        ("4ASC7399", "ASC7399"),  # Arizona's cactus read as a 4 before an aaa9999 serial
+        ("1ABC123X", "1ABC123"),  # no fit without the first: the last goes (9aaa999)
+        ("NEILDMND", "NEILDMND"),  # an eight-letter vanity plate fits nothing trimmed: kept
+        ("ASC7399", "ASC7399"),  # seven characters are never trimmed
+    ],
+)
+def test_an_emblem_beside_a_serial_is_trimmed(read, trimmed):
+    text, choices = trim_edge_mark(read, _choices(read, {}))
+    assert text == trimmed and len(choices) == len(trimmed)
