@@ -82,6 +82,10 @@ class PlateOptions:
     refine_width: int = 160
     refine_pad_x: float = 0.15
     refine_pad_y: float = 0.6
+    # A read of fewer characters than this is looked at again with the plate-scale
+    # neighbourhood grown by this fraction of its width on each side (0 turns it off).
+    short_read: int = 5
+    short_read_pad_x: float = 1.0
     min_score: float = 0.5  # reads below this are not returned
     min_length: int = 4
     # A read is settled to the US format it fits best (each position the likeliest letter or
@@ -241,21 +245,28 @@ class PlateReader:
             regions.sort(key=lambda r: _plate_shape_rank(r, (x1, y1, x2, y2)), reverse=True)
             for region in regions[: opts.max_candidates]:
                 read_boxes.append(region.box)
-                quad = self._refined_line(pixels, region)
-                probabilities = self._recognise([_warp_region(pixels, quad)])[0]
-                raw, choices = self._decoder.decode_choices(probabilities)
-                raw, choices = trim_edge_mark(raw, choices)
-                text, score = fit_plate(raw, choices, opts.format_max_cost)
-                if not opts.min_length <= len(text) <= opts.max_length:
-                    continue
-                rank = score * plate_text_prior(raw, text)
-                if rank > best_rank:
-                    best, best_rank = PlateRead(text, score, region.box), rank
+                for pad_x in (None, opts.short_read_pad_x):
+                    quad = self._refined_line(pixels, region, pad_x)
+                    probabilities = self._recognise([_warp_region(pixels, quad)])[0]
+                    raw, choices = self._decoder.decode_choices(probabilities)
+                    raw, choices = trim_edge_mark(raw, choices)
+                    text, score = fit_plate(raw, choices, opts.format_max_cost)
+                    if opts.min_length <= len(text) <= opts.max_length:
+                        rank = score * plate_text_prior(raw, text)
+                        if rank > best_rank:
+                            best, best_rank = PlateRead(text, score, _quad_box(quad)), rank
+                    # A read shorter than any plate is often part of one: the vehicle pass
+                    # found "627" of "627 WWI", and the plate-scale look, grown by a
+                    # fraction of that, never saw the rest. Look once more, wider.
+                    if len(text) >= opts.short_read or opts.short_read_pad_x <= 0:
+                        break
                 if best_rank >= opts.accept_rank:
                     return best, best_rank
         return best, best_rank
 
-    def _refined_line(self, pixels: np.ndarray, region: _Region) -> np.ndarray:
+    def _refined_line(
+        self, pixels: np.ndarray, region: _Region, pad_x: float | None = None
+    ) -> np.ndarray:
         """The character line inside a candidate region, from a second text detection of its
         neighbourhood at plate scale. A small plate's region from the vehicle pass often holds
         the whole plate (state name and slogan included); read as one line, those become extra
@@ -265,19 +276,22 @@ class PlateReader:
         opts = self.options
         if opts.refine_width <= 0:
             return region.quad
+        pad_x = opts.refine_pad_x if pad_x is None else pad_x
         x1, y1, x2, y2 = region.box
         height, width = pixels.shape[:2]
         w, h = x2 - x1, y2 - y1
         cx1, cx2 = (
-            max(0, int(x1 - opts.refine_pad_x * w)),
-            min(width, int(np.ceil(x2 + opts.refine_pad_x * w))),
+            max(0, int(x1 - pad_x * w)),
+            min(width, int(np.ceil(x2 + pad_x * w))),
         )
         cy1, cy2 = (
             max(0, int(y1 - opts.refine_pad_y * h)),
             min(height, int(np.ceil(y2 + opts.refine_pad_y * h))),
         )
         crop = pixels[cy1:cy2, cx1:cx2]
-        regions = self._detect_regions(crop, opts.refine_width / max(1, cx2 - cx1))
+        # The same plate-scale pixels whatever the padding: the width grows with the pad.
+        scaled_width = opts.refine_width * (1 + 2 * pad_x) / (1 + 2 * opts.refine_pad_x)
+        regions = self._detect_regions(crop, scaled_width / max(1, cx2 - cx1))
         if not regions:
             return region.quad
         wide = [r for r in regions if r.width >= 0.25 * (cx2 - cx1)] or regions
@@ -380,6 +394,12 @@ def _warp_region(pixels: np.ndarray, quad: np.ndarray) -> np.ndarray:
     return cv2.warpPerspective(
         pixels, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
+
+
+def _quad_box(quad: np.ndarray) -> tuple[float, float, float, float]:
+    x1, y1 = quad.min(axis=0)
+    x2, y2 = quad.max(axis=0)
+    return float(x1), float(y1), float(x2), float(y2)
 
 
 def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
