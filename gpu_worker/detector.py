@@ -334,8 +334,12 @@ class Detector:
             if application_type is None
             else class_ids_for(application_type, self.spec.class_names)
         )
-        found: Detections = self.family.decode(
-            {k: v[:1] for k, v in outputs.items()}, item.prepared, min_confidence, class_ids
+        # In the decoded pixels: a sliced frame's whole input may come from halved pixels.
+        found: Detections = to_pixels(
+            self.family.decode(
+                {k: v[:1] for k, v in outputs.items()}, item.prepared, min_confidence, class_ids
+            ),
+            item.prepared,
         )
         if item.slices:
             found = self._merge_slices(item, outputs, found, min_confidence, class_ids)
@@ -370,7 +374,7 @@ class Detector:
         class_ids: Sequence[int] | None,
     ) -> Detections:
         """Each slice's boxes, moved into the frame, merged with the whole frame's (all in
-        decoded pixels: each input's boxes scaled back from its halved pixels first)."""
+        decoded pixels: each slice's boxes scaled back from its halved pixels first)."""
         tiles = []
         for row, (window, prepared) in enumerate(item.slices, start=1):
             rows = {k: v[row : row + 1] for k, v in outputs.items()}
@@ -381,7 +385,6 @@ class Detector:
             found.boxes[:, 1::2] += window.y1
             tiles.append((window, found))
         height, width = item.decoded.pixels.shape[:2]
-        whole = to_pixels(whole, item.prepared)
         return merge(whole, tiles, (width, height), max_detections=self.family.max_detections)
 
     def detect(

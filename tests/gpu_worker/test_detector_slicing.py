@@ -148,6 +148,30 @@ def test_on_a_cpu_only_slices_where_the_whole_frame_has_a_candidate_run():
     np.testing.assert_allclose(np.sort(screened.scores), np.sort(everything.scores), atol=0.02)
 
 
+def test_a_frame_whose_slices_are_all_screened_out_answers_as_the_whole_frame():
+    """pets.jpg at 1080p: large dogs, nothing small for a slice to look at. No slice runs,
+    and the dogs' boxes are where the whole frame alone puts them, in the frame's pixels (the
+    sliced path builds the whole frame's input from halved pixels and scales back)."""
+    settings = WorkerSettings.from_env(
+        {"IPCAI_MODEL_DIR": str(shared_dir() / "models"), "IPCAI_LANES": "1"}
+    )
+    detector = Detector.load(settings)
+    frame = encode(cv2.resize(seed_pixels("pets"), (1920, 1080), interpolation=cv2.INTER_CUBIC))
+    try:
+        lane = CountingLane(detector.lanes[0])
+        item = detector.prepare(SliceJob(frame, AUTO))
+        outputs = detector.run_batch(lane, [item])[0]  # type: ignore[arg-type]
+        sliced = detector.finish(item, outputs, "pets-detection", 0.5)
+        whole = detector.detect(frame, "pets-detection", 0.5)
+    finally:
+        detector.close()
+    assert lane.calls == [1] and sliced.slices["count"] == 0 < sliced.slices["planned"]
+    assert len(whole.labels) >= 2
+    for box in whole.boxes:  # each dog the whole frame finds, within 1% of the frame
+        nearest = np.abs(sliced.boxes - box).max(axis=1).min()
+        assert nearest < 20, (box, sliced.boxes)
+
+
 def test_a_small_frame_asked_to_slice_runs_whole_and_says_so(detector):
     small = encode(cv2.resize(seed_pixels("persons"), (480, 320)))
     calls, result = run(detector, SliceJob(small, AUTO))
