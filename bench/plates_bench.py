@@ -9,6 +9,7 @@ IPCAI_PLATES=0. Each image of shared/eval/plates/us is sent one request at a tim
 threads' schedstat run time, nanoseconds) is read around each request. CPU per read vehicle =
 (license-plates CPU - vehicles-detection CPU) / vehicles of a plate class in the answer;
 the median over images with at least one such vehicle is the figure in docs/BENCHMARKS.md.
+Images with no such vehicle report the whole-frame search's CPU (frame_plates) apart.
 The second worker's vehicles-detection CPU beside the first's shows that a request asking
 for no plates costs what it cost before the reader existed. Scoring: harness/plates_eval.py.
 """
@@ -85,6 +86,7 @@ def main() -> int:
     judged: list[Judged] = []
     per_vehicle_ms: list[float] = []
     vehicles_ms: list[float] = []
+    frame_ms: list[float] = []
     plain_ms: list[float] = []
     with tempfile.TemporaryDirectory() as logs:
         with worker(Path(logs), args.model) as (pid, url):
@@ -96,6 +98,8 @@ def main() -> int:
                 judged.append(judge(truth, plates))
                 if judged[-1].vehicles:
                     per_vehicle_ms.append(max(0.0, plates_ms - vehicle_ms) / judged[-1].vehicles)
+                else:  # the whole frame searched for a plate (close-ups)
+                    frame_ms.append(max(0.0, plates_ms - vehicle_ms))
         with worker(Path(logs), args.model, IPCAI_PLATES="0") as (pid, url):
             for truth in truths:
                 _, ms = timed(pid, url, truth.image.read_bytes(), "vehicles-detection", 0.5)
@@ -113,7 +117,11 @@ def main() -> int:
     print(f"model {args.model}, {total} images of shared/eval/plates/us")
     print("| figure | value |")
     print("|---|---|")
-    print(f"| exact reads | {exact}/{total} ({100 * exact / total:.1f}%) |")
+    halves = [sum(j.exact for j in judged[start::2]) for start in (0, 1)]
+    print(
+        f"| exact reads | {exact}/{total} ({100 * exact / total:.1f}%); even indices "
+        f"{halves[0]}/{len(judged[0::2])}, odd {halves[1]}/{len(judged[1::2])} |"
+    )
     print(f"| exact reads whose box misses the true plate | {misses} |")
     print(f"| images with a read vehicle | {len(per_vehicle_ms)} |")
     for failure, count in Counter(j.failure for j in judged if not j.exact).most_common():
@@ -122,6 +130,11 @@ def main() -> int:
         print(
             f"| CPU ms per read vehicle, one core: median / mean | "
             f"{statistics.median(per_vehicle_ms):.1f} / {statistics.mean(per_vehicle_ms):.1f} |"
+        )
+    if frame_ms:
+        print(
+            f"| CPU ms of the whole-frame search, images without a vehicle ({len(frame_ms)}): "
+            f"median / mean | {statistics.median(frame_ms):.1f} / {statistics.mean(frame_ms):.1f} |"
         )
     print(
         f"| vehicles-detection CPU ms per request, reader loaded / IPCAI_PLATES=0 (median) | "
