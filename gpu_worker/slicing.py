@@ -284,12 +284,17 @@ def _keeps(width: float, height: float, input_size: tuple[int, int], letterbox: 
 
 
 def reduced(
-    pixels: np.ndarray, input_size: tuple[int, int], letterbox: bool = False, keep: float = 1.0
+    pixels: np.ndarray,
+    input_size: tuple[int, int],
+    letterbox: bool = False,
+    keep: float = 1.0,
+    per_side: bool = True,
 ) -> tuple[np.ndarray, float, float]:
     """`pixels` halved (a 2-pixel box average) along each side that stays at least `keep`
     times the model input's, as often as it does; with the factors that map the result's
-    pixels back to `pixels`' (x, y). A letterboxing model halves both sides or neither,
-    keeping the aspect ratio it pads."""
+    pixels back to `pixels`' (x, y). A letterboxing model, or `per_side=False`, halves both
+    sides or neither: the whole frame then gets the input the whole-frame path gives it (JPEG
+    DCT scaling halves both sides; the family's area resize does the rest)."""
     height, width = pixels.shape[:2]
     small = pixels
     while True:
@@ -300,6 +305,8 @@ def reduced(
         else:
             half_w = w // 2 if w / 2 >= input_size[0] * keep else w
             half_h = h // 2 if h / 2 >= input_size[1] * keep else h
+            if not per_side and (half_w == w or half_h == h):
+                half_w, half_h = w, h
         if (half_w, half_h) == (w, h):
             break
         # Bilinear at exactly one half samples between two pixels: their mean, a box filter.

@@ -164,3 +164,7 @@ def test_an_input_is_halved_only_along_sides_that_stay_as_large_as_the_models():
     letterboxed, fx, fy = reduced(pixels, INPUT, letterbox=True)
     assert letterboxed.shape[:2] == (309, 549) and fx == fy == 2.0
     assert reduced(pixels[:400, :800], INPUT)[0].shape[:2] == (400, 800)
+    # The whole frame halves both sides or neither (as the whole-frame path's DCT scaling).
+    assert reduced(pixels, INPUT, per_side=False)[0].shape[:2] == (618, 1098)
+    frame = np.zeros((1080, 1920, 3), np.uint8)
+    assert reduced(frame, INPUT, per_side=False)[0].shape[:2] == (540, 960)
