@@ -164,6 +164,13 @@ class VideoJobListView(TenantKeyView):
                     "payload_too_large",
                     f"The clip is over the {handler.limit} byte limit; nothing was stored.",
                 )
+            if chunked is not None and chunked.broken:
+                handler.discard()
+                raise ApiError(
+                    400,
+                    "invalid_body",
+                    "The chunked body ended early or is malformed; nothing was stored.",
+                )
         if not valid:
             raise _invalid(body)
         data = body.validated_data

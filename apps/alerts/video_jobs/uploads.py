@@ -30,6 +30,10 @@ class UploadTooLarge(Exception):
     pass
 
 
+class BrokenBody(Exception):
+    """The chunked body ended before its last chunk, or its framing is not HTTP's."""
+
+
 class ChunkedBody:
     """The de-chunked request body as Django's parser reads it, at most `limit` bytes: one
     more raises UploadTooLarge, before it is written anywhere."""
@@ -39,6 +43,7 @@ class ChunkedBody:
         self.limit = limit
         self.received = 0
         self.too_large = False
+        self.broken = False
 
     def read(self, size: int = -1) -> bytes:
         return self._counted(self.stream.read, size)
@@ -50,7 +55,11 @@ class ChunkedBody:
         if self.too_large:
             raise UploadTooLarge()
         room = self.limit + 1 - self.received
-        data = take(room if size < 0 else min(size, room))
+        try:
+            data = take(room if size < 0 else min(size, room))
+        except Exception as exc:  # the server's own (gunicorn: NoMoreData, InvalidChunkSize...)
+            self.broken = True
+            raise BrokenBody(str(exc)) from exc
         self.received += len(data)
         if self.received > self.limit:
             self.too_large = True

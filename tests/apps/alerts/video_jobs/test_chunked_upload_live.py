@@ -123,3 +123,46 @@ def test_a_chunked_upload_past_the_bound_is_refused_while_it_arrives(portal):
         f"{running.base_url}/api/v1/video-jobs", headers={"x-api-key": key}, timeout=30
     ).json()
     assert jobs["results"] == []
+
+
+def raw_answer(base_url: str, data: bytes, half_close: bool) -> bytes:
+    """Send `data` as is; with half_close, end the request body there (the client stops
+    writing) and read what the portal answers."""
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(data)
+        if half_close:
+            conn.shutdown(socket.SHUT_WR)
+        answer = b""
+        while b"}}" not in answer and (more := conn.recv(65536)):
+            answer += more
+    return answer
+
+
+@pytest.mark.parametrize("broken", ["bad chunk size", "body ends early"])
+def test_a_malformed_or_truncated_chunked_body_is_a_clear_400(portal, broken):
+    running, folder = portal
+    key = running.create_tenant(f"chunked-{uuid.uuid4().hex[:6]}")
+    stored_before = sorted((folder / "archive").rglob("*"))
+    host = running.base_url.removeprefix("http://")
+    head = next(multipart("clip.mp4", iter(())))
+    request = (
+        (
+            f"POST /api/v1/video-jobs HTTP/1.1\r\nHost: {host}\r\nx-api-key: {key}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+        ).encode()
+        + f"{len(head):x}\r\n".encode()
+        + head
+        + b"\r\n"
+        + b"1000\r\n"
+        + b"\0" * 4096
+    )
+    if broken == "bad chunk size":
+        answer = raw_answer(running.base_url, request + b"\r\nzz\r\n", half_close=False)
+    else:
+        answer = raw_answer(running.base_url, request, half_close=True)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:300]
+    assert b'"invalid_body"' in answer
+    assert sorted((folder / "archive").rglob("*")) == stored_before
+    eventually(lambda: not list((folder / "tmp").iterdir()), 10, "no temporary file left")
