@@ -349,7 +349,7 @@ IPCAI_MODEL_TIERS = env.dict(
 IPCAI_DEFAULT_TIER = env("IPCAI_DEFAULT_TIER", default="")
 # Tiers whose services run sliced inference (gpu_worker/slicing.py: the whole frame plus
 # overlapping slices in one batch): small and distant objects found by the same model, at
-# about 5x its CPU per image (docs/BENCHMARKS.md, "Sliced inference").
+# 2-4.4x its CPU per 1080p frame on a CPU worker (docs/BENCHMARKS.md, "Sliced inference").
 IPCAI_SLICED_TIERS = env.list("IPCAI_SLICED_TIERS", default=["accurate"])
 # Where the admin reads a registered model's file to check its sha256 (the workers' folder).
 IPCAI_MODEL_STORE = env("IPCAI_MODEL_STORE", default=env("IPCAI_MODEL_DIR", default=""))
