@@ -52,7 +52,8 @@ def test_slices_auto_finds_the_distant_people_and_prints_the_slices(ipcai, tmp_p
     assert plain.returncode == sliced.returncode == 0, sliced.stderr
     ((whole,), (record,)) = json_lines(plain.stdout), json_lines(sliced.stdout)
     assert "slices" not in whole
-    assert record["slices"]["requested"] == "auto" and record["slices"]["count"] >= 2
+    assert record["slices"]["requested"] == "auto" and record["slices"]["planned"] >= 2
+    assert record["slices"]["count"] >= 1  # a CPU worker runs those holding a candidate
     assert record["counts"].get("person", 0) > whole["counts"].get("person", 0)
     assert wrong.returncode == 2 and "--slices" in wrong.stderr
 

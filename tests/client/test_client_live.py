@@ -42,7 +42,8 @@ def test_slices_auto_finds_distant_people_and_says_which_slices_ran(live_portal,
 
     assert plain.slices is None and off.slices is None
     assert sliced.slices is not None and sliced.slices["requested"] == "auto"
-    assert sliced.slices["count"] == len(sliced.slices["windows"]) >= 2
+    assert sliced.slices["planned"] >= 2  # a CPU worker runs those holding a candidate
+    assert 1 <= sliced.slices["count"] == len(sliced.slices["windows"])
     assert all(
         0 <= x1 < x2 <= 1920 and 0 <= y1 < y2 <= 1080 for x1, y1, x2, y2 in sliced.slices["windows"]
     )
