@@ -71,6 +71,11 @@ class WorkerSettings:
     # auto: JPEGs decoded on the GPU (nvJPEG via nvImageCodec, the gpu extra) when the model
     # runs on one and the package imports, else on the CPU; cpu: never; nvjpeg: required.
     jpeg_decoder: str = "auto"
+    # Sliced inference on a CPU (one call per slice): at most this many of a frame's screened
+    # slices run, the strongest small-object evidence first (0 = every screened slice). 3 of a
+    # 2x2 plan kept a busy 1080p frame under 4x the whole frame's CPU for the same COCO
+    # accuracy (docs/BENCHMARKS.md, "Sliced inference"). A GPU runs every slice in its batch.
+    cpu_max_slices: int = 3
     # The plate reader (gpu_worker/stages/plates.py) loads when its weights are installed;
     # off saves its memory and load time on workers that never serve license-plates.
     plates: bool = True
@@ -146,6 +151,7 @@ class WorkerSettings:
             jpeg_dct_scaling=_bool(env, "IPCAI_JPEG_DCT_SCALING", d.jpeg_dct_scaling),
             jpeg_fast=_bool(env, "IPCAI_JPEG_FAST", d.jpeg_fast),
             plates=_bool(env, "IPCAI_PLATES", d.plates),
+            cpu_max_slices=_int(env, "IPCAI_CPU_MAX_SLICES", d.cpu_max_slices, minimum=0),
             engine_cache_dir=Path(env.get("IPCAI_ENGINE_CACHE_DIR", str(d.engine_cache_dir))),
             log_level=env.get("LOG_LEVEL", d.log_level).upper(),
             graceful_timeout_s=_int(env, "IPCAI_GRACEFUL_TIMEOUT_S", d.graceful_timeout_s),

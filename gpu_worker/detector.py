@@ -35,7 +35,7 @@ from gpu_worker.slicing import (
     merge,
     plan_slices,
     reduced,
-    worth_running,
+    screened,
 )
 
 log = logging.getLogger(__name__)
@@ -308,8 +308,9 @@ class Detector:
         self, lane: Backend, items: list[PreparedImage]
     ) -> list[dict[str, np.ndarray]]:
         """One input per call (a CPU): each whole frame first, then only the slices where it
-        has a candidate a slice could add or improve (slicing.worth_running); the others are
-        dropped from the item, so the answer names the slices that ran."""
+        has a candidate a slice could add or improve, at most `cpu_max_slices` of them, the
+        strongest first (slicing.screened); the others are dropped from the item, so the
+        answer names the slices that ran."""
         rows = []
         for item in items:
             whole = self._infer(lane, item.prepared.inputs)
@@ -318,7 +319,9 @@ class Detector:
                     self.family.decode(whole, item.prepared, SCREEN_SCORE, self.screen_classes),
                     item.prepared,
                 )
-                item.slices = [(w, p) for w, p in item.slices if worth_running(w, candidates)]
+                windows = [w for w, _ in item.slices]
+                chosen = screened(windows, candidates, self.settings.cpu_max_slices)
+                item.slices = [item.slices[i] for i in chosen]
             outputs = [whole, *(self._infer(lane, p.inputs) for _, p in item.slices)]
             rows.append({k: np.concatenate([o[k] for o in outputs]) for k in whole})
         return rows

@@ -339,11 +339,11 @@ class MergeRule:
 SCREEN_SCORE = 0.1
 
 
-def worth_running(window: Window, candidates: Detections, rule: MergeRule = MergeRule()) -> bool:
-    """Whether the whole frame's candidates (frame pixels) put one inside `window` that the
-    slice could add or improve: its centre inside, its side small for the slice."""
+def qualifying(window: Window, candidates: Detections, rule: MergeRule = MergeRule()) -> np.ndarray:
+    """Which of the whole frame's candidates (frame pixels) the slice `window` could add or
+    improve: centre inside, side (geometric mean) small for the slice."""
     if len(candidates) == 0:
-        return False
+        return np.zeros(0, dtype=bool)
     boxes = candidates.boxes
     cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
     inside = (cx >= window.x1) & (cx < window.x2) & (cy >= window.y1) & (cy < window.y2)
@@ -351,7 +351,50 @@ def worth_running(window: Window, candidates: Detections, rule: MergeRule = Merg
         np.maximum(boxes[:, 2] - boxes[:, 0], 0) * np.maximum(boxes[:, 3] - boxes[:, 1], 0)
     )
     small = side <= rule.large_side * math.sqrt(window.width * window.height)
-    return bool((inside & small).any())
+    return np.asarray(inside & small, dtype=bool)
+
+
+def worth_running(window: Window, candidates: Detections, rule: MergeRule = MergeRule()) -> bool:
+    """Whether the whole frame has a candidate the slice could add or improve."""
+    return bool(qualifying(window, candidates, rule).any())
+
+
+def screened(
+    windows: Sequence[Window],
+    candidates: Detections,
+    budget: int,
+    rule: MergeRule = MergeRule(),
+) -> list[int]:
+    """The slices (indices into `windows`, in plan order) a CPU runs: those worth running,
+    and of them at most `budget` (0: all; the worker's IPCAI_CPU_MAX_SLICES), so a busy frame
+    costs at most 1 + budget inferences, the strongest evidence first: the summed score of
+    the small candidates each would add that no slice chosen before it holds whole (a
+    candidate in an overlap counts once, for the first slice that keeps it)."""
+    masks = [qualifying(w, candidates, rule) for w in windows]
+    worth = [i for i, mask in enumerate(masks) if mask.any()]
+    if budget <= 0 or len(worth) <= budget:
+        return worth
+    scores = candidates.scores.astype(np.float64)
+    covered = np.zeros(len(scores), dtype=bool)
+    chosen: list[int] = []
+    while len(chosen) < budget:
+        left = [i for i in worth if i not in chosen]
+        # max() keeps the first of equals: plan order breaks ties.
+        best = max(left, key=lambda i: float(scores[masks[i] & ~covered].sum()))
+        chosen.append(best)
+        covered |= masks[best] & _whole_inside(windows[best], candidates.boxes)
+    return sorted(chosen)
+
+
+def _whole_inside(window: Window, boxes: np.ndarray) -> np.ndarray:
+    """Boxes lying wholly inside `window`: the slice sees them uncut."""
+    return np.asarray(
+        (boxes[:, 0] >= window.x1)
+        & (boxes[:, 1] >= window.y1)
+        & (boxes[:, 2] <= window.x2)
+        & (boxes[:, 3] <= window.y2),
+        dtype=bool,
+    )
 
 
 def merge(

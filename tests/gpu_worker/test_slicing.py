@@ -17,6 +17,7 @@ from gpu_worker.slicing import (
     parse_slices,
     plan_slices,
     reduced,
+    screened,
 )
 
 INPUT = (416, 416)
@@ -168,3 +169,46 @@ def test_an_input_is_halved_only_along_sides_that_stay_as_large_as_the_models():
     assert reduced(pixels, INPUT, per_side=False)[0].shape[:2] == (618, 1098)
     frame = np.zeros((1080, 1920, 3), np.uint8)
     assert reduced(frame, INPUT, per_side=False)[0].shape[:2] == (540, 960)
+
+
+def candidates(*boxes: tuple[float, float, float, float, float]) -> Detections:
+    """The whole frame's candidates: (x1, y1, x2, y2, score) in frame pixels."""
+    rows = np.array(boxes, np.float32).reshape(-1, 5)
+    return Detections(rows[:, :4], rows[:, 4], np.zeros(len(rows), np.int64))
+
+
+def test_a_cpu_budget_runs_the_slices_with_the_strongest_small_object_evidence():
+    """A 1080p frame's 2x2 plan, a small candidate in every slice: a budget of 3 skips the
+    slice with the weakest evidence (one faint candidate), whatever its place in the plan."""
+    windows = plan_slices(1920, 1080, INPUT, AUTO)
+    assert len(windows) == 4  # upper left, upper right, lower left, lower right
+    found = candidates(
+        (100, 100, 140, 180, 0.9),  # upper left: two people
+        (200, 120, 240, 200, 0.8),
+        (1700, 100, 1740, 180, 0.15),  # upper right: one faint candidate
+        (100, 900, 140, 980, 0.6),  # lower left
+        (1700, 900, 1740, 980, 0.7),  # lower right
+    )
+    assert screened(windows, found, budget=0) == [0, 1, 2, 3]  # no budget: all worth running
+    assert screened(windows, found, budget=4) == [0, 1, 2, 3]
+    assert screened(windows, found, budget=3) == [0, 2, 3]
+    assert screened(windows, found, budget=1) == [0]
+
+
+def test_a_candidate_two_slices_hold_whole_counts_once_for_the_budget():
+    """Three bright candidates in the band the two upper slices share would pull both in if
+    each slice were scored alone; once the first holds them, the next choice is the slice
+    with evidence of its own."""
+    windows = plan_slices(1920, 1080, INPUT, AUTO)
+    found = candidates(
+        *[(900 + 20 * i, 100, 930 + 20 * i, 160, 0.9) for i in range(3)],  # upper overlap
+        (100, 900, 140, 980, 0.5),  # lower left
+    )
+    assert screened(windows, found, budget=2) == [0, 2]
+
+
+def test_slices_with_no_small_candidate_are_not_run_whatever_the_budget():
+    windows = plan_slices(1920, 1080, INPUT, AUTO)
+    large = candidates((100, 100, 900, 1000, 0.9))  # too large for any slice to add
+    assert screened(windows, large, budget=3) == []
+    assert screened(windows, Detections.empty(), budget=0) == []
