@@ -11,6 +11,11 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt package-l
 IPCAI_MODEL_DIR ?= $(if $(wildcard ../shared/models),$(abspath ../shared/models),$(abspath var/models))
 export IPCAI_MODEL_DIR
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/ipcai
+# Test processes (pytest-xdist): most of the suite's time is live stacks waiting on their own
+# processes (portal, worker, Celery, Redis), so two at once nearly halve it on CI's 2 cores.
+# A file's tests stay in one process (module-scoped stacks start once). TEST_PROCESSES=0: one.
+TEST_PROCESSES ?= 2
+PYTEST_PARALLEL := $(if $(filter 0,$(TEST_PROCESSES)),,-n $(TEST_PROCESSES) --dist loadfile)
 # setuptools warns on every editable install about same-named folders shadowing packages
 # (an information notice, not a problem here); keep `make run`'s first output readable.
 EDITABLE_QUIET := PYTHONWARNINGS="ignore:Editable installation"
@@ -36,13 +41,15 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 	@# The database-backed tests again on PostgreSQL (production's database) when one answers.
-	@# The slow live-stack tests (whole clips, outages, kills) ran above and run once: CI's
-	@# budget; those whose point is the database itself are marked `postgres` and run again.
+	@# The slow live-stack tests (whole clips, outages, kills) and the browser tests (pages,
+	@# whose queries the view tests cover) ran above and run once: CI's budget; those whose
+	@# point is the database itself are marked `postgres` and run again.
 	@if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432; then \
 		echo "database-backed tests on PostgreSQL (127.0.0.1:5432)"; \
-		DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m "not slow or postgres" tests/apps tests/portal; \
+		DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q $(PYTEST_PARALLEL) \
+			-m "(not slow and not browser) or postgres" tests/apps tests/portal; \
 	else echo "PostgreSQL not answering on 127.0.0.1:5432: PostgreSQL run skipped"; fi
 
 run: $(STAMP)
