@@ -7,7 +7,6 @@ body is small; the code path is the one a 2 GiB bound takes."""
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import uuid
 from collections.abc import Iterator
@@ -16,9 +15,9 @@ import pytest
 import requests
 
 from harness.camera_clip import CLIP
+from harness.oversized_upload import process_tree_rss_kib, send_until_answered
 from harness.polling import eventually
 from harness.portal import running_portal
-from tests.apps.alerts.video_jobs.test_video_jobs_live import _rss_kib
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +79,7 @@ def test_a_chunked_upload_is_streamed_stored_and_queued(portal):
 def test_a_chunked_upload_past_the_bound_is_refused_while_it_arrives(portal):
     running, folder = portal
     key = running.create_tenant(f"chunked-{uuid.uuid4().hex[:6]}")
-    before = _rss_kib(running.server.process.pid)
+    before = process_tree_rss_kib(running.server.process.pid)
     stored_before = sorted((folder / "archive").rglob("*"))
     host, port = running.base_url.removeprefix("http://").split(":")
     head = next(multipart("big.mp4", iter(())))
@@ -91,34 +90,22 @@ def test_a_chunked_upload_past_the_bound_is_refused_while_it_arrives(portal):
     ).encode()
     piece = b"\0" * (1024 * 1024)
     framed = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
-    with socket.create_connection((host, int(port)), timeout=30) as conn:
-        conn.sendall(request + f"{len(head):x}\r\n".encode() + head + b"\r\n")
-        conn.settimeout(0.05)
-        answer, sent = b"", len(head)
-        while sent < 8 * BOUND and not answer:  # at most 64 MiB of a never-ending body
-            try:
-                conn.sendall(framed)
-                sent += len(piece)
-            except OSError:
-                break  # the portal answered and closed: fine
-            with contextlib.suppress(TimeoutError):
-                answer = conn.recv(65536)
-        conn.settimeout(30)
-        while b"\r\n\r\n" not in answer:
-            more = conn.recv(65536)
-            if not more:
-                break
-            answer += more
-        with contextlib.suppress(OSError):
-            while b"payload_too_large" not in answer and (more := conn.recv(65536)):
-                answer += more
+    # At most 64 MiB of a never-ending body, one chunk a megabyte.
+    answer, pieces = send_until_answered(
+        host,
+        int(port),
+        request + f"{len(head):x}\r\n".encode() + head + b"\r\n",
+        framed,
+        max_pieces=8 * BOUND // len(piece),
+    )
     assert answer.startswith(b"HTTP/1.1 413"), answer[:300]
     assert b"payload_too_large" in answer
-    assert sent < 8 * BOUND  # refused while arriving, not after the whole body
+    assert pieces < 8 * BOUND // len(piece)  # refused while arriving, not after the whole body
     assert sorted((folder / "archive").rglob("*")) == stored_before
     # The request thread deletes its partial file as it unwinds.
     eventually(lambda: not list((folder / "tmp").iterdir()), 10, "no temporary file left")
-    assert _rss_kib(running.server.process.pid) - before < 64 * 1024  # under 64 MiB more
+    grown_kib = process_tree_rss_kib(running.server.process.pid) - before
+    assert grown_kib < 64 * 1024  # under 64 MiB more
     jobs = requests.get(
         f"{running.base_url}/api/v1/video-jobs", headers={"x-api-key": key}, timeout=30
     ).json()

@@ -13,9 +13,7 @@ worker analysing chunks two at a time, beat running the sweep, and the real work
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import socket
 import time
 import uuid
 from datetime import datetime
@@ -28,6 +26,7 @@ from standardwebhooks import Webhook
 from harness.camera_clip import CLIP, VISITS, sampled
 from harness.camera_frames import create_camera, post_frame
 from harness.celery_processes import CeleryProcesses
+from harness.oversized_upload import process_tree_rss_kib, send_until_answered
 from harness.polling import eventually
 from harness.portal import running_portal
 from harness.webhook_receiver import running_receiver
@@ -226,26 +225,10 @@ def test_a_copy_cut_mid_frame_fails_clearly_or_keeps_the_events_before_the_cut(
             assert "damaged" in job["note"]
 
 
-def _rss_kib(pid: int) -> int:
-    """Resident memory of a process and its children (gunicorn's master and workers)."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if int(entry.name) == pid or fields.get("PPid", "").strip() == str(pid):
-            total += int(fields.get("VmRSS", "0 kB").split()[0])
-    return total
-
-
 def test_a_3_gib_upload_is_refused_while_it_arrives_and_nothing_is_stored(stack):
     portal, _, archive = stack
     client = Client(portal)
-    before = _rss_kib(portal.server.process.pid)
+    before = process_tree_rss_kib(portal.server.process.pid)
     stored_before = sorted(archive.rglob("*"))
     host, port = portal.base_url.removeprefix("http://").split(":")
     boundary = "x" * 16
@@ -259,30 +242,14 @@ def test_a_3_gib_upload_is_refused_while_it_arrives_and_nothing_is_stored(stack)
         f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
         f"Content-Length: {size}\r\n\r\n"
     ).encode()
-    with socket.create_connection((host, int(port)), timeout=30) as conn:
-        conn.sendall(request + head)
-        sent = len(head)
-        conn.settimeout(0.05)
-        answer = b""
-        chunk = b"\0" * (1024 * 1024)
-        started = time.monotonic()
-        while sent < 64 * 1024**2 and not answer:  # at most 64 MiB of the 3 GiB
-            try:
-                conn.sendall(chunk)
-                sent += len(chunk)
-            except OSError:
-                break  # the portal answered and closed: fine
-            with contextlib.suppress(TimeoutError):
-                answer = conn.recv(65536)
-        conn.settimeout(30)
-        while b"\r\n\r\n" not in answer:
-            more = conn.recv(65536)
-            if not more:
-                break
-            answer += more
+    started = time.monotonic()
+    # At most 64 MiB of the 3 GiB: the portal must answer long before.
+    answer, _ = send_until_answered(
+        host, int(port), request + head, b"\0" * (1024 * 1024), max_pieces=64
+    )
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
     assert b"payload_too_large" in answer or time.monotonic() - started < 30
     assert sorted(archive.rglob("*")) == stored_before
-    assert _rss_kib(portal.server.process.pid) - before < 64 * 1024  # under 64 MiB more
+    assert process_tree_rss_kib(portal.server.process.pid) - before < 64 * 1024  # under 64 MiB more
     jobs = client.session.get(f"{portal.base_url}/api/v1/video-jobs", timeout=30).json()
     assert jobs["results"] == []
