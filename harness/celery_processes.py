@@ -45,6 +45,14 @@ class CeleryProcesses:
     def worker_log(self) -> Path:
         return self.log_dir / f"worker-{self._worker_start}.log"
 
+    def worker_log_tail(self, lines: int = 60) -> str:
+        """The worker log's last lines: a live test that finds the worker dead shows why."""
+        try:
+            text = self.worker_log.read_text(errors="replace")
+        except OSError as error:
+            return f"(no worker log: {error})"
+        return f"{self.worker_log}, last {lines} lines:\n" + "\n".join(text.splitlines()[-lines:])
+
     def start_worker(self, timeout: float = 60) -> None:
         self.worker = self._spawn(
             "worker",

@@ -209,7 +209,10 @@ def test_redis_killed_mid_burst_every_answer_is_metered_once(stack):
 
     def drained() -> bool:
         # The Celery worker reconnects by itself: no supervisor has to start another one.
-        assert worker_before.poll() is None, "the Celery worker exited when Redis restarted"
+        assert worker_before.poll() is None, (
+            f"the Celery worker exited ({worker_before.returncode}) when Redis restarted; "
+            + stack.celery.worker_log_tail()
+        )
         return stack.usage_drained_after(answered_at)
 
     eventually(drained, 120, "every answer drained")
