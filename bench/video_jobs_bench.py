@@ -3,10 +3,12 @@ between decoding and inference, and the CPU seconds each part spends per media s
 figure that holds on a machine other work is loading).
 
     .venv/bin/python bench/video_jobs_bench.py [--fps 2] [--chunk-s 60] [--concurrency 2]
-        [--rounds 2] [--before DIR] [--postgres]
+        [--rounds 2] [--before DIR] [--postgres] [--model NAME]
 
-The shared clip (139.4 s, 768x432 H.264 at 10 fps), the default model (yolox_nano on ONNX
-Runtime, the worker's CPU defaults: one single-threaded lane per core), sampled at --fps:
+The shared clip (139.4 s, 768x432 H.264 at 10 fps), a model on ONNX Runtime with the worker's
+CPU defaults (one single-threaded lane per core): by default the worker's own default model
+(WorkerSettings.model, DEIMv2-Femto), which a deployment serves unless told otherwise;
+`--model yolox_nano` is the tests' model. Sampled at --fps:
 
 1. decode: apps/alerts/video_jobs/decode.py alone, chunk by chunk as the tasks do (FFmpeg
    decoding, and the JPEG encoding of the sampled frames that go to the worker);
@@ -51,6 +53,7 @@ from django.conf import settings  # noqa: E402
 from apps.alerts.video_jobs import analysis, decode  # noqa: E402
 from apps.alerts.video_jobs.chunking import plan_chunks  # noqa: E402
 from apps.detection.video_frames import detect_video_frames  # noqa: E402
+from gpu_worker.config import WorkerSettings  # noqa: E402
 from harness.camera_clip import CLIP  # noqa: E402
 from harness.polling import eventually  # noqa: E402
 from harness.portal import running_portal  # noqa: E402
@@ -209,6 +212,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--before", type=Path, help="an earlier checkout, run side by side")
     parser.add_argument("--postgres", action="store_true", help=f"portals on {PG_URL}")
+    parser.add_argument("--model", default=WorkerSettings.model, help="the worker's model")
     args = parser.parse_args()
     if args.postgres:
         os.environ["DATABASE_URL"] = PG_URL  # running_portal makes a fresh database there
@@ -217,7 +221,7 @@ def main() -> None:
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}; clip {media:.1f} s at "
           f"{args.fps} fps, {args.chunk_s:.0f} s chunks, {args.concurrency} chunk tasks at once, "
-          f"{'PostgreSQL' if args.postgres else 'SQLite'}")  # fmt: skip
+          f"{'PostgreSQL' if args.postgres else 'SQLite'}; model {args.model}")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         batches, decode_s, decode_cpu = decode_all(args.fps, args.chunk_s, batch)
@@ -227,7 +231,7 @@ def main() -> None:
             f"({1000 * decode_cpu / frames:.1f} ms a frame, {decode_cpu / media:.3f} CPU s per "
             f"media s): {media / decode_s:.0f}x real time"
         )
-        with running_worker(folder) as (worker, worker_url):
+        with running_worker(folder, args.model) as (worker, worker_url):
             settings.IPCAI_WORKER_URL = worker_url
             infer_all(batches[:4], 1)  # warm up
             cpu = cpu_of({pid_of(worker)})
