@@ -12,7 +12,7 @@ from typing import IO, Any
 
 from ipcai import cameras as api
 from ipcai.cli.arguments import confidence
-from ipcai.cli.command import EXIT_OK, Commands, json_option, write_line
+from ipcai.cli.command import EXIT_OK, Commands, json_option, write_result
 from ipcai.cli.connection import client_from, connection_options
 from ipcai.errors import ConfigurationError
 
@@ -90,10 +90,7 @@ def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
 def run_list(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     with client_from(args) as client:
         cameras = api.list_cameras(client)
-        if args.json:
-            write_line(stdout, {"cameras": cameras})
-        else:
-            print(api.format_cameras(cameras), file=stdout)
+    write_result(stdout, args.json, {"cameras": cameras}, lambda: api.format_cameras(cameras))
     return EXIT_OK
 
 
@@ -121,10 +118,8 @@ def run_zones(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int
             camera = api.update_camera(client, camera_id, {"zones": zones})
         else:
             camera = api.get_camera(client, camera_id)
-    if args.json:
-        write_line(stdout, {"zones": camera["zones"]})
-    else:
-        print(api.format_zones(camera["zones"]), file=stdout)
+    zones = camera["zones"]
+    write_result(stdout, args.json, {"zones": zones}, lambda: api.format_zones(zones))
     return EXIT_OK
 
 
@@ -173,10 +168,7 @@ def _target(args: argparse.Namespace, action: str) -> str:
 
 
 def _print_camera(args: argparse.Namespace, camera: Mapping[str, Any], stdout: IO[str]) -> None:
-    if args.json:
-        write_line(stdout, dict(camera))
-    else:
-        print(api.format_camera(camera), file=stdout)
+    write_result(stdout, args.json, camera, lambda: api.format_camera(camera))
 
 
 def _camera_settings(args: argparse.Namespace) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import argparse
 import json
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import IO, Any, TypeAlias
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -27,6 +27,17 @@ AddParser: TypeAlias = Callable[[Commands, argparse.ArgumentParser], None]
 def write_line(stream: IO[str], record: dict[str, Any]) -> None:
     stream.write(json.dumps(record, ensure_ascii=False) + "\n")
     stream.flush()  # a reader (jq, a log shipper, a test) sees each result as it happens
+
+
+def write_result(
+    stream: IO[str], as_json: bool, record: Mapping[str, Any], text: str | Callable[[], str]
+) -> None:
+    """A command's answer: `record` as one JSON line under --json, else `text` for people
+    (a callable is only formatted when it is printed)."""
+    if as_json:
+        write_line(stream, dict(record))
+    else:
+        print(text if isinstance(text, str) else text(), file=stream)
 
 
 def stop_on_signals(stop: threading.Event) -> None:

@@ -11,7 +11,7 @@ from typing import IO
 from ipcai.camera_events import CameraEvent, follow, format_events, list_events
 from ipcai.cli import event_feedback
 from ipcai.cli.arguments import positive_float, positive_int
-from ipcai.cli.command import EXIT_OK, Commands, stop_on_signals, write_line
+from ipcai.cli.command import EXIT_OK, Commands, stop_on_signals, write_line, write_result
 from ipcai.cli.connection import client_from
 
 
@@ -67,10 +67,8 @@ def run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
                 fuzzy=args.fuzzy,
                 limit=args.limit,
             )
-            if args.json:
-                write_line(stdout, {"results": [dict(e.raw) for e in events]})
-            else:
-                print(format_events(events), file=stdout)
+            records = {"results": [dict(e.raw) for e in events]}
+            write_result(stdout, args.json, records, lambda: format_events(events))
             return EXIT_OK
         stop = threading.Event()
         stop_on_signals(stop)

@@ -9,7 +9,7 @@ from typing import IO
 
 from ipcai.account import create_key, format_keys, list_keys, revoke_key
 from ipcai.cli.arguments import positive_int
-from ipcai.cli.command import EXIT_OK, Commands, json_option, write_line
+from ipcai.cli.command import EXIT_OK, Commands, json_option, write_result
 from ipcai.cli.connection import client_from, connection_options
 from ipcai.errors import ConfigurationError
 
@@ -63,10 +63,8 @@ def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
 def run_list(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     with client_from(args) as client:
         keys = list_keys(client)
-    if args.json:
-        write_line(stdout, {"keys": [dict(k.raw) for k in keys]})
-    else:
-        print(format_keys(keys), file=stdout)
+    records = {"keys": [dict(k.raw) for k in keys]}
+    write_result(stdout, args.json, records, lambda: format_keys(keys))
     return EXIT_OK
 
 

@@ -7,7 +7,7 @@ from typing import IO
 
 from ipcai.account import format_usage, get_usage
 from ipcai.cli.arguments import positive_int
-from ipcai.cli.command import EXIT_OK, Commands, write_line
+from ipcai.cli.command import EXIT_OK, Commands, write_result
 from ipcai.cli.connection import client_from
 
 
@@ -22,8 +22,5 @@ def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     with client_from(args) as client:
         usage = get_usage(client, days=args.days, service=args.service)
-    if args.json:
-        write_line(stdout, dict(usage.raw))
-    else:
-        print(format_usage(usage), file=stdout)
+    write_result(stdout, args.json, usage.raw, lambda: format_usage(usage))
     return EXIT_OK

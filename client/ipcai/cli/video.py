@@ -19,7 +19,7 @@ from ipcai.cli.command import (
     Commands,
     json_option,
     stop_on_signals,
-    write_line,
+    write_result,
 )
 from ipcai.cli.connection import client_from, connection_options
 from ipcai.errors import ConfigurationError
@@ -83,10 +83,7 @@ def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
 
 
 def _print(job: Mapping[str, Any], args: argparse.Namespace, stdout: IO[str]) -> None:
-    if args.json:
-        write_line(stdout, dict(job))
-    else:
-        print(api.format_job(job), file=stdout)
+    write_result(stdout, args.json, job, lambda: api.format_job(job))
 
 
 def _status(job: Mapping[str, Any]) -> int:
@@ -140,10 +137,12 @@ def run_list(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
             camera=getattr(args, "camera", None),
             limit=getattr(args, "limit", 50),
         )
-    if args.json:
-        write_line(stdout, {"results": jobs})
-    else:
-        print(api.format_jobs(jobs) if jobs else "no video jobs", file=stdout)
+    write_result(
+        stdout,
+        args.json,
+        {"results": jobs},
+        lambda: api.format_jobs(jobs) if jobs else "no video jobs",
+    )
     return EXIT_OK
 
 
@@ -158,10 +157,9 @@ def run_cancel(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> in
     with client_from(args) as client:
         job = api.cancel_job(client, args.job)
     if job is None:
-        if args.json:
-            write_line(stdout, {"id": args.job, "deleted": True})
-        else:
-            print(f"job {args.job} deleted", file=stdout)
+        write_result(
+            stdout, args.json, {"id": args.job, "deleted": True}, f"job {args.job} deleted"
+        )
     else:
         _print(job, args, stdout)
     return EXIT_OK

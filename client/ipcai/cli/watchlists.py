@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import IO
 
-from ipcai.cli.command import EXIT_OK, Commands, json_option, write_line
+from ipcai.cli.command import EXIT_OK, Commands, json_option, write_result
 from ipcai.cli.connection import client_from, connection_options
 from ipcai.watchlists import (
     add_plate,
@@ -56,24 +56,25 @@ def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
 def run_list(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     with client_from(args) as client:
         found = list_watchlists(client)
-    if args.json:
-        write_line(stdout, {"watchlists": found})
-    else:
-        print(format_watchlists(found), file=stdout)
+    write_result(stdout, args.json, {"watchlists": found}, lambda: format_watchlists(found))
     return EXIT_OK
 
 
 def run_create(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     with client_from(args) as client:
         created = create_watchlist(client, args.name)
-    _done(args, stdout, created, f"Created watchlist {created['id']} ({created['name']}).")
+    write_result(
+        stdout, args.json, created, f"Created watchlist {created['id']} ({created['name']})."
+    )
     return EXIT_OK
 
 
 def run_delete(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     with client_from(args) as client:
         delete_watchlist(client, args.watchlist_id)
-    _done(args, stdout, {"deleted": args.watchlist_id}, f"Deleted watchlist {args.watchlist_id}.")
+    write_result(
+        stdout, args.json, {"deleted": args.watchlist_id}, f"Deleted watchlist {args.watchlist_id}."
+    )
     return EXIT_OK
 
 
@@ -81,19 +82,14 @@ def run_add(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     with client_from(args) as client:
         entry = add_plate(client, args.watchlist_id, args.plate, fuzzy=args.fuzzy, note=args.note)
     match = "fuzzy" if entry["fuzzy"] else "exact"
-    _done(args, stdout, entry, f"Added {entry['plate']} ({match}) as entry {entry['id']}.")
+    write_result(
+        stdout, args.json, entry, f"Added {entry['plate']} ({match}) as entry {entry['id']}."
+    )
     return EXIT_OK
 
 
 def run_remove(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     with client_from(args) as client:
         remove_plate(client, args.watchlist_id, args.entry_id)
-    _done(args, stdout, {"removed": args.entry_id}, f"Removed entry {args.entry_id}.")
+    write_result(stdout, args.json, {"removed": args.entry_id}, f"Removed entry {args.entry_id}.")
     return EXIT_OK
-
-
-def _done(args: argparse.Namespace, stdout: IO[str], body: dict, text: str) -> None:
-    if args.json:
-        write_line(stdout, body)
-    else:
-        print(text, file=stdout)

@@ -16,6 +16,7 @@ from ipcai.cli.command import (
     json_option,
     stop_on_signals,
     write_line,
+    write_result,
 )
 from ipcai.cli.connection import client_from, connection_options
 from ipcai.webhooks import (
@@ -95,10 +96,7 @@ def add_parser(commands: Commands, connection: argparse.ArgumentParser) -> None:
 def run_list(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     with client_from(args) as client:
         endpoints = list_webhooks(client)
-    if args.json:
-        write_line(stdout, {"webhooks": endpoints})
-    else:
-        print(format_webhooks(endpoints), file=stdout)
+    write_result(stdout, args.json, {"webhooks": endpoints}, lambda: format_webhooks(endpoints))
     return EXIT_OK
 
 
@@ -157,8 +155,5 @@ def run_test(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
 def run_deliveries(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
     with client_from(args) as client:
         rows = deliveries(client, args.endpoint_id)
-    if args.json:
-        write_line(stdout, {"deliveries": rows})
-    else:
-        print(format_deliveries(rows), file=stdout)
+    write_result(stdout, args.json, {"deliveries": rows}, lambda: format_deliveries(rows))
     return EXIT_OK
