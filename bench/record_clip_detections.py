@@ -19,13 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import orjson
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from harness.camera_clip import CLIP, CLIP_FPS, _frames  # noqa: E402
+from harness.recordings import write_recording  # noqa: E402
 from harness.worker import running_worker  # noqa: E402
 
 DEFAULT_OUT = REPO / "tests" / "apps" / "alerts" / "data" / "clip_detections.json"
@@ -70,7 +70,7 @@ def main() -> None:
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as logs, running_worker(Path(logs), MODEL) as (_, url):
         frames, width, height = record(url, args.min_confidence)
-    document = {
+    head = {
         "clip": CLIP.name,
         "clip_fps": CLIP_FPS,
         "model": MODEL,
@@ -78,14 +78,9 @@ def main() -> None:
         "min_confidence": args.min_confidence,
         "width": width,
         "height": height,
-        "frames": frames,  # one list per clip frame: [x1, y1, x2, y2, score] per person
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    # One frame per line: small diffs when the model changes.
-    lines = [orjson.dumps(f).decode() for f in frames]
-    head = orjson.dumps({k: v for k, v in document.items() if k != "frames"}).decode()[:-1]
-    args.out.write_text(head + ',\n"frames": [\n' + ",\n".join(lines) + "\n]}\n")
-    orjson.loads(args.out.read_bytes())  # it reads back
+    # "frames": one list per clip frame, [x1, y1, x2, y2, score] per person.
+    write_recording(args.out, head, frames)
     print(f"{len(frames)} frames in {time.monotonic() - started:.0f} s -> {args.out}")
 
 

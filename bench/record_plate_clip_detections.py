@@ -22,13 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import orjson
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from harness.plate_clip import FRAMES, SHIFT_PX, TRUTH, shifted_frames  # noqa: E402
+from harness.recordings import write_recording  # noqa: E402
 from harness.worker import running_worker  # noqa: E402
 
 DEFAULT_OUT = REPO / "tests" / "apps" / "alerts" / "data" / "plate_clip_detections.json"
@@ -91,12 +91,7 @@ def main() -> None:
         "width": width,
         "height": height,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    # One frame per line: small diffs when the model or the reader changes.
-    lines = [orjson.dumps(f).decode() for f in frames]
-    text = orjson.dumps(head).decode()[:-1] + ',\n"frames": [\n' + ",\n".join(lines) + "\n]}\n"
-    args.out.write_text(text)
-    orjson.loads(args.out.read_bytes())  # it reads back
+    write_recording(args.out, head, frames)
     print(f"{len(frames)} frames in {time.monotonic() - started:.0f} s -> {args.out}")
 
 
