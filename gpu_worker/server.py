@@ -54,21 +54,15 @@ def error_response(error: WorkerError) -> Response:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refusing anything over `limit` bytes before reading it all."""
+    """receive_body for a Starlette route (/regions)."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise _body_too_large(int(declared), limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _body_too_large(size, limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await receive_body(request.receive, declared.encode() if declared else None, limit)
 
 
 async def receive_body(receive: Receive, declared: bytes | None, limit: int) -> bytes:
-    """read_body on the raw ASGI channel (the /invocations fast path)."""
+    """The body, refusing anything over `limit` bytes before reading it all: at once when the
+    declared length says so, else as soon as what arrived passes it. On the raw ASGI channel,
+    so the /invocations fast path needs no Request object."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _body_too_large(int(declared), limit)
     first = b""

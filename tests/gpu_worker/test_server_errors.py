@@ -147,3 +147,16 @@ def test_other_methods_on_invocations_are_405(worker):
     response = worker.get("/invocations")
     assert response.status_code == 405
     assert "POST" in response.headers["allow"]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["declared", "chunked"])
+def test_regions_body_over_the_byte_limit_is_413(worker, chunked):
+    """/regions reads its body through the same bound as /invocations."""
+    body = b"\xff\xd8\xff" + b"\x00" * (21 * 1024 * 1024)
+    response = worker.http.post(
+        f"{worker.base_url}/regions?kinds=faces",
+        data=_chunks(body) if chunked else body,
+        headers={"Content-Type": "image/jpeg"},
+        timeout=60,
+    )
+    assert_error(response, 413, "body_too_large")
