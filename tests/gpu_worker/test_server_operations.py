@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from gpu_worker.config import WorkerSettings
 from gpu_worker.server import create_app
 from harness.images import seed_image
+from harness.polling import eventually
 from harness.processes import http_ok, model_dir, python_module
 from harness.prometheus import metric
 from harness.worker import running_worker
@@ -77,11 +78,22 @@ def test_metrics_give_cpu_per_request_outside_inference(worker):
     assert 0.0001 < outside < process_cpu / requests_answered
 
 
-def test_each_request_writes_one_json_log_line(worker):
-    worker.invoke_raw(seed_image("pets"), attributes="application_type=pets-detection")
+def _logged_requests(worker) -> list[dict]:
     lines = [json.loads(line) for line in worker.log_path.read_text().splitlines() if line]
-    requests_logged = [line for line in lines if line["msg"] == "request"]
-    last = next(line for line in reversed(requests_logged) if line["status"] == 200)
+    return [line for line in lines if line["msg"] == "request"]
+
+
+def test_each_request_writes_one_json_log_line(worker):
+    before = len(_logged_requests(worker))
+    response = worker.invoke_raw(seed_image("pets"), attributes="application_type=pets-detection")
+    assert response.status_code == 200
+    # The worker writes the line just after it sends the answer, so it may trail the reply.
+    logged = eventually(
+        lambda: _logged_requests(worker)[before:], timeout=10, what="the request's log line"
+    )
+    assert len(logged) == 1
+    last = logged[0]
+    assert last["status"] == 200
     assert last["application_type"] == "pets-detection"
     assert last["objects"] == 3
     assert set(last["timings_ms"]) >= {"decode", "queue", "infer", "postprocess"}
