@@ -1,12 +1,12 @@
 """Plate watchlists: a tenant's named lists of plates, and the match that marks an event.
 
-One write function per state change (create, edit or delete a list, add or remove an entry),
-each scoped to the tenant and shared by the API (watchlist_api.py) and the dashboard
-(apps/dashboard/views/watchlists.py). Every input is checked before anything is written, so bad
-input saves nothing. ``match_event`` runs when an event's voted plate changes (frames.py): each
-list with an entry equal to the plate (or one character off, for a fuzzy entry) is added to the
-event's ``watchlists`` and announced by one signed ``plate.matched`` webhook, once per event and
-list, queued in the same transaction as the mark.
+One write function per state change (create, rename, edit or delete a list; add, change or
+remove an entry), each scoped to the tenant and shared by the API (watchlist_api.py) and the
+dashboard (apps/dashboard/views/watchlists.py). Every input is checked before anything is
+written, so bad input saves nothing. ``match_event`` runs when an event's voted plate changes
+(frames.py): each list with an entry equal to the plate (or one character off, for a fuzzy
+entry) is added to the event's ``watchlists`` and announced by one signed ``plate.matched``
+webhook, once per event and list, queued in the same transaction as the mark.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from apps.alerts.webhooks.delivery import queue_event_deliveries
 
 MAX_NAME = 64
 MAX_PLATE = 16
+MAX_NOTE = 200  # PlateWatchlistEntry.note's column
 MAX_ENTRIES = 500  # per list: matching reads every entry of every list per voted plate
 # What a typed plate may hold: letters and digits, and the spaces, dashes and dots people
 # write between groups (dropped). Anything else is a typo or a character the reader never
@@ -56,6 +57,13 @@ def clean_name(name: str) -> str:
     if not name or len(name) > MAX_NAME:
         raise WatchlistInvalid("invalid_name", f"name: 1 to {MAX_NAME} characters.")
     return name
+
+
+def clean_note(note: str) -> str:
+    note = note.strip()
+    if len(note) > MAX_NOTE:
+        raise WatchlistInvalid("invalid_note", f"note: at most {MAX_NOTE} characters.")
+    return note
 
 
 def clean_plate(plate: str) -> str:
@@ -118,6 +126,22 @@ def create_watchlist(
     return watchlist
 
 
+def rename_watchlist(watchlist: PlateWatchlist, name: str) -> PlateWatchlist:
+    """The list under a new name; another list of the tenant's by that name refuses it
+    (watchlist_exists, as create does) and the list keeps its name."""
+    name = clean_name(name)
+    if name == watchlist.name:
+        return watchlist
+    try:
+        with transaction.atomic():  # a savepoint inside update_watchlist's transaction
+            watchlist.name = name
+            watchlist.save(update_fields=["name"])
+    except IntegrityError as exc:
+        watchlist.refresh_from_db(fields=["name"])
+        raise _name_taken(name) from exc
+    return watchlist
+
+
 def update_watchlist(
     watchlist: PlateWatchlist, name: str, plates: Iterable[str], fuzzy: bool | None
 ) -> PlateWatchlist:
@@ -129,9 +153,7 @@ def update_watchlist(
     current = {entry.plate: entry for entry in watchlist.entries.all()}
     try:
         with transaction.atomic():
-            if name != watchlist.name:
-                watchlist.name = name
-                watchlist.save(update_fields=["name"])
+            rename_watchlist(watchlist, name)
             gone = [entry.pk for plate, entry in current.items() if plate not in texts]
             PlateWatchlistEntry.objects.filter(pk__in=gone).delete()
             if fuzzy is not None:
@@ -144,8 +166,11 @@ def update_watchlist(
                 if text not in current
             )
     except IntegrityError as exc:
-        watchlist.refresh_from_db()
-        raise _name_taken(name) from exc
+        # A plate added to the list (through the API) while this edit was saving.
+        watchlist.refresh_from_db(fields=["name"])
+        raise WatchlistInvalid(
+            "entry_exists", "The list changed while saving; nothing was saved, try again."
+        ) from exc
     return watchlist
 
 
@@ -157,6 +182,7 @@ def add_entry(
     watchlist: PlateWatchlist, plate: str, fuzzy: bool = False, note: str = ""
 ) -> PlateWatchlistEntry:
     text = clean_plate(plate)
+    note = clean_note(note or "")
     try:
         with transaction.atomic():
             # The list's row locked: two adds at once cannot both pass the size check.
@@ -166,19 +192,44 @@ def add_entry(
                     "too_many_entries", f"{watchlist.name} holds {MAX_ENTRIES} plates, the most."
                 )
             return PlateWatchlistEntry.objects.create(
-                watchlist=watchlist, plate=text, fuzzy=bool(fuzzy), note=(note or "")[:200]
+                watchlist=watchlist, plate=text, fuzzy=bool(fuzzy), note=note
             )
     except IntegrityError as exc:
         raise WatchlistInvalid("entry_exists", f"{text} is on {watchlist.name} already.") from exc
 
 
-def delete_entry(watchlist: PlateWatchlist, entry_id: int | str) -> bool:
+def watchlist_entry(watchlist: PlateWatchlist, entry_id: int | str) -> PlateWatchlistEntry | None:
     try:
         pk = int(entry_id)
     except (TypeError, ValueError):
+        return None
+    return PlateWatchlistEntry.objects.filter(watchlist=watchlist, pk=pk).first()
+
+
+def update_entry(
+    entry: PlateWatchlistEntry, *, fuzzy: bool | None = None, note: str | None = None
+) -> PlateWatchlistEntry:
+    """An entry's match and/or note changed (None: kept as it is). The plate itself is not
+    changed in place: another plate is another entry (remove this one, add that one)."""
+    if fuzzy is None and note is None:
+        raise WatchlistInvalid(
+            "nothing_to_change", "Nothing to change: give a note, fuzzy or both."
+        )
+    wanted = {"fuzzy": fuzzy, "note": None if note is None else clean_note(note)}
+    changed = [f for f, value in wanted.items() if value is not None and getattr(entry, f) != value]
+    for field in changed:
+        setattr(entry, field, wanted[field])
+    if changed:
+        entry.save(update_fields=changed)
+    return entry
+
+
+def delete_entry(watchlist: PlateWatchlist, entry_id: int | str) -> bool:
+    entry = watchlist_entry(watchlist, entry_id)
+    if entry is None:
         return False
-    deleted, _ = PlateWatchlistEntry.objects.filter(watchlist=watchlist, pk=pk).delete()
-    return deleted > 0
+    entry.delete()
+    return True
 
 
 def entry_matches(entry: PlateWatchlistEntry, plate: str) -> bool:

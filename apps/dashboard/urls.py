@@ -192,6 +192,11 @@ tenant_urls = [
         watchlists.watchlist_delete,
         name="watchlist-delete",
     ),
+    path(
+        "watchlists/<str:watchlist_id>/entries/<str:entry_id>",
+        watchlists.watchlist_entry,
+        name="watchlist-entry",
+    ),
     # webhooks
     path("webhooks/", webhooks.webhooks, name="webhooks"),
     path("webhooks/<str:endpoint_id>/", webhooks.webhook_detail, name="webhook"),

@@ -19,6 +19,10 @@ def create_watchlist(client: Client, name: str) -> dict[str, Any]:
     return dict(client.send_json("POST", WATCHLISTS_PATH, {"name": name}))
 
 
+def rename_watchlist(client: Client, watchlist_id: str, name: str) -> dict[str, Any]:
+    return dict(client.send_json("PATCH", f"{WATCHLISTS_PATH}/{watchlist_id}", {"name": name}))
+
+
 def delete_watchlist(client: Client, watchlist_id: str) -> None:
     client.send_json("DELETE", f"{WATCHLISTS_PATH}/{watchlist_id}")
 
@@ -28,6 +32,25 @@ def add_plate(
 ) -> dict[str, Any]:
     body = {"plate": plate, "fuzzy": fuzzy, "note": note}
     return dict(client.send_json("POST", f"{WATCHLISTS_PATH}/{watchlist_id}/entries", body))
+
+
+def edit_plate(
+    client: Client,
+    watchlist_id: str,
+    entry_id: str,
+    *,
+    fuzzy: bool | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """An entry's match and/or note changed (None: kept). The plate itself stays: another
+    plate is another entry (remove_plate, add_plate)."""
+    body: dict[str, Any] = {}
+    if fuzzy is not None:
+        body["fuzzy"] = fuzzy
+    if note is not None:
+        body["note"] = note
+    path = f"{WATCHLISTS_PATH}/{watchlist_id}/entries/{entry_id}"
+    return dict(client.send_json("PATCH", path, body))
 
 
 def remove_plate(client: Client, watchlist_id: str, entry_id: str) -> None:

@@ -1,19 +1,26 @@
 """The plate watchlists pages: a tenant's named plate lists ("residents", "banned"); a vehicle
 alert whose plate is on one is marked and sends a plate.matched webhook. Owners and admins
-create, edit and delete them; viewers look. apps/alerts/watchlists.py checks and writes, the
-same functions the API (/api/v1/plate-watchlists) calls."""
+create, edit and delete them, and change a plate's match and note in its row; viewers look.
+apps/alerts/watchlists.py checks and writes, the same functions the API
+(/api/v1/plate-watchlists) calls."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.alerts import watchlists
-from apps.alerts.models import PlateWatchlistEntry
+from apps.alerts.models import PlateWatchlist, PlateWatchlistEntry
 from apps.dashboard.access import TenantRequest, can_manage, not_found, tenant_page
-from apps.dashboard.forms.watchlists import MODE_EXACT, MODE_FUZZY, MODE_MIXED, WatchlistForm
+from apps.dashboard.forms.watchlists import (
+    MODE_EXACT,
+    MODE_FUZZY,
+    MODE_MIXED,
+    EntryForm,
+    WatchlistForm,
+)
 from apps.dashboard.pages import page
 
 # Which form field a service error belongs to (watchlists.WatchlistInvalid.code).
@@ -73,35 +80,69 @@ def watchlist_detail(request: TenantRequest, watchlist_id: str) -> HttpResponse:
     watchlist = watchlists.tenant_watchlist(request.tenant.pk, watchlist_id)
     if watchlist is None:
         return not_found(request)
+    if request.method != "POST":
+        return _detail_page(request, watchlist)
+    if not can_manage(request.membership):
+        return page(request, "dashboard/forbidden.html", status=403)
+    mixed = _mode(list(watchlist.entries.all())) == MODE_MIXED
+    form = WatchlistForm(request.POST, mixed=mixed)
+    if form.is_valid():
+        try:
+            watchlists.update_watchlist(
+                watchlist, form.cleaned_data["name"], form.plate_lines(), form.fuzzy()
+            )
+        except watchlists.WatchlistInvalid as exc:
+            _refused(form, exc)
+        else:
+            messages.success(request, f"Watchlist {watchlist.name} saved.")
+            return redirect("dashboard:watchlists", slug=request.tenant.slug)
+    return _detail_page(request, watchlist, form=form)
+
+
+@tenant_page(manage=True)
+@require_POST
+def watchlist_entry(request: TenantRequest, watchlist_id: str, entry_id: str) -> HttpResponse:
+    """One plate's match and note, from its row of the detail page."""
+    watchlist = watchlists.tenant_watchlist(request.tenant.pk, watchlist_id)
+    entry = watchlists.watchlist_entry(watchlist, entry_id) if watchlist else None
+    if watchlist is None or entry is None:
+        return not_found(request)
+    form = EntryForm(request.POST, entry=entry)
+    if form.is_valid():
+        try:
+            watchlists.update_entry(entry, fuzzy=form.fuzzy(), note=form.cleaned_data["note"])
+        except watchlists.WatchlistInvalid as exc:
+            form.add_error("note", str(exc))
+        else:
+            messages.success(request, f"{entry.plate} on {watchlist.name} saved.")
+            return redirect(
+                "dashboard:watchlist", slug=request.tenant.slug, watchlist_id=watchlist.pk
+            )
+    return _detail_page(request, watchlist, edited=form)
+
+
+def _detail_page(
+    request: TenantRequest,
+    watchlist: PlateWatchlist,
+    *,
+    form: WatchlistForm | None = None,
+    edited: EntryForm | None = None,
+) -> HttpResponse:
+    """The detail page; ``form``: the list's form as posted, ``edited``: one row's."""
     entries = list(watchlist.entries.all())
     mode = _mode(entries)
-    mixed = mode == MODE_MIXED
-    form = WatchlistForm(
-        initial={
-            "name": watchlist.name,
-            "mode": mode,
-            "plates": "\n".join(entry.plate for entry in entries),
-        },
-        mixed=mixed,
-    )
-    if request.method == "POST":
-        if not can_manage(request.membership):
-            return page(request, "dashboard/forbidden.html", status=403)
-        form = WatchlistForm(request.POST, mixed=mixed)
-        if form.is_valid():
-            try:
-                watchlists.update_watchlist(
-                    watchlist, form.cleaned_data["name"], form.plate_lines(), form.fuzzy()
-                )
-            except watchlists.WatchlistInvalid as exc:
-                _refused(form, exc)
-            else:
-                messages.success(request, f"Watchlist {watchlist.name} saved.")
-                return redirect("dashboard:watchlists", slug=request.tenant.slug)
+    if form is None:
+        plates = "\n".join(entry.plate for entry in entries)
+        initial = {"name": watchlist.name, "mode": mode, "plates": plates}
+        form = WatchlistForm(initial=initial, mixed=mode == MODE_MIXED)
+    rows = [
+        (entry, edited if edited and edited.entry_id == entry.pk else EntryForm.of(entry))
+        for entry in entries
+    ]
     return page(
         request,
         "dashboard/watchlist_detail.html",
-        {"watchlist": watchlist, "entries": entries, "form": form},
+        {"watchlist": watchlist, "entries": entries, "rows": rows, "form": form},
     )
 
 

@@ -1,8 +1,9 @@
 """Plate watchlists in a real browser (Debian's Chromium through Playwright), against the portal
 as deployed: an owner goes from Alerts to the watchlists page, creates a fuzzy list with two
 plates, is told a plate with a bad character is refused (and nothing saved), edits the list's
-name, match and plates, then deletes it after the confirmation; a viewer on a phone sees the
-lists and no form. Screenshots (49-55) land in test-artifacts/browser/."""
+name, match and plates, then deletes it after the confirmation; an owner changes one plate's
+note and match in its row; a viewer on a phone sees the lists and no form. Screenshots (49-57)
+land in test-artifacts/browser/."""
 
 from __future__ import annotations
 
@@ -87,6 +88,37 @@ def test_an_owner_creates_edits_and_deletes_a_watchlist(portal, open_page):
     page.get_by_role("button", name="Delete watchlist").click()
     expect(page.locator(".messages")).to_contain_text("Watchlist banned deleted.")
     expect(page.locator("tbody")).to_contain_text("No plate watchlists yet.")
+
+
+def test_an_owner_changes_a_plates_note_and_match_in_its_row(portal, open_page):
+    portal.manage(
+        "shell",
+        "-c",
+        "from apps.alerts import watchlists; from apps.tenants.models import Tenant; "
+        "watchlists.create_watchlist(Tenant.objects.get(slug='alpha').pk, 'regulars', "
+        "['7ABC123', '8XYZ555'])",
+    )
+    page = open_page()
+    sign_in(page, "alice")
+    page.goto("/t/alpha/watchlists/")
+    page.locator('tr[data-watchlist="regulars"]').get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Watchlist regulars")
+    row = page.locator('tr[data-plate="7ABC123"]')
+    expect(row.get_by_label("Note for 7ABC123")).to_have_value("")
+    row.get_by_label("Note for 7ABC123").fill("Blue van, the neighbour's visitor")
+    row.get_by_label("Match of 7ABC123").select_option("fuzzy")
+    screenshot(page, "56-watchlist-entry-edit")
+    row.get_by_role("button", name="Save 7ABC123").click()
+    expect(page.locator(".messages")).to_contain_text("7ABC123 on regulars saved.")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Watchlist regulars")
+    row = page.locator('tr[data-plate="7ABC123"]')
+    expect(row.get_by_label("Note for 7ABC123")).to_have_value("Blue van, the neighbour's visitor")
+    expect(row.get_by_label("Match of 7ABC123")).to_have_value("fuzzy")
+    other = page.locator('tr[data-plate="8XYZ555"]')
+    expect(other.get_by_label("Match of 8XYZ555")).to_have_value("exact")
+    # One plate fuzzy, one exact: the list's own form says so and keeps each as set.
+    expect(page.get_by_label("As set per plate; new plates exact")).to_be_checked()
+    screenshot(page, "57-watchlist-entry-saved")
 
 
 def test_a_viewer_on_a_phone_sees_the_lists_and_no_form(portal, open_page):

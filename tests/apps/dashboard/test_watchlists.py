@@ -1,7 +1,7 @@
-"""The plate watchlists pages: an owner creates, edits and deletes a tenant's lists through the
-same functions as the API; a viewer sees them and changes nothing (403); an outsider gets 404
-for every page and id; bad input is the form's clear error and saves nothing; a POST without
-the CSRF token is refused."""
+"""The plate watchlists pages: an owner creates, edits and deletes a tenant's lists and changes a
+plate's match and note in its row, through the same functions as the API; a viewer sees them
+and changes nothing (403); an outsider gets 404 for every page and id; bad input is the form's
+clear error and saves nothing; a POST without the CSRF token is refused."""
 
 from __future__ import annotations
 
@@ -161,3 +161,85 @@ def test_the_alerts_page_links_the_watchlists_page(alice, bob, banned):
     assert f'href="{BASE}"' in owner and "Create and edit watchlists" in owner
     viewer = signed_in(bob).get("/t/alpha/alerts/").content.decode()
     assert "See the watchlists" in viewer
+
+
+def entry_url(watchlist: PlateWatchlist, plate: str, base: str = BASE) -> str:
+    entry = PlateWatchlistEntry.objects.get(watchlist=watchlist, plate=plate)
+    return f"{base}{watchlist.pk}/entries/{entry.pk}"
+
+
+def notes(watchlist: PlateWatchlist) -> list[tuple[str, bool, str]]:
+    rows = PlateWatchlistEntry.objects.filter(watchlist=watchlist)
+    return [(e.plate, e.fuzzy, e.note) for e in rows]
+
+
+def test_an_owner_changes_a_plates_note_and_match_in_its_row(alice, banned):
+    client = signed_in(alice)
+    detail = client.get(f"{BASE}{banned.pk}/").content.decode()
+    url = entry_url(banned, "7ABC123")
+    assert f'action="{url}"' in detail and 'aria-label="Note for 7ABC123"' in detail
+    assert 'aria-label="Save 8XYZ555"' in detail
+    response = client.post(url, {"match": "fuzzy", "note": "  blue van "}, follow=True)
+    assert response.redirect_chain == [(f"{BASE}{banned.pk}/", 302)]
+    page = response.content.decode()
+    assert "7ABC123 on banned saved." in page and 'value="blue van"' in page
+    assert notes(banned) == [("7ABC123", True, "blue van"), ("8XYZ555", False, "")]
+    # The list's own form now shows the plates' mixed matches and keeps them on saving.
+    assert re.search(r'<input type="radio"[^>]*value="mixed"[^>]*checked', page)
+    cleared = client.post(url, {"match": "exact", "note": ""})
+    assert cleared.status_code == 302
+    assert notes(banned) == [("7ABC123", False, ""), ("8XYZ555", False, "")]
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"match": "exact", "note": "x" * 201}, "at most 200 characters"),
+        ({"match": "loose", "note": "x"}, "Select a valid choice."),
+        ({"note": "x"}, "This field is required."),
+    ],
+)
+def test_a_bad_row_is_its_error_and_saves_nothing(alice, banned, body, error):
+    response = signed_in(alice).post(entry_url(banned, "7ABC123"), body)
+    page = response.content.decode()
+    assert response.status_code == 200 and error in page and 'class="errorlist' in page
+    # The row keeps what was typed; the other rows and the list's form are as stored.
+    assert f'value="{body["note"]}"' in page and 'aria-label="Note for 8XYZ555"' in page
+    # The list's own form still posts to the list, not to the row's URL this page answers.
+    assert f'<form method="post" action="{BASE}{banned.pk}/" class="stacked' in page
+    assert notes(banned) == [("7ABC123", False, ""), ("8XYZ555", False, "")]
+
+
+def test_a_viewer_reads_the_notes_and_changes_none(bob, banned):
+    PlateWatchlistEntry.objects.filter(plate="7ABC123").update(note="blue van")
+    client = signed_in(bob)
+    detail = client.get(f"{BASE}{banned.pk}/").content.decode()
+    assert "<td>blue van</td>" in detail and "Note for 7ABC123" not in detail
+    url = entry_url(banned, "7ABC123")
+    assert client.post(url, {"match": "fuzzy", "note": "mine"}).status_code == 403
+    assert client.get(url).status_code == 403
+    assert notes(banned) == [("7ABC123", False, "blue van"), ("8XYZ555", False, "")]
+
+
+def test_an_outsider_never_changes_another_tenants_plate(charlie, alice, tenant_a, banned):
+    body = {"match": "fuzzy", "note": "mine"}
+    client = signed_in(charlie)
+    assert client.post(entry_url(banned, "7ABC123"), body).status_code == 404
+    assert (
+        client.post(entry_url(banned, "7ABC123", "/t/bravo/watchlists/"), body).status_code == 404
+    )
+    # An owner's own tenant: a plate of another list, or no plate, is no plate of this list.
+    other = watchlists.create_watchlist(tenant_a.pk, "other", ["OTHER1"])
+    entry = PlateWatchlistEntry.objects.get(plate="7ABC123")
+    owner = signed_in(alice)
+    for url in (f"{BASE}{other.pk}/entries/{entry.pk}", f"{BASE}{banned.pk}/entries/nope"):
+        assert owner.post(url, body).status_code == 404
+    assert owner.post(f"{BASE}nope/entries/{entry.pk}", body).status_code == 404
+    assert notes(banned) == [("7ABC123", False, ""), ("8XYZ555", False, "")]
+
+
+def test_a_row_posted_without_the_csrf_token_is_refused(alice, banned):
+    client = signed_in(alice, enforce_csrf=True)
+    response = client.post(entry_url(banned, "7ABC123"), {"match": "fuzzy", "note": "x"})
+    assert response.status_code == 403
+    assert notes(banned) == [("7ABC123", False, ""), ("8XYZ555", False, "")]
