@@ -44,7 +44,9 @@ class AlprView(DeepStackDetectionView):
     command = "alpr"
 
     def application_types_of(self, request: DetectionRequest, grant: KeyGrant) -> list[str]:
-        enabled = super().application_types_of(request, grant)  # 403 when none is
+        # All the enabled services, not DeepStack's boxes-only choice, which leaves
+        # license-plates out when vehicles-detection is also enabled.
+        enabled = self.enabled_services(request, grant)  # 403 when none is
         if ApplicationType.PLATES not in enabled:
             raise ApiError(
                 403,

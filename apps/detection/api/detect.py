@@ -370,6 +370,10 @@ class DeepStackDetectionView(DetectionView):
     command = "detect"  # CodeProject.AI's name for this call
 
     def application_types_of(self, request: DetectionRequest, grant: KeyGrant) -> list[str]:
+        return deepstack_services(self.enabled_services(request, grant))
+
+    def enabled_services(self, request: DetectionRequest, grant: KeyGrant) -> list[str]:
+        """The tenant's enabled services, narrowed to the request's camera's; 403 when none."""
         enabled = grant.enabled_services()
         camera = request.detection.camera
         if camera is not None:
@@ -387,7 +391,7 @@ class DeepStackDetectionView(DetectionView):
                 f"No detection service is enabled for tenant {grant.tenant_slug!r}. Only the "
                 f"operator enables services: {ask_the_operator()}.",
             )
-        return deepstack_services(enabled)
+        return enabled
 
     def body_camera(self, request: DetectionRequest) -> object:
         if payloads.media_type(request) in payloads.MULTIPART_TYPES:

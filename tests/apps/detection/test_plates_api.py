@@ -188,3 +188,14 @@ def test_deepstack_detection_is_unchanged_with_plates_enabled(
         set(p) == {"label", "confidence", "x_min", "y_min", "x_max", "y_max"}
         for p in body["predictions"]
     )
+
+
+def test_alpr_reads_plates_for_a_tenant_with_vehicles_detection_too(
+    inference, plates_tenant, key_a, client, car_jpg
+):
+    """A parking lot's tenant has both: DeepStack's route then runs vehicles-detection alone
+    (boxes only), and the ALPR route still reads plates (it answered 403 before)."""
+    enable_service(plates_tenant, "vehicles-detection")
+    alpr = client.post("/v1/image/alpr", {"upload": _upload(car_jpg)}, HTTP_X_API_KEY=key_a.raw)
+    assert alpr.status_code == 200, alpr.content
+    assert [p["plate"] for p in alpr.json()["predictions"]] == [TRUTH.text]
