@@ -8,6 +8,9 @@ says which fields can (a typo'd field is not silently dropped).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -96,6 +99,16 @@ def _changes(
     return dict(checked.validated_data)
 
 
+@contextmanager
+def _refused_as_400() -> Iterator[None]:
+    """A write function's refusal (bad or conflicting input, nothing saved) as a 400 naming
+    its code."""
+    try:
+        yield
+    except watchlists.WatchlistInvalid as exc:
+        raise ApiError(400, exc.code, str(exc)) from None
+
+
 def _item(watchlist: PlateWatchlist) -> dict:
     return {
         "id": watchlist.pk,
@@ -152,10 +165,8 @@ class WatchlistListView(TenantKeyView):
         body = WatchlistSerializer(data=request.data)
         if not body.is_valid():
             raise _invalid(body)
-        try:
+        with _refused_as_400():
             watchlist = watchlists.create_watchlist(self.tenant_id, body.validated_data["name"])
-        except watchlists.WatchlistInvalid as exc:
-            raise ApiError(400, exc.code, str(exc)) from None
         return Response(_item(watchlist), status=201)
 
 
@@ -182,10 +193,8 @@ class WatchlistDetailView(TenantKeyView):
     def patch(self, request: Request, watchlist_id: str) -> Response:
         watchlist = _watchlist_or_404(self.tenant_id, watchlist_id)
         changes = _changes(request, WatchlistRenameSerializer, {"entries": ENTRIES_NOT_EDITABLE})
-        try:
+        with _refused_as_400():
             watchlists.rename_watchlist(watchlist, changes["name"])
-        except watchlists.WatchlistInvalid as exc:
-            raise ApiError(400, exc.code, str(exc)) from None
         return Response(_item(watchlist))
 
     @extend_schema(
@@ -211,10 +220,8 @@ class WatchlistEntriesView(TenantKeyView):
         if not body.is_valid():
             raise _invalid(body)
         data = body.validated_data
-        try:
+        with _refused_as_400():
             entry = watchlists.add_entry(watchlist, data["plate"], data["fuzzy"], data["note"])
-        except watchlists.WatchlistInvalid as exc:
-            raise ApiError(400, exc.code, str(exc)) from None
         return Response(_entry(entry), status=201)
 
 
@@ -233,10 +240,8 @@ class WatchlistEntryView(TenantKeyView):
     def patch(self, request: Request, watchlist_id: str, entry_id: str) -> Response:
         entry = _entry_or_404(_watchlist_or_404(self.tenant_id, watchlist_id), entry_id)
         changes = _changes(request, EntryUpdateSerializer, {"plate": PLATE_NOT_EDITABLE})
-        try:
+        with _refused_as_400():
             watchlists.update_entry(entry, fuzzy=changes.get("fuzzy"), note=changes.get("note"))
-        except watchlists.WatchlistInvalid as exc:
-            raise ApiError(400, exc.code, str(exc)) from None
         return Response(_entry(entry))
 
     @extend_schema(
