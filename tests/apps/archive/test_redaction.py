@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import pytest
 import requests
+from django.db import connection
 
 from apps.archive.enqueue import archive_request_event
 from apps.archive.models import ArchivedEvent
@@ -33,6 +34,22 @@ from harness.processes import model_dir, shared_dir
 from tests.apps.archive.conftest import PERSONS_JPEG, SEED_RESPONSE
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the redaction thread has its own connection
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _redaction_thread_connection_closed_after():
+    """Celery runs eagerly in tests, so the archive task runs in the redaction thread and opens
+    a database connection there. It is closed after this module: left open, it kept the
+    PostgreSQL run from dropping its test database ("being accessed by other users")."""
+    yield
+    closed = threading.Event()
+
+    def close(_image: bytes | None) -> None:
+        connection.close()
+        closed.set()
+
+    redaction_queue().submit(b"", (), close)
+    assert closed.wait(30), "the redaction thread never ran the close"
 
 
 @pytest.fixture(scope="module")
