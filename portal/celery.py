@@ -10,14 +10,31 @@ A worker must survive a broker restart: see ``_close_marks_closed_on_a_dead_brok
 
 import logging
 import os
+import warnings
 from typing import Any
 
 from celery import Celery
 from celery.beat import PersistentScheduler
+from celery.exceptions import CPendingDeprecationWarning
+from celery.signals import celeryd_after_setup
 from kombu.transport import redis as kombu_redis
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 logger = logging.getLogger(__name__)
+
+
+@celeryd_after_setup.connect
+def _quiet_the_cancel_on_connection_loss_warning(**_: Any) -> None:
+    """Celery 5 warns on every lost broker connection that Celery 6 will cancel running
+    late-acknowledged tasks by default. settings.CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_
+    CONNECTION_LOSS states the choice (False, and why), so in an outage the warning is noise.
+    Added once the worker has set up logging: that step puts Celery's own "always show
+    deprecation warnings" filter first."""
+    warnings.filterwarnings(
+        "ignore",
+        message=r"\s*In Celery 5\.1 we introduced an optional breaking change",
+        category=CPendingDeprecationWarning,
+    )
 
 
 def _close_marks_closed_on_a_dead_broker(close: Any) -> Any:

@@ -277,6 +277,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # Late-acknowledged tasks (the archive's) should not pile up unstarted in one worker.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# On a lost broker connection a running late-acknowledged task (archiving, a video chunk, an
+# export) runs to its end rather than being cancelled half-way; its message, never
+# acknowledged, comes back after the visibility timeout, as after a worker crash, which these
+# tasks already have to take (the fault and video-job kill tests). Celery 6 flips this default:
+# stated here so that an upgrade keeps it; portal/celery.py silences Celery 5's warning about
+# the flip, logged on every lost connection.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 
 # --- Request-event archive: image + response JSON per request, S3 or a local folder -------
 IPCAI_ARCHIVE_URL = env("IPCAI_ARCHIVE_URL", default=f"file://{VAR_DIR / 'archive'}")
