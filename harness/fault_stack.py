@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.celery_processes import CeleryProcesses
 from harness.portal import Portal, running_portal
@@ -43,19 +44,19 @@ def running_fault_stack(
     `portal_env` are the portal's and Celery's settings, `worker_env` the inference worker's."""
     redis_server = RedisServer(directory / "redis", appendfsync=appendfsync).start()
     archive_dir, spool_dir = directory / "archive", directory / "spool"
+    # Settings only (environment variables, all strings): Any, as mypy cannot tell that none of
+    # these names is one of running_portal's own keyword arguments.
+    settings: dict[str, Any] = {
+        "REDIS_URL": redis_server.url,
+        "CELERY_BROKER_URL": redis_server.url,
+        "IPCAI_ARCHIVE_URL": f"file://{archive_dir}",
+        "IPCAI_EVENT_SPOOL_DIR": str(spool_dir),
+        **portal_env,
+    }
     try:
         with (
             running_worker(directory, **(worker_env or {})) as (worker, worker_url),
-            running_portal(
-                directory / "portal",
-                worker_url,
-                workers=2,
-                REDIS_URL=redis_server.url,
-                CELERY_BROKER_URL=redis_server.url,
-                IPCAI_ARCHIVE_URL=f"file://{archive_dir}",
-                IPCAI_EVENT_SPOOL_DIR=str(spool_dir),
-                **portal_env,
-            ) as portal,
+            running_portal(directory / "portal", worker_url, workers=2, **settings) as portal,
         ):
             celery = CeleryProcesses(portal.env, directory)
             celery.start_worker()
