@@ -82,8 +82,6 @@ class PlateOptions:
     refine_width: int = 160
     refine_pad_x: float = 0.15
     refine_pad_y: float = 0.6
-    # A read of fewer characters than this is looked at again with the plate-scale
-    # neighbourhood grown by this fraction of its width on each side (0 turns it off).
     # A line that runs into the side of that neighbourhood is looked at again with the
     # neighbourhood grown by this fraction of the candidate's width on each side (0: off).
     edge_pad_x: float = 0.6
@@ -91,6 +89,8 @@ class PlateOptions:
     # A read ranking under accept_rank is read again from its line lengthened at both ends by
     # this fraction of its height (0: off): 184 -> 191/222 at the same CPU (docs/PLATES.md).
     grown_read: float = 0.8
+    # A read of fewer characters than this is looked at again with the plate-scale
+    # neighbourhood grown by this fraction of its width on each side (0 turns it off).
     short_read: int = 5
     short_read_pad_x: float = 1.0
     min_score: float = 0.5  # reads below this are not returned
@@ -144,9 +144,7 @@ class _Region:
 
     @property
     def box(self) -> tuple[float, float, float, float]:
-        x1, y1 = self.quad.min(axis=0)
-        x2, y2 = self.quad.max(axis=0)
-        return float(x1), float(y1), float(x2), float(y2)
+        return _quad_box(self.quad)
 
 
 class PlateReader:
@@ -473,6 +471,12 @@ def _plate_shape_rank(region: _Region, vehicle: tuple[int, int, int, int]) -> fl
     return aspect_fit * position * region.det_score
 
 
+def decodable(char: str) -> bool:
+    """Whether decoding may emit this vocabulary entry: a letter (either case), a digit, or a
+    separator dropped between plate characters."""
+    return char.upper() in PLATE_ALPHABET or char in SEPARATORS
+
+
 def plate_recogniser(path: Path) -> tuple[bytes, list[str]]:
     """The recogniser with its output layer cut to what a plate can hold, and the characters
     it still knows. PaddleOCR's recognisers end in one linear layer over their whole
@@ -491,10 +495,7 @@ def plate_recogniser(path: Path) -> tuple[bytes, list[str]]:
     keep = [
         index
         for index, char in enumerate(vocabulary)
-        if index == 0
-        or index == len(vocabulary) - 1
-        or char.upper() in PLATE_ALPHABET
-        or char in SEPARATORS
+        if index == 0 or index == len(vocabulary) - 1 or decodable(char)
     ]
     resized = 0
     for initializer in model.graph.initializer:
@@ -526,7 +527,7 @@ class PlateTextDecoder:
             if index == 0:
                 continue
             folded = char.upper()
-            if folded in PLATE_ALPHABET or char in SEPARATORS:
+            if decodable(char):
                 keep.append(index)
                 symbols.append(folded if folded in PLATE_ALPHABET else " ")
         self._columns = np.asarray(keep)
