@@ -52,6 +52,22 @@ def multipart(name: str, parts: Iterator[bytes], fps: str = "2") -> Iterator[byt
     yield f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
+def chunked_request_head(host: str, key: str, filename: str) -> bytes:
+    """A chunked upload's request line and headers, then its first chunk: the multipart head
+    up to the file's bytes. The file's chunks follow, as each test frames them."""
+    head = next(multipart(filename, iter(())))
+    return (
+        (
+            f"POST /api/v1/video-jobs HTTP/1.1\r\nHost: {host}\r\nx-api-key: {key}\r\n"
+            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+            f"{len(head):x}\r\n"
+        ).encode()
+        + head
+        + b"\r\n"
+    )
+
+
 def test_a_chunked_upload_is_streamed_stored_and_queued(portal):
     running, folder = portal
     key = running.create_tenant(f"chunked-{uuid.uuid4().hex[:6]}")
@@ -82,19 +98,13 @@ def test_a_chunked_upload_past_the_bound_is_refused_while_it_arrives(portal):
     before = process_tree_rss_kib(running.server.process.pid)
     stored_before = sorted((folder / "archive").rglob("*"))
     host, port = running.base_url.removeprefix("http://").split(":")
-    head = next(multipart("big.mp4", iter(())))
-    request = (
-        f"POST /api/v1/video-jobs HTTP/1.1\r\nHost: {host}\r\nx-api-key: {key}\r\n"
-        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-        "Transfer-Encoding: chunked\r\n\r\n"
-    ).encode()
     piece = b"\0" * (1024 * 1024)
     framed = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
     # At most 64 MiB of a never-ending body, one chunk a megabyte.
     answer, pieces = send_until_answered(
         host,
         int(port),
-        request + f"{len(head):x}\r\n".encode() + head + b"\r\n",
+        chunked_request_head(host, key, "big.mp4"),
         framed,
         max_pieces=8 * BOUND // len(piece),
     )
@@ -132,19 +142,7 @@ def test_a_malformed_or_truncated_chunked_body_is_a_clear_400(portal, broken):
     key = running.create_tenant(f"chunked-{uuid.uuid4().hex[:6]}")
     stored_before = sorted((folder / "archive").rglob("*"))
     host = running.base_url.removeprefix("http://")
-    head = next(multipart("clip.mp4", iter(())))
-    request = (
-        (
-            f"POST /api/v1/video-jobs HTTP/1.1\r\nHost: {host}\r\nx-api-key: {key}\r\n"
-            f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-            "Transfer-Encoding: chunked\r\n\r\n"
-        ).encode()
-        + f"{len(head):x}\r\n".encode()
-        + head
-        + b"\r\n"
-        + b"1000\r\n"
-        + b"\0" * 4096
-    )
+    request = chunked_request_head(host, key, "clip.mp4") + b"1000\r\n" + b"\0" * 4096
     if broken == "bad chunk size":
         answer = raw_answer(running.base_url, request + b"\r\nzz\r\n", half_close=False)
     else:
