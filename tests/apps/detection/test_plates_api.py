@@ -5,8 +5,10 @@ module's shape, DeepStack is unchanged, and a tenant without the service is refu
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.tenants.services import enable_service
+from harness.images import huge_png
 from harness.plates_eval import load_truth
 from tests.apps.detection.conftest import seed_body
 
@@ -162,9 +164,7 @@ def test_codeproject_alpr_request_gets_the_modules_answer_field_for_field(
     assert [p["plate"] for p in current["predictions"]] == [TRUTH.text]
 
 
-def _upload(image: bytes):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
+def _upload(image: bytes) -> SimpleUploadedFile:
     return SimpleUploadedFile("alpr.jpg", image, content_type="image/jpeg")
 
 
@@ -199,3 +199,36 @@ def test_alpr_reads_plates_for_a_tenant_with_vehicles_detection_too(
     alpr = client.post("/v1/image/alpr", {"upload": _upload(car_jpg)}, HTTP_X_API_KEY=key_a.raw)
     assert alpr.status_code == 200, alpr.content
     assert [p["plate"] for p in alpr.json()["predictions"]] == [TRUTH.text]
+
+
+@pytest.fixture(scope="module")
+def png_20000(tmp_path_factory) -> bytes:
+    return huge_png(tmp_path_factory.mktemp("png") / "huge.png").read_bytes()
+
+
+def test_the_pixel_bound_holds_on_the_plate_routes(
+    inference, plates_tenant, key_a, post_native, client, png_20000
+):
+    """A 20000x20000 PNG (a few hundred bytes of header) is refused from its header, before
+    the reader decodes the frame whole: 413 on the native route and on CodeProject.AI's."""
+    native = post_native("license-plates", png_20000, key_a.raw)
+    assert native.status_code == 413
+    assert "megapixels" in native.json()["error"]["message"]
+    alpr = client.post(
+        "/v1/image/alpr",
+        {"upload": SimpleUploadedFile("huge.png", png_20000, content_type="image/png")},
+        HTTP_X_API_KEY=key_a.raw,
+    )
+    assert alpr.status_code == 413
+    assert alpr.json()["success"] is False and "megapixels" in alpr.json()["error"]
+
+
+def test_the_byte_bound_holds_on_the_plate_routes(
+    inference, plates_tenant, key_a, post_native, client, car_jpg, settings
+):
+    settings.IPCAI_MAX_IMAGE_BYTES = 10_000
+    assert len(car_jpg) > 10_000
+    native = post_native("license-plates", car_jpg, key_a.raw)
+    assert native.status_code == 413 and native.json()["error"]["code"]
+    alpr = client.post("/v1/image/alpr", {"upload": _upload(car_jpg)}, HTTP_X_API_KEY=key_a.raw)
+    assert alpr.status_code == 413 and alpr.json()["success"] is False
