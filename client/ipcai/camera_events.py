@@ -98,6 +98,8 @@ def follow(
     camera: str | None = None,
     label: str | None = None,
     zone: str | None = None,
+    plate: str | None = None,
+    fuzzy: bool = False,
 ) -> None:
     """Call on_change("started" | "ended", event) for each change until `stop` is set.
 
@@ -116,6 +118,8 @@ def follow(
             zone=zone,
             since=window,
             created_since=created_since,
+            plate=plate,
+            fuzzy=fuzzy,
             pages=MAX_PAGES,
         )
         for event in reversed(polled):
@@ -130,10 +134,23 @@ def follow(
         stop.wait(interval_s)
 
 
+def plate_cell(event: CameraEvent) -> str:
+    """A vehicle event's plate and the watchlists it matched: `7ABC123 [banned]`; "-" if none."""
+    plate = event.raw.get("plate") or {}
+    text = str(plate.get("text") or "")
+    if not text:
+        return "-"
+    watchlists = event.raw.get("watchlists") or []
+    return f"{text} [{','.join(watchlists)}]" if watchlists else text
+
+
 def format_events(events: list[CameraEvent]) -> str:
+    """The events as a table; a PLATE column when any of them carries a plate (a camera
+    posting to license-plates), so a persons-only listing stays as narrow as before."""
     if not events:
         return "No camera events."
-    rows = [("STARTED", "ENDED", "CAMERA", "CLASS", "ZONES", "SCORE", "ID")]
+    plates = any(plate_cell(e) != "-" for e in events)
+    rows = [("STARTED", "ENDED", "CAMERA", "CLASS", "ZONES", "SCORE", *(["PLATE"] * plates), "ID")]
     for e in events:
         rows.append(
             (
@@ -143,6 +160,7 @@ def format_events(events: list[CameraEvent]) -> str:
                 e.label,
                 ",".join(e.zones) or "-",
                 f"{e.max_score:.2f}",
+                *([plate_cell(e)] * plates),
                 e.id,
             )
         )

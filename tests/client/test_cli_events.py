@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from urllib.parse import parse_qs, urlsplit
 
 from harness.camera_frames import create_camera, post_frame
+from harness.polling import eventually
 from harness.processes import REPO_ROOT
+from harness.scripted_http import Reply
 from tests.client.running_cli import cli_env, ipcai_argv
 
 
@@ -134,3 +137,23 @@ def test_a_recording_replayed_twice_gives_its_events_both_times_and_follow_shows
         follower.terminate()
         follower.wait(timeout=30)
     assert opened[0] | opened[1] <= started
+
+
+def test_follow_asks_for_the_plate_it_was_given(server):
+    """`--follow --plate X --fuzzy` polls for X and one character off, as the list does."""
+    server.script(*[Reply(body={"results": [], "next": None}) for _ in range(50)])
+    follower = subprocess.Popen(
+        ipcai_argv("events", "--follow", "--plate", "7abc-123", "--fuzzy", "--interval", "0.1"),
+        cwd=REPO_ROOT,
+        env=cli_env(server.url, "ipc_test_key"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        polled = eventually(lambda: server.received, 30, "the follower's first poll")
+    finally:
+        follower.terminate()
+        follower.wait(timeout=30)
+    query = parse_qs(urlsplit(polled[0].path).query)
+    assert query["plate"] == ["7abc-123"] and query["plate_match"] == ["fuzzy"]

@@ -90,5 +90,7 @@ def run(args: argparse.Namespace, stdout: IO[str], stderr: IO[str]) -> int:
             camera=args.camera,
             label=args.label,
             zone=args.zone,
+            plate=args.plate,
+            fuzzy=args.fuzzy,
         )
     return EXIT_OK

@@ -123,6 +123,10 @@ def test_one_vehicle_event_whose_plate_is_the_truth(drive_by):
     assert [e["id"] for e in json.loads(found.stdout)["results"]] == [event["id"]]
     exact = run_cli(["events", "--plate", one_off(TRUTH.text), "--json"], portal.base_url, key)
     assert json.loads(exact.stdout)["results"] == []
+    table = run_cli(["events", "--plate", TRUTH.text], portal.base_url, key).stdout.splitlines()
+    assert "PLATE" in table[0].split()
+    [row] = [line for line in table[1:] if event["id"] in line]
+    assert f"{TRUTH.text} [" in row and "banned" in row and "residents" in row
 
 
 def test_one_signed_plate_matched_webhook_per_list(drive_by):
