@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import re
 
+from django.db import DatabaseError
+from redis.exceptions import RedisError
+
+from apps.alerts import track_store
 from apps.alerts.models import CameraEvent
 
 MAX_TEXTS = 20  # distinct texts kept per event: a long visit of a hard plate stays bounded
+# A vehicle event whose voted plate was read alike this many times is settled: its frames need
+# no more reads (camera frames are then sent without reading, plates_settled).
+SETTLED_READS = 3
+PLATE_LABELS = frozenset({"car", "motorcycle", "bus", "truck"})  # the worker's PLATE_CLASSES
 _NOT_PLATE = re.compile(r"[^A-Z0-9]")
 
 
@@ -84,3 +92,23 @@ def record_read(event_id: str, text: str, score: float) -> CameraEvent | None:
     event.plate_text, event.plate_score = plate_text, plate_score
     event.save(update_fields=["plate_reads", "plate_text", "plate_score"])
     return event if changed else None
+
+
+def plates_settled(camera_pk: int) -> bool:
+    """Whether the camera's next frame needs no plate reading: it has open vehicle events and
+    each one's voted plate was read alike SETTLED_READS times. A parked car or a slow gate
+    visit then costs its first few reads, not one per frame. A vehicle that appears meanwhile
+    is read once its event opens (reads before that are not counted anyway); with no open
+    vehicle event, or when Redis or the database cannot tell, the frame is read."""
+    try:
+        tracks = track_store.load(camera_pk).state.tracks
+        ids = {
+            t.event_id for t in tracks if t.event_open and t.event_id and t.label in PLATE_LABELS
+        }
+        if not ids:
+            return False
+        reads = CameraEvent.objects.filter(id__in=ids).values_list("plate_reads", flat=True)
+        counts = [max((count for count, _ in (r or {}).values()), default=0) for r in reads]
+    except (RedisError, DatabaseError):
+        return False
+    return len(counts) == len(ids) and min(counts) >= SETTLED_READS

@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from apps.alerts.plates import plates_settled
 from apps.archive.enqueue import archive_answered_request
 from apps.cameras.config import CameraConfig
 from apps.cameras.filtering import filter_result
@@ -21,7 +22,7 @@ from apps.core.grants import KeyGrant
 from apps.detection.camera_tracking import track_frame
 from apps.detection.images import CheckedImage
 from apps.detection.inference import InferenceError, get_inference_client
-from apps.tenants.application_types import APPLICATION_LABELS
+from apps.tenants.application_types import APPLICATION_LABELS, ApplicationType
 from apps.tenants.model_tiers import model_for, slices_for
 from apps.usage.metering import Usage, key_claim, record_usage
 
@@ -61,11 +62,14 @@ def detect(
     application_type: str,
     min_confidence: float | None,
     slices: bool | None = None,
+    every_frame_plates: bool = False,
 ) -> dict:
     """The worker's answer for one image and service, at the request's threshold or else the
     tenant's configured one for that service; sliced as the request, else the camera, else the
     service's tier says (slices_wanted)."""
-    return detect_services(call, grant, image, [application_type], min_confidence, slices)[0]
+    return detect_services(
+        call, grant, image, [application_type], min_confidence, slices, every_frame_plates
+    )[0]
 
 
 def detect_services(
@@ -75,11 +79,14 @@ def detect_services(
     application_types: list[str],
     min_confidence: float | None,
     slices: bool | None = None,
+    every_frame_plates: bool = False,
 ) -> list[dict]:
     """One worker call for several services (the worker returns the union of their classes),
     split back into one answer per service, each at its own threshold. A DeepStack client with
     three services enabled so costs one inference, not three; metering and archiving still see
-    one result per service."""
+    one result per service. A camera's frame whose vehicle events all have settled plates is
+    sent without plate reading (plates_settled), unless `every_frame_plates` (CodeProject.AI's
+    ALPR route: Blue Iris shows the plate of each frame it sends)."""
     call.grant = grant
     call.image = image
     thresholds: dict[str, float] = {}
@@ -107,10 +114,18 @@ def detect_services(
     # and let the camera's filter apply each class's own threshold.
     asked = dict.fromkeys(thresholds, camera.threshold_floor(thresholds)) if camera else thresholds
     # Services served alike (model, slices) share one inference; a tenant model gets its own.
+    unread = (
+        camera is not None
+        and not every_frame_plates
+        and ApplicationType.PLATES in asked
+        and plates_settled(camera.pk)
+    )
     answers = {
-        plan: _infer(image, {k: t for k, t in asked.items() if plans[k] == plan}, *plan)
+        plan: _infer(image, _worker_types(asked, plans, plan, unread), *plan)
         for plan in dict.fromkeys(plans.values())
     }
+    if unread:
+        answers = {plan: _without_reads(answer) for plan, answer in answers.items()}
     if len(thresholds) == 1:
         results = list(answers.values())
     else:
@@ -148,6 +163,37 @@ def worker_slices(requested: bool | None, camera: CameraConfig | None, tier: str
     if not wanted:
         return ""
     return camera.slice_regions() if camera is not None else "auto"
+
+
+def _worker_types(
+    asked: dict[str, float], plans: dict[str, tuple[str, str]], plan: tuple[str, str], unread: bool
+) -> dict[str, float]:
+    """The services (and thresholds) one worker call asks for; license-plates as
+    vehicles-detection when the frame's plates go unread (the same boxes, no reading)."""
+    types: dict[str, float] = {}
+    for kind, threshold in asked.items():
+        if plans[kind] != plan:
+            continue
+        if unread and kind == ApplicationType.PLATES:
+            kind = ApplicationType.VEHICLES.value
+        types[kind] = min(threshold, types.get(kind, threshold))
+    return types
+
+
+def _without_reads(answer: dict) -> dict:
+    """A vehicles answer standing for a license-plates one whose reading was skipped: each box
+    `null` in `plates` (not read in this frame; its event carries the plate)."""
+    if "plates" in answer:  # the worker read after all (another service of the call asked)
+        return answer
+    kind = answer.get("application_type", "")
+    if kind == ApplicationType.VEHICLES:
+        kind = ApplicationType.PLATES.value
+    return {
+        **answer,
+        "plates": [None] * len(answer.get("bbox_coords", [])),
+        "frame_plates": [],
+        "application_type": kind,
+    }
 
 
 def _infer(image: CheckedImage, thresholds: dict[str, float], model: str, slices: str) -> dict:

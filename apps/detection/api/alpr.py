@@ -66,7 +66,15 @@ class AlprView(DeepStackDetectionView):
         image = check_image(payloads.uploaded_file(request, field))
         threshold = payloads.min_confidence(payloads.form_field(request, "min_confidence"))
         grant = key_grant(request)
-        result = detect(request.detection, grant, image, ApplicationType.PLATES.value, threshold)
+        # Every frame read, a camera's too: Blue Iris shows the plate of each frame it sends.
+        result = detect(
+            request.detection,
+            grant,
+            image,
+            ApplicationType.PLATES.value,
+            threshold,
+            every_frame_plates=True,
+        )
         predictions = alpr_predictions(result)
         return Response(
             {

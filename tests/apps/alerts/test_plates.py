@@ -13,7 +13,7 @@ from apps.alerts import alerting, watchlists
 from apps.alerts.frames import CameraFrame, track_camera_frame
 from apps.alerts.models import CameraEvent, WebhookDelivery
 from apps.alerts.payloads import event_item
-from apps.alerts.plates import add_read, best_plate, one_off
+from apps.alerts.plates import add_read, best_plate, one_off, plates_settled
 from apps.alerts.retention import purge_expired_camera_events
 from apps.alerts.webhooks.endpoints import EndpointFilters, create_endpoint
 from apps.cameras.services import create_camera
@@ -79,6 +79,36 @@ def test_a_vehicle_event_keeps_the_plate_its_frames_agree_on(camera_a, archive):
     item = event_item(event)
     assert item["plate"] == {"text": "7ABC123", "score": round(event.plate_score, 4)}
     assert item["watchlists"] == []
+
+
+def frame_of(camera, i: int, cars: list[dict]) -> CameraFrame:
+    return CameraFrame(camera.tenant_id, camera.pk, 1000.0 + 0.2 * i, cars, PERSONS_JPEG, 546, 819)
+
+
+def test_a_camera_is_settled_once_its_vehicle_events_plate_was_read_alike_three_times(
+    camera_a, archive
+):
+    assert not plates_settled(camera_a.pk)  # no open vehicle event: frames are read
+    reads = [None, None, "7ABC123", "7ABC128", "7ABC123", None]
+    for i, text in enumerate(reads):
+        track_camera_frame(frame_of(camera_a, i, [car(i, text)]))
+    assert not plates_settled(camera_a.pk)  # 7ABC123 read twice (7ABC128 is another text)
+    track_camera_frame(frame_of(camera_a, 6, [car(6, "7ABC123")]))
+    assert plates_settled(camera_a.pk)
+    # A second car opens an event without a plate: the frames are read again.
+    other = {**car(0, None), "box": [400.0, 100.0, 600.0, 260.0]}
+    for i in range(7, 11):
+        track_camera_frame(frame_of(camera_a, i, [car(i, None), other]))
+    assert CameraEvent.objects.filter(ended_at__isnull=True).count() == 2
+    assert not plates_settled(camera_a.pk)
+
+
+def test_a_camera_whose_only_events_are_persons_is_not_settled(camera_a, archive):
+    person = {"label": "person", "score": 0.9, "box": BOX, "zones": [], "plate": None}
+    for i in range(5):
+        track_camera_frame(frame_of(camera_a, i, [person]))
+    assert CameraEvent.objects.filter(label="person").exists()
+    assert not plates_settled(camera_a.pk)
 
 
 def test_an_event_without_reads_has_a_null_plate(camera_a, archive):

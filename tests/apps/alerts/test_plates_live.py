@@ -82,6 +82,7 @@ def drive_by(stack):
     # family makes that one event (tests/apps/alerts/test_vehicle_family.py).
     camera = create_camera(portal.base_url, key, "gate")
     t0 = time.time() - 60
+    answers: list[dict] = []
     for i, jpeg in enumerate(shifted_frames()):
         response = post_frame(
             session,
@@ -93,6 +94,7 @@ def drive_by(stack):
             "/api/v1/detect/license-plates",
         )
         assert response.status_code == 200, response.text
+        answers.append(response.json())
     deadline = time.monotonic() + 60  # the sweep closes the event once the camera is silent
     events: list[dict] = []
     while time.monotonic() < deadline:
@@ -104,11 +106,11 @@ def drive_by(stack):
             break
         time.sleep(0.2)
     vehicles = [e for e in events if e["label"] in {"car", "truck", "bus", "motorcycle"}]
-    return portal, receiver, key, secret, vehicles
+    return portal, receiver, key, secret, vehicles, answers
 
 
 def test_one_vehicle_event_whose_plate_is_the_truth(drive_by):
-    portal, _, key, _, vehicles = drive_by
+    portal, _, key, _, vehicles, _ = drive_by
     assert len(vehicles) == 1, [
         (e["label"], e["box"], e["plate"], e["max_score"]) for e in vehicles
     ]
@@ -129,8 +131,27 @@ def test_one_vehicle_event_whose_plate_is_the_truth(drive_by):
     assert f"{TRUTH.text} [" in row and "banned" in row and "residents" in row
 
 
+def test_frames_stop_being_read_once_the_events_plate_is_settled(drive_by):
+    """30 frames of one car: each answer keeps its shape (a `plate` per detection), but once
+    the event's plate was read alike three times the frames go unread (`plate` null), so the
+    visit costs a few reads, not thirty."""
+    *_, answers = drive_by
+    assert all(a["application_type"] == "license-plates" for a in answers)
+    assert all("plate" in d for a in answers for d in a["detections"])
+    read = [
+        i
+        for i, a in enumerate(answers)
+        if any(d["plate"] and d["plate"]["text"] == TRUTH.text for d in a["detections"])
+    ]
+    assert 3 <= len(read) <= 10, read
+    assert read[-1] < len(answers) - 10  # the last third of the clip went unread
+    unread = answers[read[-1] + 1 :]
+    assert all(d["plate"] is None for a in unread for d in a["detections"])
+    assert all(any(d["label"] == "car" for d in a["detections"]) for a in unread)
+
+
 def test_one_signed_plate_matched_webhook_per_list(drive_by):
-    _, receiver, _, secret, vehicles = drive_by
+    _, receiver, _, secret, vehicles, _ = drive_by
 
     def matched(requests_: list[dict]) -> list[dict]:
         payloads = [Webhook(secret).verify(r["body"], r["headers"]) for r in requests_]
@@ -154,7 +175,7 @@ def test_one_signed_plate_matched_webhook_per_list(drive_by):
 
 
 def test_ipcai_watchlists_lists_creates_adds_and_removes(drive_by):
-    portal, _, key, _, _ = drive_by
+    portal, _, key, _, _, _ = drive_by
 
     def cli(*args: str) -> str:
         run = run_cli(list(args), portal.base_url, key)

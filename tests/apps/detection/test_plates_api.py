@@ -4,11 +4,16 @@ module's shape, DeepStack is unchanged, and a tenant without the service is refu
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from apps.alerts.models import CameraEvent
+from apps.cameras.services import create_camera
 from apps.tenants.services import enable_service
 from harness.images import huge_png
+from harness.plate_clip import shifted_frames
 from harness.plates_eval import load_truth
 from tests.apps.detection.conftest import seed_body
 
@@ -232,3 +237,36 @@ def test_the_byte_bound_holds_on_the_plate_routes(
     assert native.status_code == 413 and native.json()["error"]["code"]
     alpr = client.post("/v1/image/alpr", {"upload": _upload(car_jpg)}, HTTP_X_API_KEY=key_a.raw)
     assert alpr.status_code == 413 and alpr.json()["success"] is False
+
+
+def test_a_cameras_frames_go_unread_once_its_plate_is_settled_but_alpr_reads_each(
+    inference, plates_tenant, key_a, post_native, client
+):
+    """A car at a camera's gate: its frames are read until the event's plate was read alike
+    three times, then sent without reading (`plate` null, the event keeps the plate). Blue
+    Iris's ALPR calls on the same camera are read every time: it shows each frame's plate."""
+    camera = create_camera(plates_tenant, {"name": "gate"})
+    frames = shifted_frames()
+    t0 = time.time() - 60
+
+    def car_plates(index: int) -> list:
+        query = f"?camera={camera.public_id}&timestamp={t0 + 0.2 * index:.3f}"
+        body = post_native("license-plates", frames[index], key_a.raw, query=query).json()
+        assert body["application_type"] == "license-plates"
+        return [
+            d["plate"] and d["plate"]["text"] for d in body["detections"] if d["label"] == "car"
+        ]
+
+    seen = [car_plates(i) for i in range(10)]
+    assert [TRUTH.text] in seen  # read while the event's plate settled
+    assert seen[-1] == [None]  # then not read
+    [event] = CameraEvent.objects.filter(camera=camera)
+    assert event.plate_text == TRUTH.text
+    assert sum(count for count, _ in event.plate_reads.values()) == 3
+    alpr = client.post(
+        f"/v1/image/alpr?camera={camera.public_id}&timestamp={t0 + 2.0:.3f}",
+        {"upload": _upload(frames[10])},
+        HTTP_X_API_KEY=key_a.raw,
+    ).json()
+    assert [p["plate"] for p in alpr["predictions"]] == [TRUTH.text]
+    assert car_plates(11) == [None]
