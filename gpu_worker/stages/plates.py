@@ -100,12 +100,12 @@ class PlateOptions:
     # neighbourhood grown by this fraction of its width on each side (0 turns it off).
     short_read: int = 5
     short_read_pad_x: float = 1.0
-    # A vehicle whose passes read nothing good enough (under accept_rank) is looked at once
-    # more, closer: its lower part (below this fraction of its height: no roof, no windows)
-    # at this side. The text detector misses some plates at every scale of the whole vehicle
-    # and finds them there. Only for those vehicles: the median read pays nothing, the mean
-    # ~8 ms (docs/PLATES.md). 0 turns it off.
-    closer_side: int = 640
+    # A vehicle whose passes read a plate-length text, none good enough (under accept_rank),
+    # is looked at once more, closer: its lower part (below this fraction of its height: no
+    # roof, no windows) at this side, where the text detector finds the whole plate it saw
+    # only part of, or misread. Not when nothing was read: a side view or a far car has no
+    # plate to find, and would pay a fourth pass (docs/PLATES.md). 0 turns it off.
+    closer_side: int = 480
     closer_top: float = 0.2
     min_score: float = 0.5  # reads below this are not returned
     min_length: int = 4
@@ -248,7 +248,7 @@ class PlateReader:
         """The most plate-like read inside vehicle_box (original-image pixels), or None."""
         opts = self.options
         best, rank = self._search(pixels, vehicle_box, opts.det_sides)
-        if rank < opts.accept_rank and opts.closer_side > 0:
+        if 0 < rank < opts.accept_rank and opts.closer_side > 0:
             x1, y1, x2, y2 = vehicle_box
             lower = (x1, y1 + opts.closer_top * (y2 - y1), x2, y2)
             closer, closer_rank = self._search(pixels, lower, (opts.closer_side,))

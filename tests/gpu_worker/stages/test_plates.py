@@ -235,15 +235,17 @@ def test_a_read_doubtful_at_its_end_is_taken_from_the_lengthened_line(reader):
     assert tight is not None and tight.text == "HH9G5K"
 
 
-def test_a_vehicle_whose_passes_read_nothing_is_looked_at_closer(reader):
-    """UJ3V0J's plate is found by the text detector at no scale of the whole car; the car's
-    lower part at 640 px finds and reads it."""
-    truth = next(t for t in load_truth() if t.image.name == "wts-lg-000188.jpg")
-    pixels, car = _photo(truth.image.name), (203, 0, 769, 357)  # the detector's box
+def test_a_vehicle_read_badly_is_looked_at_closer(reader):
+    """FK2X2Z's car read at 288, 416 and 544 px gives `ER21X` (the text detector finds part of
+    the plate): a plate-length read under the accepting rank, so the car's lower part is
+    looked at closer (480 px), and the plate is read whole."""
+    truth = next(t for t in load_truth() if t.image.name == "wts-lg-000030.jpg")
+    pixels, car = _photo(truth.image.name), (318, 244, 701, 580)  # the detector's box
     read = reader.read(pixels, car)
-    # UJ3V0J here; a box a few pixels off reads it exactly or one character off (measured),
-    # which another CPU's kernels may also do: the test holds that the plate is found.
+    # Exactly here and in 33 of 36 boxes moved 1-3 px (measured); another CPU's kernels may
+    # flip a character: the test holds that the closer look reads the plate, nearly.
     assert read is not None and edit_distance(read.text, truth.text) <= 1
     x1, y1, x2, y2 = truth.box
     assert read.box[0] < x2 and read.box[2] > x1 and read.box[1] < y2 and read.box[3] > y1
-    assert _reader(closer_side=0).read(pixels, car) is None
+    unaided = _reader(closer_side=0).read(pixels, car)
+    assert unaided is not None and edit_distance(unaided.text, truth.text) >= 2  # ER21X
