@@ -113,19 +113,17 @@ def detect_services(
     # A camera's class thresholds may be below its services': ask the worker for the lowest,
     # and let the camera's filter apply each class's own threshold.
     asked = dict.fromkeys(thresholds, camera.threshold_floor(thresholds)) if camera else thresholds
-    # Services served alike (model, slices) share one inference; a tenant model gets its own.
     unread = (
         camera is not None
         and not every_frame_plates
         and ApplicationType.PLATES in asked
         and plates_settled(camera.pk)
     )
+    # Services served alike (model, slices) share one inference; a tenant model gets its own.
     answers = {
-        plan: _infer(image, _worker_types(asked, plans, plan, unread), *plan)
+        plan: _infer_plan(image, {k: t for k, t in asked.items() if plans[k] == plan}, plan, unread)
         for plan in dict.fromkeys(plans.values())
     }
-    if unread:
-        answers = {plan: _without_reads(answer) for plan, answer in answers.items()}
     if len(thresholds) == 1:
         results = list(answers.values())
     else:
@@ -165,26 +163,25 @@ def worker_slices(requested: bool | None, camera: CameraConfig | None, tier: str
     return camera.slice_regions() if camera is not None else "auto"
 
 
-def _worker_types(
-    asked: dict[str, float], plans: dict[str, tuple[str, str]], plan: tuple[str, str], unread: bool
-) -> dict[str, float]:
-    """The services (and thresholds) one worker call asks for; license-plates as
-    vehicles-detection when the frame's plates go unread (the same boxes, no reading)."""
+def _infer_plan(
+    image: CheckedImage, asked: dict[str, float], plan: tuple[str, str], unread: bool
+) -> dict:
+    """One worker call for the services of one plan (model, slices). When the frame's plates
+    go unread, license-plates is asked as vehicles-detection (the same boxes, no reading) and
+    answered with no plate read (_without_reads)."""
+    if not (unread and ApplicationType.PLATES in asked):
+        return _infer(image, asked, *plan)
     types: dict[str, float] = {}
     for kind, threshold in asked.items():
-        if plans[kind] != plan:
-            continue
-        if unread and kind == ApplicationType.PLATES:
+        if kind == ApplicationType.PLATES:
             kind = ApplicationType.VEHICLES.value
         types[kind] = min(threshold, types.get(kind, threshold))
-    return types
+    return _without_reads(_infer(image, types, *plan))
 
 
 def _without_reads(answer: dict) -> dict:
     """A vehicles answer standing for a license-plates one whose reading was skipped: each box
     `null` in `plates` (not read in this frame; its event carries the plate)."""
-    if "plates" in answer:  # the worker read after all (another service of the call asked)
-        return answer
     kind = answer.get("application_type", "")
     if kind == ApplicationType.VEHICLES:
         kind = ApplicationType.PLATES.value
