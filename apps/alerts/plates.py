@@ -15,11 +15,12 @@ from django.db import DatabaseError
 from redis.exceptions import RedisError
 
 from apps.alerts import track_store
+from apps.alerts.alerting import tracker_settings
 from apps.alerts.models import CameraEvent
 
 MAX_TEXTS = 20  # distinct texts kept per event: a long visit of a hard plate stays bounded
 # A vehicle event whose voted plate was read alike this many times is settled: its frames need
-# no more reads (camera frames are then sent without reading, plates_settled).
+# no more reads (camera frames are then sent without reading, plates_unneeded).
 SETTLED_READS = 3
 PLATE_LABELS = frozenset({"car", "motorcycle", "bus", "truck"})  # the worker's PLATE_CLASSES
 _NOT_PLATE = re.compile(r"[^A-Z0-9]")
@@ -94,19 +95,24 @@ def record_read(event_id: str, text: str, score: float) -> CameraEvent | None:
     return event if changed else None
 
 
-def plates_settled(camera_pk: int) -> bool:
-    """Whether the camera's next frame needs no plate reading: it has open vehicle events and
-    each one's voted plate was read alike SETTLED_READS times. A parked car or a slow gate
-    visit then costs its first few reads, not one per frame. A vehicle that appears meanwhile
-    is read once its event opens (reads before that are not counted anyway); with no open
-    vehicle event, or when Redis or the database cannot tell, the frame is read."""
+def plates_unneeded(camera_pk: int) -> bool:
+    """Whether the camera's next frame can go without plate reading, its events losing no read:
+    the camera's vehicle events are on, and each vehicle it tracks has an open event whose
+    voted plate was read alike SETTLED_READS times (a parked car, a slow gate visit), or it
+    tracks none (an empty driveway: no read, no whole-frame search). A vehicle first seen in
+    such a frame is read from the next one on, before its event opens (reads before that are
+    not counted anyway). Read when its vehicle events are off or leave vehicles out (the
+    client reads plates per frame), and when Redis or the database cannot tell."""
     try:
-        tracks = track_store.load(camera_pk).state.tracks
-        ids = {
-            t.event_id for t in tracks if t.event_open and t.event_id and t.label in PLATE_LABELS
-        }
-        if not ids:
+        settings = tracker_settings(camera_pk)
+        if settings is None or (settings.labels is not None and not settings.labels & PLATE_LABELS):
             return False
+        tracks = [t for t in track_store.load(camera_pk).state.tracks if t.label in PLATE_LABELS]
+        if any(t.event_id is None and not t.stationary for t in tracks):
+            return False  # on its way to an event: the frame that opens it is read
+        ids = {t.event_id for t in tracks if t.event_open and t.event_id}
+        if not ids:
+            return True
         reads = CameraEvent.objects.filter(id__in=ids).values_list("plate_reads", flat=True)
         counts = [max((count for count, _ in (r or {}).values()), default=0) for r in reads]
     except (RedisError, DatabaseError):

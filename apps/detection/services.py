@@ -11,7 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from apps.alerts.plates import plates_settled
+from apps.alerts.plates import plates_unneeded
 from apps.archive.enqueue import archive_answered_request
 from apps.cameras.config import CameraConfig
 from apps.cameras.filtering import filter_result
@@ -84,9 +84,10 @@ def detect_services(
     """One worker call for several services (the worker returns the union of their classes),
     split back into one answer per service, each at its own threshold. A DeepStack client with
     three services enabled so costs one inference, not three; metering and archiving still see
-    one result per service. A camera's frame whose vehicle events all have settled plates is
-    sent without plate reading (plates_settled), unless `every_frame_plates` (CodeProject.AI's
-    ALPR route: Blue Iris shows the plate of each frame it sends)."""
+    one result per service. A camera's frame whose events need no plate read (its vehicles'
+    plates settled, or no vehicle tracked: plates_unneeded) is sent without plate reading,
+    unless `every_frame_plates` (CodeProject.AI's ALPR route: Blue Iris shows the plate of each
+    frame it sends)."""
     call.grant = grant
     call.image = image
     thresholds: dict[str, float] = {}
@@ -117,7 +118,7 @@ def detect_services(
         camera is not None
         and not every_frame_plates
         and ApplicationType.PLATES in asked
-        and plates_settled(camera.pk)
+        and plates_unneeded(camera.pk)
     )
     # Services served alike (model, slices) share one inference; a tenant model gets its own.
     answers = {
@@ -181,7 +182,7 @@ def _infer_plan(
 
 def _without_reads(answer: dict) -> dict:
     """A vehicles answer standing for a license-plates one whose reading was skipped: each box
-    `null` in `plates` (not read in this frame; its event carries the plate)."""
+    `null` in `plates` (not read in this frame; its event carries the plate), no frame plate."""
     kind = answer.get("application_type", "")
     if kind == ApplicationType.VEHICLES:
         kind = ApplicationType.PLATES.value

@@ -10,10 +10,11 @@ import pytest
 from django.utils import timezone
 
 from apps.alerts import alerting, watchlists
+from apps.alerts.alerting import update_alerting
 from apps.alerts.frames import CameraFrame, track_camera_frame
 from apps.alerts.models import CameraEvent, WebhookDelivery
 from apps.alerts.payloads import event_item
-from apps.alerts.plates import add_read, best_plate, one_off, plates_settled
+from apps.alerts.plates import add_read, best_plate, one_off, plates_unneeded
 from apps.alerts.retention import purge_expired_camera_events
 from apps.alerts.webhooks.endpoints import EndpointFilters, create_endpoint
 from apps.cameras.services import create_camera
@@ -85,30 +86,44 @@ def frame_of(camera, i: int, cars: list[dict]) -> CameraFrame:
     return CameraFrame(camera.tenant_id, camera.pk, 1000.0 + 0.2 * i, cars, PERSONS_JPEG, 546, 819)
 
 
-def test_a_camera_is_settled_once_its_vehicle_events_plate_was_read_alike_three_times(
+def test_a_cameras_frames_need_no_read_once_its_vehicles_plate_was_read_alike_three_times(
     camera_a, archive
 ):
-    assert not plates_settled(camera_a.pk)  # no open vehicle event: frames are read
+    assert plates_unneeded(camera_a.pk)  # no vehicle tracked: nothing to read for an event
     reads = [None, None, "7ABC123", "7ABC128", "7ABC123", None]
-    for i, text in enumerate(reads):
+    track_camera_frame(frame_of(camera_a, 0, [car(0, None)]))
+    assert not plates_unneeded(camera_a.pk)  # a car on its way to an event: read
+    for i, text in enumerate(reads[1:], start=1):
         track_camera_frame(frame_of(camera_a, i, [car(i, text)]))
-    assert not plates_settled(camera_a.pk)  # 7ABC123 read twice (7ABC128 is another text)
+    assert not plates_unneeded(camera_a.pk)  # 7ABC123 read twice (7ABC128 is another text)
     track_camera_frame(frame_of(camera_a, 6, [car(6, "7ABC123")]))
-    assert plates_settled(camera_a.pk)
-    # A second car opens an event without a plate: the frames are read again.
+    assert plates_unneeded(camera_a.pk)
+    # A second car: read from its first sighting on, and while its event has no plate.
     other = {**car(0, None), "box": [400.0, 100.0, 600.0, 260.0]}
-    for i in range(7, 11):
+    track_camera_frame(frame_of(camera_a, 7, [car(7, None), other]))
+    assert not plates_unneeded(camera_a.pk)
+    for i in range(8, 11):
         track_camera_frame(frame_of(camera_a, i, [car(i, None), other]))
     assert CameraEvent.objects.filter(ended_at__isnull=True).count() == 2
-    assert not plates_settled(camera_a.pk)
+    assert not plates_unneeded(camera_a.pk)
 
 
-def test_a_camera_whose_only_events_are_persons_is_not_settled(camera_a, archive):
+def test_persons_need_no_plate_read(camera_a, archive):
     person = {"label": "person", "score": 0.9, "box": BOX, "zones": [], "plate": None}
     for i in range(5):
         track_camera_frame(frame_of(camera_a, i, [person]))
     assert CameraEvent.objects.filter(label="person").exists()
-    assert not plates_settled(camera_a.pk)
+    assert plates_unneeded(camera_a.pk)
+
+
+def test_a_camera_without_vehicle_events_reads_every_frame(camera_a, archive):
+    """Its events cannot carry a plate, so the client reads plates per frame: always read."""
+    update_alerting(camera_a.pk, {"labels": ["person"]})
+    assert not plates_unneeded(camera_a.pk)
+    update_alerting(camera_a.pk, {"labels": [], "enabled": False})
+    assert not plates_unneeded(camera_a.pk)
+    update_alerting(camera_a.pk, {"enabled": True})
+    assert plates_unneeded(camera_a.pk)
 
 
 def test_an_event_without_reads_has_a_null_plate(camera_a, archive):
